@@ -1,0 +1,51 @@
+# The two commands: `make demo` (the main job) and `make test` (installs everything, runs all checks).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install test lint typecheck pytest demo bench serve system-deps clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(NODE_STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh test
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check activity tests
+	$(VENV)/bin/ruff format --check activity tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: install system-deps
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: install system-deps lint typecheck pytest
+
+demo: install
+	$(VENV)/bin/rokt-activity demo
+
+bench: install
+	bash scripts/system-deps.sh bench
+	$(VENV)/bin/python -m activity.bench
+
+serve: install
+	ACTIVITY_PUBLIC_URL=$${ACTIVITY_PUBLIC_URL:-http://localhost:8080} \
+	ACTIVITY_JWT_SECRET=$${ACTIVITY_JWT_SECRET:-dev-secret-change-me} \
+	$(VENV)/bin/rokt-activity serve
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache test-artifacts

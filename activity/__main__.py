@@ -1,0 +1,3 @@
+from activity.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""The one composition root: create_app(settings)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from activity.appkeys import (
+    ASSET_VERSION,
+    HTTP,
+    KEYRING,
+    METRICS,
+    SETTINGS,
+    SETTINGS_SERVICE,
+    STORE,
+    TOKENS,
+    WORKER,
+)
+from activity.config import Settings
+from activity.crypto import keyring_for
+from activity.metrics import Metrics
+from activity.middlewares import all_middlewares
+from activity.routes import setup_routes
+from activity.settings_service import SettingsService
+from activity.storage.factory import store_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def asset_version() -> str:
+    """Changes whenever the UI or the package changes, so JB's iframe cache never goes stale."""
+    digest = hashlib.sha256()
+    for folder in (ROOT / "static", Path(__file__).resolve().parent):
+        if folder.exists():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and path.suffix in {".js", ".css", ".html", ".py", ".svg"}:
+                    digest.update(path.name.encode())
+                    digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    store = store_for(app[SETTINGS])
+    await store.open()
+    app[STORE] = store
+    app[SETTINGS_SERVICE] = SettingsService(store, app[KEYRING])
+    yield
+    await store.close()
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    timeout = aiohttp.ClientTimeout(total=app[SETTINGS].rokt_timeout_seconds)
+    connector = aiohttp.TCPConnector(limit=100, limit_per_host=50)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        app[HTTP] = session
+        yield
+
+
+async def _delivery(app: web.Application) -> AsyncIterator[None]:
+    from activity.delivery import DeliveryWorker
+    from activity.token_cache import TokenCache
+
+    app[TOKENS] = TokenCache(app[HTTP], app[SETTINGS].rokt_api_url, metrics=app[METRICS])
+    worker = DeliveryWorker.from_app(app)
+    app[WORKER] = worker
+    if app[SETTINGS].run_delivery:
+        await worker.start()
+    yield
+    await worker.stop()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=all_middlewares())
+    app[SETTINGS] = settings
+    app[KEYRING] = keyring_for(settings.database_url, settings.encryption_keys)
+    app[METRICS] = Metrics()
+    app[ASSET_VERSION] = asset_version()
+    app.cleanup_ctx.extend([_database, _http_client, _delivery])
+    setup_routes(app)
+    return app

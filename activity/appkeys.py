@@ -1,0 +1,27 @@
+"""Typed application keys: all state lives on the app, declared here once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import ClientSession, web
+
+from activity.config import Settings
+from activity.crypto import Keyring
+from activity.storage.base import Store
+
+if TYPE_CHECKING:
+    from activity.delivery import DeliveryWorker
+    from activity.metrics import Metrics
+    from activity.settings_service import SettingsService
+    from activity.token_cache import TokenCache
+
+SETTINGS = web.AppKey("settings", Settings)
+KEYRING = web.AppKey("keyring", Keyring)
+STORE = web.AppKey("store", Store)
+HTTP = web.AppKey("http", ClientSession)
+SETTINGS_SERVICE = web.AppKey("settings_service", "SettingsService")
+TOKENS = web.AppKey("tokens", "TokenCache")
+WORKER = web.AppKey("worker", "DeliveryWorker")
+METRICS = web.AppKey("metrics", "Metrics")
+ASSET_VERSION = web.AppKey("asset_version", str)

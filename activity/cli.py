@@ -1,0 +1,160 @@
+"""rokt-activity: serve, fake-rokt, settings, demo. The only place that reads the environment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from activity.config import ConfigError, Settings, settings_from_env
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from activity.app import create_app
+    from activity.logs import configure_logging
+
+    settings = settings_from_env()
+    configure_logging()
+    web.run_app(create_app(settings), host=args.host, port=args.port, print=None)
+    return 0
+
+
+def _fake_rokt(args: argparse.Namespace) -> int:
+    from activity.fake_rokt.server import run_fake_rokt
+
+    run_fake_rokt(
+        host=args.host,
+        port=args.port,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        token_ttl=args.token_ttl,
+    )
+    return 0
+
+
+def _read_secret() -> str:
+    secret = os.environ.get("ROKT_CLIENT_SECRET", "")
+    if not secret and not sys.stdin.isatty():
+        secret = sys.stdin.readline().strip()
+    if not secret and sys.stdin.isatty():
+        import getpass
+
+        secret = getpass.getpass("Rokt OAuth client secret: ").strip()
+    if not secret:
+        raise ConfigError("the client secret is read from stdin or ROKT_CLIENT_SECRET; got none")
+    return secret
+
+
+async def _with_settings_service(settings: Settings, action: str, args: argparse.Namespace) -> int:
+    from activity.crypto import keyring_for
+    from activity.settings_service import Actor, SettingsService
+    from activity.storage.factory import store_for
+
+    store = store_for(settings)
+    await store.open()
+    try:
+        service = SettingsService(store, keyring_for(settings.database_url, settings.encryption_keys))
+        actor = Actor(user_id=f"cli:{os.environ.get('USER', 'operator')}")
+        if action == "set":
+            await service.save(
+                mid=args.mid,
+                account_code=args.account_code,
+                client_id=args.client_id,
+                client_secret=_read_secret(),
+                account_id=args.account_id or "",
+                enterprise_id=args.enterprise_id or "",
+                is_enterprise_default=bool(args.enterprise_default),
+                actor=actor,
+            )
+            print(f"saved settings for MID {args.mid}")
+        elif action == "list":
+            rows = await service.list()
+            print(f"{'MID':<14} {'account code':<20} {'account ID':<14} {'client ID':<24} "
+                  f"{'enterprise':<12} secret")
+            for s in rows:
+                print(f"{s.mid:<14} {s.account_code:<20} {s.account_id:<14} {s.client_id:<24} "
+                      f"{s.enterprise_id + (' (default)' if s.is_enterprise_default else ''):<12} "
+                      "stored")
+        elif action == "delete":
+            if await service.delete(args.mid, actor):
+                print(f"deleted settings for MID {args.mid}")
+            else:
+                print(f"no settings for MID {args.mid}", file=sys.stderr)
+                return 1
+        elif action == "rotate-key":
+            changed = await service.rotate_keys()
+            print(f"re-encrypted {changed} stored secret(s) under the first key")
+        return 0
+    finally:
+        await store.close()
+
+
+def _settings(args: argparse.Namespace) -> int:
+    settings = settings_from_env(serving=False)
+    return asyncio.run(_with_settings_service(settings, args.settings_command, args))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from activity.demo import run_demo
+
+    return run_demo(contacts=args.contacts, concurrency=args.concurrency,
+                    personalized=args.personalized)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rokt-activity", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(func=_serve)
+
+    fake = sub.add_parser("fake-rokt", help="run the fake Rokt Calendar API for development")
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=8090)
+    fake.add_argument("--client-id", default="demo-client")
+    fake.add_argument("--client-secret", default="demo-secret")
+    fake.add_argument("--token-ttl", type=float, default=300.0)
+    fake.set_defaults(func=_fake_rokt)
+
+    settings = sub.add_parser("settings", help="manage business-unit Rokt settings")
+    ssub = settings.add_subparsers(dest="settings_command", required=True)
+    sset = ssub.add_parser("set", help="store a business unit's settings (secret from stdin)")
+    sset.add_argument("--mid", required=True)
+    sset.add_argument("--account-code", required=True)
+    sset.add_argument("--client-id", required=True)
+    sset.add_argument("--account-id")
+    sset.add_argument("--enterprise-id")
+    sset.add_argument("--enterprise-default", action="store_true",
+                      help="use these settings for business units of the enterprise without their own")
+    ssub.add_parser("list", help="list stored settings (never prints secrets)")
+    sdel = ssub.add_parser("delete", help="delete a business unit's settings")
+    sdel.add_argument("--mid", required=True)
+    ssub.add_parser("rotate-key", help="re-encrypt all secrets under the first key")
+    settings.set_defaults(func=_settings)
+
+    demo = sub.add_parser("demo", help="play Journey Builder against the fake Rokt")
+    demo.add_argument("--contacts", type=int, default=2000)
+    demo.add_argument("--concurrency", type=int, default=20)
+    demo.add_argument("--personalized", action="store_true")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"rokt-activity: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        logging.shutdown()

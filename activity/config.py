@@ -1,0 +1,86 @@
+"""Service settings: one frozen value built by the CLI (from the environment) or by tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_DATABASE_URL = "sqlite:///./activity.db"
+DEFAULT_ROKT_API_URL = "https://api.roktcalendar.com"
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    public_url: str
+    jwt_secret: str = field(repr=False)
+    database_url: str = DEFAULT_DATABASE_URL
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    app_key: str = ""
+    rokt_api_url: str = DEFAULT_ROKT_API_URL
+    max_body_bytes: int = 256 * 1024
+    # Delivery tuning; tests shorten these, production keeps the defaults.
+    delivery_poll_seconds: float = 0.05
+    delivery_batch_size: int = 500
+    delivery_lease_seconds: float = 60.0
+    rokt_timeout_seconds: float = 10.0
+    session_max_age_seconds: int = 8 * 3600
+    run_delivery: bool = True
+    instance_id: str = ""
+
+    @property
+    def public_base(self) -> str:
+        return self.public_url.rstrip("/")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if self.database_url.startswith("sqlite:///"):
+            return Path(self.database_url.removeprefix("sqlite:///"))
+        return None
+
+
+def _require(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set; see the configuration table in README.md")
+    return value
+
+
+def check_public_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
+        return url
+    raise ConfigError(
+        "ACTIVITY_PUBLIC_URL must be an https:// URL (http:// is allowed only for "
+        f"localhost and 127.0.0.1), got {url!r}"
+    )
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = True) -> Settings:
+    """Only the CLI calls this. `serving=False` relaxes what `serve` alone needs."""
+    env = os.environ if env is None else env
+    if serving:
+        public_url = check_public_url(_require(env, "ACTIVITY_PUBLIC_URL"))
+        jwt_secret = _require(env, "ACTIVITY_JWT_SECRET")
+    else:
+        public_url = env.get("ACTIVITY_PUBLIC_URL", "http://localhost:8080")
+        jwt_secret = env.get("ACTIVITY_JWT_SECRET", "")
+    keys = tuple(k.strip() for k in env.get("ACTIVITY_ENCRYPTION_KEY", "").split(",") if k.strip())
+    return Settings(
+        public_url=public_url,
+        jwt_secret=jwt_secret,
+        database_url=env.get("ACTIVITY_DATABASE_URL", "") or DEFAULT_DATABASE_URL,
+        encryption_keys=keys,
+        app_key=env.get("ACTIVITY_APP_KEY", ""),
+        rokt_api_url=(env.get("ROKT_API_URL", "") or DEFAULT_ROKT_API_URL).rstrip("/"),
+        instance_id=env.get("ACTIVITY_INSTANCE_ID", ""),
+    )

@@ -1,0 +1,74 @@
+"""One exception tree. Every error carries a machine-readable `reason` (logs, metrics,
+out-arguments) and a human-readable message."""
+
+from __future__ import annotations
+
+
+class ActivityError(Exception):
+    reason = "error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+
+
+class AuthError(ActivityError):
+    """The caller is not who it claims to be (401)."""
+
+    reason = "unauthorized"
+
+
+class InvalidInput(ActivityError):
+    """The configuration or the contact's data is wrong; the message says which field and why."""
+
+    reason = "invalid"
+
+
+class NotConfigured(ActivityError):
+    """The business unit has no Rokt settings."""
+
+    reason = "not_configured"
+
+
+class StorageUnavailable(ActivityError):
+    """Work could not be made durable (503, JB retries)."""
+
+    reason = "storage_unavailable"
+
+
+class RoktError(ActivityError):
+    """A call to Rokt Calendar failed."""
+
+    reason = "rokt_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class RoktRetryable(RoktError):
+    """429, 5xx, timeouts and network errors: try again later."""
+
+    reason = "rokt_retryable"
+
+
+class RoktRejected(RoktError):
+    """A 4xx other than 401/429: the request itself is wrong."""
+
+    reason = "rokt_rejected"
+
+
+class RoktAuthFailed(RoktError):
+    """The token endpoint refused the client credentials."""
+
+    reason = "rokt_auth_failed"

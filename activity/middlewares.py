@@ -1,0 +1,71 @@
+"""Cross-cutting HTTP concerns: framing policy, request ids, and no unhandled 500s."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+FRAME_ANCESTORS = "frame-ancestors 'self' https://*.exacttarget.com https://*.marketingcloudapps.com"
+
+REQUEST_ID = web.RequestKey("request_id", str)
+log = logging.getLogger("activity.http")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+        _decorate(response)
+        raise
+    _decorate(response)
+    return response
+
+
+def _decorate(response: web.StreamResponse) -> None:
+    if response.prepared:
+        return
+    existing = response.headers.get("Content-Security-Policy")
+    response.headers["Content-Security-Policy"] = (
+        f"{existing}; {FRAME_ANCESTORS}" if existing else FRAME_ANCESTORS
+    )
+    response.headers.pop("X-Frame-Options", None)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-Id", "")
+    rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+    request[REQUEST_ID] = rid
+    response = await handler(request)
+    if not response.prepared:
+        response.headers["X-Request-Id"] = rid
+    return response
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        return web.json_response(
+            {"error": "request body too large", "reason": "too_large"}, status=413
+        )
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception(
+            "unhandled error", extra={"request_id": request.get(REQUEST_ID, ""),
+                                      "path": request.path}
+        )
+        return web.json_response({"error": "internal error", "reason": "internal"}, status=500)
+
+
+def all_middlewares() -> list[Middleware]:
+    return [security_headers, request_ids, json_errors]

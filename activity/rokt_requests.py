@@ -1,0 +1,77 @@
+"""How one action on one rendered event becomes Rokt Calendar API requests.
+
+The paths and body shapes follow the Rokt Calendar API reference (seed 002): create is
+POST /v1/subscriptionevent/{accountCode} with {"event": ..., "subscriptionIds": [...]};
+update is the flat body at /update; cancel deletes the event for everyone; remove takes it
+out of one subscription.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+CREATE = "create"
+UPDATE = "update"
+REMOVE = "remove"
+CANCEL = "cancel"
+ACTIONS = (CREATE, UPDATE, REMOVE, CANCEL)
+
+# Subscription IDs per create call. Rokt accepts arrays; this bounds request size.
+MAX_SUBSCRIPTIONS_PER_CALL = 500
+
+
+@dataclass(frozen=True)
+class RoktRequest:
+    endpoint: str  # the action, used as a metrics label
+    method: str
+    path: str
+    body: dict[str, Any] | None
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def requests_for(
+    action: str,
+    account_code: str,
+    payload: Mapping[str, Any],
+    subscription_ids: Sequence[str],
+) -> list[RoktRequest]:
+    """`payload` is the rendered event object (it always holds `eventId`)."""
+    account = _seg(account_code)
+    event_id = str(payload["eventId"])
+    if action == CREATE:
+        return [
+            RoktRequest(
+                CREATE,
+                "POST",
+                f"/v1/subscriptionevent/{account}",
+                {"event": dict(payload), "subscriptionIds": list(chunk)},
+            )
+            for chunk in chunks(subscription_ids, MAX_SUBSCRIPTIONS_PER_CALL)
+        ]
+    if action == UPDATE:
+        return [RoktRequest(UPDATE, "POST", f"/v1/subscriptionevent/{account}/update", dict(payload))]
+    if action == CANCEL:
+        return [
+            RoktRequest(CANCEL, "DELETE", f"/v1/subscriptionevent/{account}/{_seg(event_id)}", None)
+        ]
+    if action == REMOVE:
+        return [
+            RoktRequest(
+                REMOVE,
+                "DELETE",
+                f"/v2/subscription/{account}/{_seg(sub)}/subscriptionevent/{_seg(event_id)}",
+                None,
+            )
+            for sub in subscription_ids
+        ]
+    raise ValueError(f"unknown action {action!r}")
+
+
+def chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)] or [values]

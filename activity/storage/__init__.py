@@ -1,0 +1,1 @@
+"""Storage: one interface (`Store`), a SQLite default and a PostgreSQL implementation."""

@@ -1,0 +1,96 @@
+"""The storage interface. Nothing above this layer knows which backend runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from activity.storage.models import (
+    Answer,
+    AuditEntry,
+    DeadItem,
+    DeliveryCount,
+    LifecycleCall,
+    LifecycleRecord,
+    NewItem,
+    OutboxDepth,
+    OutboxItem,
+    StoredSettings,
+)
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect and apply pending schema migrations (under a lock)."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+
+    # Settings, one row per business unit (MID); secrets stay encrypted.
+    async def get_settings(self, mid: str) -> StoredSettings | None: ...
+
+    async def get_enterprise_default(self, enterprise_id: str) -> StoredSettings | None: ...
+
+    async def list_settings(self) -> list[StoredSettings]: ...
+
+    async def put_settings(self, settings: StoredSettings, audit: AuditEntry) -> None: ...
+
+    async def delete_settings(self, mid: str, audit: AuditEntry) -> bool: ...
+
+    async def replace_secrets(self, tokens: dict[str, bytes]) -> int:
+        """Store re-encrypted secrets by MID (key rotation); returns rows changed."""
+
+    async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]: ...
+
+    # Lifecycle calls: one row per (route, activity, journey version), counted on repeat.
+    async def record_lifecycle(self, call: LifecycleCall) -> None: ...
+
+    async def list_lifecycle(self, limit: int = 200) -> list[LifecycleRecord]: ...
+
+    # Execute: idempotent, durable accept.
+    async def accept(
+        self,
+        activity_id: str,
+        definition_instance_id: str,
+        answer: Answer,
+        items: Sequence[NewItem],
+        now: float,
+    ) -> tuple[Answer, bool]:
+        """Commit `answer` and `items` unless this key was seen before.
+
+        Returns the answer on record and whether it is new. Once this returns, the work is
+        on disk. A repeat returns the first answer and enqueues nothing.
+        """
+
+    # Outbox.
+    async def claim(
+        self, owner: str, now: float, lease_seconds: float, limit: int
+    ) -> list[OutboxItem]:
+        """Lease due items (queued and due, or sending with an expired lease)."""
+
+    async def mark_sent(self, ids: Sequence[int], now: float) -> None: ...
+
+    async def mark_retry(
+        self, ids: Sequence[int], now: float, next_attempt_at: float, error: str
+    ) -> None: ...
+
+    async def mark_dead(self, ids: Sequence[int], now: float, error: str) -> None: ...
+
+    async def release(self, owner: str) -> None:
+        """Give back this owner's leases (clean shutdown)."""
+
+    async def next_due_at(self) -> float | None:
+        """When the earliest queued item becomes due, or None when nothing waits."""
+
+    async def delivery_counts(self, mid: str | None = None) -> list[DeliveryCount]: ...
+
+    async def recent_dead(self, mid: str | None = None, limit: int = 20) -> list[DeadItem]: ...
+
+    async def deliveries_over_time(
+        self, mid: str | None, since: float, bucket_seconds: int
+    ) -> list[tuple[float, int]]:
+        """(bucket start, items sent) pairs, oldest first."""
+
+    async def outbox_depth(self, now: float) -> OutboxDepth: ...

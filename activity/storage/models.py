@@ -1,0 +1,132 @@
+"""Frozen values that the storage layer returns and accepts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+QUEUED = "queued"
+SENDING = "sending"
+SENT = "sent"
+DEAD = "dead"
+ITEM_STATES = (QUEUED, SENDING, SENT, DEAD)
+
+
+@dataclass(frozen=True)
+class StoredSettings:
+    """A business unit's Rokt settings; the client secret stays encrypted here."""
+
+    mid: str
+    account_code: str
+    client_id: str
+    secret_token: bytes = field(repr=False)
+    account_id: str = ""
+    enterprise_id: str = ""
+    is_enterprise_default: bool = False
+    updated_at: float = 0.0
+    updated_by: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    mid: str
+    at: float
+    user_id: str
+    user_email: str
+    action: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class LifecycleCall:
+    route: str
+    activity_object_id: str
+    interaction_id: str
+    original_definition_id: str
+    interaction_key: str
+    interaction_version: str
+    at: float
+
+
+@dataclass(frozen=True)
+class LifecycleRecord:
+    route: str
+    activity_object_id: str
+    interaction_id: str
+    original_definition_id: str
+    interaction_key: str
+    interaction_version: str
+    first_seen: float
+    last_seen: float
+    calls: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What execute answered for one (activityId, definitionInstanceId)."""
+
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """One accepted contact's delivery, as execute hands it to the outbox."""
+
+    mid: str
+    account_code: str
+    action: str
+    batch_key: str
+    payload: dict[str, Any]
+    subscription_ids: tuple[str, ...]
+    event_id: str
+    journey_id: str = ""
+    activity_id: str = ""
+    definition_instance_id: str = ""
+    contact_key: str = ""
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    mid: str
+    account_code: str
+    action: str
+    batch_key: str
+    payload: dict[str, Any]
+    subscription_ids: tuple[str, ...]
+    event_id: str
+    journey_id: str
+    activity_id: str
+    definition_instance_id: str
+    contact_key: str
+    state: str
+    attempts: int
+    created_at: float
+    next_attempt_at: float
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryCount:
+    journey_id: str
+    activity_id: str
+    state: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DeadItem:
+    id: int
+    journey_id: str
+    activity_id: str
+    event_id: str
+    contact_key: str
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True)
+class OutboxDepth:
+    pending: int
+    oldest_age_seconds: float

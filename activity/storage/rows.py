@@ -1,0 +1,118 @@
+"""Row <-> value mapping shared by both backends (rows are mappings by column name)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from activity.storage.models import (
+    AuditEntry,
+    DeadItem,
+    LifecycleRecord,
+    NewItem,
+    OutboxItem,
+    StoredSettings,
+)
+
+Row = Mapping[str, Any]
+
+
+def settings_from_row(row: Row) -> StoredSettings:
+    return StoredSettings(
+        mid=row["mid"],
+        account_code=row["account_code"],
+        client_id=row["client_id"],
+        secret_token=bytes(row["secret_token"]),
+        account_id=row["account_id"],
+        enterprise_id=row["enterprise_id"],
+        is_enterprise_default=bool(row["is_enterprise_default"]),
+        updated_at=float(row["updated_at"]),
+        updated_by=row["updated_by"],
+    )
+
+
+def audit_from_row(row: Row) -> AuditEntry:
+    return AuditEntry(
+        mid=row["mid"],
+        at=float(row["at"]),
+        user_id=row["user_id"],
+        user_email=row["user_email"],
+        action=row["action"],
+        detail=row["detail"],
+    )
+
+
+def lifecycle_from_row(row: Row) -> LifecycleRecord:
+    return LifecycleRecord(
+        route=row["route"],
+        activity_object_id=row["activity_object_id"],
+        interaction_id=row["interaction_id"],
+        original_definition_id=row["original_definition_id"],
+        interaction_key=row["interaction_key"],
+        interaction_version=row["interaction_version"],
+        first_seen=float(row["first_seen"]),
+        last_seen=float(row["last_seen"]),
+        calls=int(row["calls"]),
+    )
+
+
+def item_values(item: NewItem) -> tuple[Any, ...]:
+    """Column values in OUTBOX_INSERT_COLUMNS order (without state and times)."""
+    return (
+        item.mid,
+        item.account_code,
+        item.action,
+        item.batch_key,
+        json.dumps(item.payload, separators=(",", ":"), sort_keys=True),
+        json.dumps(list(item.subscription_ids)),
+        item.event_id,
+        item.journey_id,
+        item.activity_id,
+        item.definition_instance_id,
+        item.contact_key,
+    )
+
+
+OUTBOX_INSERT_COLUMNS = (
+    "mid, account_code, action, batch_key, payload, subscription_ids, event_id, "
+    "journey_id, activity_id, definition_instance_id, contact_key"
+)
+
+
+def item_from_row(row: Row) -> OutboxItem:
+    return OutboxItem(
+        id=int(row["id"]),
+        mid=row["mid"],
+        account_code=row["account_code"],
+        action=row["action"],
+        batch_key=row["batch_key"],
+        payload=json.loads(row["payload"]),
+        subscription_ids=tuple(json.loads(row["subscription_ids"])),
+        event_id=row["event_id"],
+        journey_id=row["journey_id"],
+        activity_id=row["activity_id"],
+        definition_instance_id=row["definition_instance_id"],
+        contact_key=row["contact_key"],
+        state=row["state"],
+        attempts=int(row["attempts"]),
+        created_at=float(row["created_at"]),
+        next_attempt_at=float(row["next_attempt_at"]),
+        last_error=row["last_error"],
+    )
+
+
+def dead_from_row(row: Row) -> DeadItem:
+    return DeadItem(
+        id=int(row["id"]),
+        journey_id=row["journey_id"],
+        activity_id=row["activity_id"],
+        event_id=row["event_id"],
+        contact_key=row["contact_key"],
+        reason=row["last_error"],
+        at=float(row["updated_at"]),
+    )
+
+
+def dump_body(body: dict[str, Any]) -> str:
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)

@@ -1,0 +1,438 @@
+"""SQLite store: WAL mode, one connection on one thread, concurrent accepts committed together."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from activity.errors import StorageUnavailable
+from activity.storage import rows
+from activity.storage.migrations import migrations_for
+from activity.storage.models import (
+    DEAD,
+    QUEUED,
+    SENDING,
+    SENT,
+    Answer,
+    AuditEntry,
+    DeadItem,
+    DeliveryCount,
+    LifecycleCall,
+    LifecycleRecord,
+    NewItem,
+    OutboxDepth,
+    OutboxItem,
+    StoredSettings,
+)
+
+T = TypeVar("T")
+AcceptJob = tuple[str, str, Answer, Sequence[NewItem], float]
+
+
+def split_statements(script: str) -> list[str]:
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip() and not current.strip().startswith("--"):
+        statements.append(current.strip())
+    return statements
+
+
+class SQLiteStore:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._conn: sqlite3.Connection | None = None
+        self._pending: list[tuple[AcceptJob, asyncio.Future[tuple[Answer, bool]]]] = []
+        self._wakeup = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StorageUnavailable("database is closed")
+        return self._conn
+
+    def _connect(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: an accepted contact survives an OS crash too; group commit pays for the fsync.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._conn = conn
+        self._migrate()
+
+    def _migrate(self) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")  # the write lock serialises processes starting together
+        try:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+            )
+            done = {r[0] for r in db.execute("SELECT version FROM schema_migrations")}
+            for migration in migrations_for("sqlite"):
+                if migration.version in done:
+                    continue
+                for statement in split_statements(migration.sql):
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, strftime('%s','now'))",
+                    (migration.version, migration.name),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return result
+
+    async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return await self._run(self._transaction, fn)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"database error: {exc}") from exc
+
+    async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        def run() -> list[sqlite3.Row]:
+            return list(self._db.execute(sql, params))
+
+        try:
+            return await self._run(run)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"database error: {exc}") from exc
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        await self._run(self._connect)
+        self._committer = asyncio.create_task(self._commit_loop(), name="sqlite-group-commit")
+
+    async def close(self) -> None:
+        if self._committer is not None:
+            self._committer.cancel()
+            try:
+                await self._committer
+            except asyncio.CancelledError:
+                pass
+            self._committer = None
+        for _, fut in self._pending:
+            if not fut.done():
+                fut.set_exception(StorageUnavailable("database is closing"))
+        self._pending.clear()
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await self._run(conn.close)
+        self._executor.shutdown(wait=True)
+
+    async def ping(self) -> None:
+        await self._query("SELECT 1")
+
+    # --- settings -------------------------------------------------------------------------
+
+    async def get_settings(self, mid: str) -> StoredSettings | None:
+        found = await self._query("SELECT * FROM settings WHERE mid = ?", (mid,))
+        return rows.settings_from_row(found[0]) if found else None
+
+    async def get_enterprise_default(self, enterprise_id: str) -> StoredSettings | None:
+        found = await self._query(
+            "SELECT * FROM settings WHERE enterprise_id = ? AND is_enterprise_default = 1 "
+            "ORDER BY updated_at DESC LIMIT 1",
+            (enterprise_id,),
+        )
+        return rows.settings_from_row(found[0]) if found else None
+
+    async def list_settings(self) -> list[StoredSettings]:
+        return [rows.settings_from_row(r) for r in await self._query("SELECT * FROM settings ORDER BY mid")]
+
+    async def put_settings(self, settings: StoredSettings, audit: AuditEntry) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            if settings.is_enterprise_default:
+                db.execute(
+                    "UPDATE settings SET is_enterprise_default = 0 "
+                    "WHERE enterprise_id = ? AND mid <> ?",
+                    (settings.enterprise_id, settings.mid),
+                )
+            db.execute(
+                "INSERT INTO settings (mid, account_code, account_id, client_id, secret_token, "
+                "enterprise_id, is_enterprise_default, updated_at, updated_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mid) DO UPDATE SET "
+                "account_code = excluded.account_code, account_id = excluded.account_id, "
+                "client_id = excluded.client_id, secret_token = excluded.secret_token, "
+                "enterprise_id = excluded.enterprise_id, "
+                "is_enterprise_default = excluded.is_enterprise_default, "
+                "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                (
+                    settings.mid, settings.account_code, settings.account_id, settings.client_id,
+                    settings.secret_token, settings.enterprise_id,
+                    int(settings.is_enterprise_default), settings.updated_at, settings.updated_by,
+                ),
+            )
+            _insert_audit(db, audit)
+
+        await self._tx(run)
+
+    async def delete_settings(self, mid: str, audit: AuditEntry) -> bool:
+        def run(db: sqlite3.Connection) -> bool:
+            deleted = db.execute("DELETE FROM settings WHERE mid = ?", (mid,)).rowcount > 0
+            if deleted:
+                _insert_audit(db, audit)
+            return deleted
+
+        return await self._tx(run)
+
+    async def replace_secrets(self, tokens: dict[str, bytes]) -> int:
+        def run(db: sqlite3.Connection) -> int:
+            return sum(
+                db.execute(
+                    "UPDATE settings SET secret_token = ? WHERE mid = ?", (token, mid)
+                ).rowcount
+                for mid, token in tokens.items()
+            )
+
+        return await self._tx(run)
+
+    async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]:
+        found = await self._query(
+            "SELECT * FROM settings_audit WHERE mid = ? ORDER BY at DESC, id DESC LIMIT ?",
+            (mid, limit),
+        )
+        return [rows.audit_from_row(r) for r in found]
+
+    # --- lifecycle records ----------------------------------------------------------------
+
+    async def record_lifecycle(self, call: LifecycleCall) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO lifecycle_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) "
+                "ON CONFLICT (route, activity_object_id, interaction_id, interaction_version) "
+                "DO UPDATE SET last_seen = excluded.last_seen, calls = calls + 1, "
+                "original_definition_id = excluded.original_definition_id, "
+                "interaction_key = excluded.interaction_key",
+                (
+                    call.route, call.activity_object_id, call.interaction_id,
+                    call.original_definition_id, call.interaction_key,
+                    call.interaction_version, call.at, call.at,
+                ),
+            )
+
+        await self._tx(run)
+
+    async def list_lifecycle(self, limit: int = 200) -> list[LifecycleRecord]:
+        found = await self._query(
+            "SELECT * FROM lifecycle_calls ORDER BY last_seen DESC LIMIT ?", (limit,)
+        )
+        return [rows.lifecycle_from_row(r) for r in found]
+
+    # --- execute: durable, idempotent accept with group commit ----------------------------
+
+    async def accept(
+        self,
+        activity_id: str,
+        definition_instance_id: str,
+        answer: Answer,
+        items: Sequence[NewItem],
+        now: float,
+    ) -> tuple[Answer, bool]:
+        if self._committer is None:
+            raise StorageUnavailable("database is not open")
+        fut: asyncio.Future[tuple[Answer, bool]] = asyncio.get_running_loop().create_future()
+        self._pending.append(((activity_id, definition_instance_id, answer, items, now), fut))
+        self._wakeup.set()
+        return await fut
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    results = await self._tx(lambda db, b=batch: [_accept_one(db, j) for j, _ in b])
+                except Exception as exc:  # noqa: BLE001 - every waiter must hear about it
+                    error = exc if isinstance(exc, StorageUnavailable) else StorageUnavailable(str(exc))
+                    for _, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(error)
+                    continue
+                for (_, fut), result in zip(batch, results, strict=True):
+                    if not fut.done():
+                        fut.set_result(result)
+
+    # --- outbox ---------------------------------------------------------------------------
+
+    async def claim(
+        self, owner: str, now: float, lease_seconds: float, limit: int
+    ) -> list[OutboxItem]:
+        def run(db: sqlite3.Connection) -> list[OutboxItem]:
+            found = list(
+                db.execute(
+                    "SELECT * FROM outbox WHERE (state = ? AND next_attempt_at <= ?) "
+                    "OR (state = ? AND lease_until < ?) ORDER BY id LIMIT ?",
+                    (QUEUED, now, SENDING, now, limit),
+                )
+            )
+            if not found:
+                return []
+            ids = [r["id"] for r in found]
+            db.execute(
+                f"UPDATE outbox SET state = ?, lease_owner = ?, lease_until = ?, "
+                f"attempts = attempts + 1, updated_at = ? WHERE id IN ({_marks(ids)})",
+                (SENDING, owner, now + lease_seconds, now, *ids),
+            )
+            return [
+                rows.item_from_row({**dict(r), "state": SENDING, "attempts": r["attempts"] + 1})
+                for r in found
+            ]
+
+        return await self._tx(run)
+
+    async def _update(self, ids: Sequence[int], sql: str, params: Sequence[Any]) -> None:
+        if not ids:
+            return
+        await self._tx(
+            lambda db: db.execute(f"{sql} WHERE id IN ({_marks(ids)})", (*params, *ids))
+        )
+
+    async def mark_sent(self, ids: Sequence[int], now: float) -> None:
+        await self._update(
+            ids,
+            "UPDATE outbox SET state = ?, lease_owner = '', updated_at = ?, sent_at = ?, "
+            "last_error = ''",
+            (SENT, now, now),
+        )
+
+    async def mark_retry(
+        self, ids: Sequence[int], now: float, next_attempt_at: float, error: str
+    ) -> None:
+        await self._update(
+            ids,
+            "UPDATE outbox SET state = ?, lease_owner = '', next_attempt_at = ?, "
+            "last_error = ?, updated_at = ?",
+            (QUEUED, next_attempt_at, error, now),
+        )
+
+    async def mark_dead(self, ids: Sequence[int], now: float, error: str) -> None:
+        await self._update(
+            ids,
+            "UPDATE outbox SET state = ?, lease_owner = '', last_error = ?, updated_at = ?",
+            (DEAD, error, now),
+        )
+
+    async def release(self, owner: str) -> None:
+        await self._tx(
+            lambda db: db.execute(
+                "UPDATE outbox SET state = ?, lease_owner = '', lease_until = 0 "
+                "WHERE state = ? AND lease_owner = ?",
+                (QUEUED, SENDING, owner),
+            )
+        )
+
+    async def next_due_at(self) -> float | None:
+        found = await self._query(
+            "SELECT MIN(next_attempt_at) AS due FROM outbox WHERE state = ?", (QUEUED,)
+        )
+        due = found[0]["due"] if found else None
+        return float(due) if due is not None else None
+
+    async def delivery_counts(self, mid: str | None = None) -> list[DeliveryCount]:
+        where, params = ("WHERE mid = ?", (mid,)) if mid is not None else ("", ())
+        found = await self._query(
+            f"SELECT journey_id, activity_id, state, COUNT(*) AS n FROM outbox {where} "
+            "GROUP BY journey_id, activity_id, state ORDER BY journey_id, activity_id, state",
+            params,
+        )
+        return [DeliveryCount(r["journey_id"], r["activity_id"], r["state"], r["n"]) for r in found]
+
+    async def recent_dead(self, mid: str | None = None, limit: int = 20) -> list[DeadItem]:
+        where, params = ("AND mid = ?", (mid,)) if mid is not None else ("", ())
+        found = await self._query(
+            f"SELECT * FROM outbox WHERE state = ? {where} ORDER BY updated_at DESC, id DESC "
+            "LIMIT ?",
+            (DEAD, *params, limit),
+        )
+        return [rows.dead_from_row(r) for r in found]
+
+    async def deliveries_over_time(
+        self, mid: str | None, since: float, bucket_seconds: int
+    ) -> list[tuple[float, int]]:
+        where, params = ("AND mid = ?", (mid,)) if mid is not None else ("", ())
+        found = await self._query(
+            "SELECT CAST(sent_at / ? AS INTEGER) * ? AS bucket, COUNT(*) AS n FROM outbox "
+            f"WHERE sent_at IS NOT NULL AND sent_at >= ? {where} GROUP BY bucket ORDER BY bucket",
+            (bucket_seconds, bucket_seconds, since, *params),
+        )
+        return [(float(r["bucket"]), int(r["n"])) for r in found]
+
+    async def outbox_depth(self, now: float) -> OutboxDepth:
+        found = await self._query(
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE state IN (?, ?)",
+            (QUEUED, SENDING),
+        )
+        row = found[0]
+        oldest = row["oldest"]
+        return OutboxDepth(int(row["n"]), max(0.0, now - float(oldest)) if oldest else 0.0)
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _insert_audit(db: sqlite3.Connection, audit: AuditEntry) -> None:
+    db.execute(
+        "INSERT INTO settings_audit (mid, at, user_id, user_email, action, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (audit.mid, audit.at, audit.user_id, audit.user_email, audit.action, audit.detail),
+    )
+
+
+def _accept_one(db: sqlite3.Connection, job: AcceptJob) -> tuple[Answer, bool]:
+    activity_id, instance_id, answer, items, now = job
+    inserted = db.execute(
+        "INSERT INTO executions VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (activity_id, instance_id, answer.status, rows.dump_body(answer.body), now),
+    ).rowcount
+    if not inserted:
+        first = db.execute(
+            "SELECT status, body FROM executions WHERE activity_id = ? "
+            "AND definition_instance_id = ?",
+            (activity_id, instance_id),
+        ).fetchone()
+        return Answer(int(first["status"]), json.loads(first["body"])), False
+    if items:
+        db.executemany(
+            f"INSERT INTO outbox ({rows.OUTBOX_INSERT_COLUMNS}, state, attempts, created_at, "
+            "next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+            [(*rows.item_values(i), QUEUED, now, now, now) for i in items],
+        )
+    return answer, True
+
+
+__all__ = ["SENT", "SQLiteStore"]

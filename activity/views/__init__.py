@@ -1,0 +1,1 @@
+"""HTTP handlers: read, verify, one domain call, respond."""
