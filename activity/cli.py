@@ -58,7 +58,9 @@ async def _with_settings_service(settings: Settings, action: str, args: argparse
     store = store_for(settings)
     await store.open()
     try:
-        service = SettingsService(store, keyring_for(settings.database_url, settings.encryption_keys))
+        service = SettingsService(
+            store, keyring_for(settings.database_url, settings.encryption_keys)
+        )
         actor = Actor(user_id=f"cli:{os.environ.get('USER', 'operator')}")
         if action == "set":
             await service.save(
@@ -73,13 +75,17 @@ async def _with_settings_service(settings: Settings, action: str, args: argparse
             )
             print(f"saved settings for MID {args.mid}")
         elif action == "list":
-            rows = await service.list()
-            print(f"{'MID':<14} {'account code':<20} {'account ID':<14} {'client ID':<24} "
-                  f"{'enterprise':<12} secret")
+            rows = await service.all_settings()
+            print(
+                f"{'MID':<14} {'account code':<20} {'account ID':<14} {'client ID':<24} "
+                f"{'enterprise':<12} secret"
+            )
             for s in rows:
-                print(f"{s.mid:<14} {s.account_code:<20} {s.account_id:<14} {s.client_id:<24} "
-                      f"{s.enterprise_id + (' (default)' if s.is_enterprise_default else ''):<12} "
-                      "stored")
+                print(
+                    f"{s.mid:<14} {s.account_code:<20} {s.account_id:<14} {s.client_id:<24} "
+                    f"{s.enterprise_id + (' (default)' if s.is_enterprise_default else ''):<12} "
+                    "stored"
+                )
         elif action == "delete":
             if await service.delete(args.mid, actor):
                 print(f"deleted settings for MID {args.mid}")
@@ -102,8 +108,11 @@ def _settings(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from activity.demo import run_demo
 
-    return run_demo(contacts=args.contacts, concurrency=args.concurrency,
-                    personalized=args.personalized)
+    return int(
+        run_demo(
+            contacts=args.contacts, concurrency=args.concurrency, personalized=args.personalized
+        )
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,8 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     sset.add_argument("--client-id", required=True)
     sset.add_argument("--account-id")
     sset.add_argument("--enterprise-id")
-    sset.add_argument("--enterprise-default", action="store_true",
-                      help="use these settings for business units of the enterprise without their own")
+    sset.add_argument(
+        "--enterprise-default",
+        action="store_true",
+        help="use these settings for business units of the enterprise without their own",
+    )
     ssub.add_parser("list", help="list stored settings (never prints secrets)")
     sdel = ssub.add_parser("delete", help="delete a business unit's settings")
     sdel.add_argument("--mid", required=True)

@@ -9,8 +9,18 @@ import time
 from typing import Any
 
 CONTEXT_FIELDS = (
-    "request_id", "journey_id", "activity_id", "route", "reason", "status", "path",
-    "mid", "count", "attempt", "endpoint", "outcome",
+    "request_id",
+    "journey_id",
+    "activity_id",
+    "route",
+    "reason",
+    "status",
+    "path",
+    "mid",
+    "count",
+    "attempt",
+    "endpoint",
+    "outcome",
 )
 
 

@@ -9,38 +9,51 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.executes = Counter(
-            "activity_executes_total", "Execute calls by answer status",
-            ["status"], registry=self.registry,
+            "activity_executes_total",
+            "Execute calls by answer status",
+            ["status"],
+            registry=self.registry,
         )
         self.execute_seconds = Histogram(
-            "activity_execute_seconds", "Execute latency",
+            "activity_execute_seconds",
+            "Execute latency",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=self.registry,
         )
         self.deliveries = Counter(
-            "activity_deliveries_total", "Outbox items by delivery outcome",
-            ["outcome"], registry=self.registry,
+            "activity_deliveries_total",
+            "Outbox items by delivery outcome",
+            ["outcome"],
+            registry=self.registry,
         )
         self.rokt_calls = Counter(
-            "activity_rokt_requests_total", "Calls to Rokt by endpoint and HTTP status",
-            ["endpoint", "status"], registry=self.registry,
+            "activity_rokt_requests_total",
+            "Calls to Rokt by endpoint and HTTP status",
+            ["endpoint", "status"],
+            registry=self.registry,
         )
         self.rokt_seconds = Histogram(
-            "activity_rokt_request_seconds", "Rokt call latency", ["endpoint"],
+            "activity_rokt_request_seconds",
+            "Rokt call latency",
+            ["endpoint"],
             registry=self.registry,
         )
         self.token_grants = Counter(
-            "activity_rokt_token_grants_total", "OAuth tokens fetched from Rokt",
+            "activity_rokt_token_grants_total",
+            "OAuth tokens fetched from Rokt",
             registry=self.registry,
         )
         self.outbox_depth = Gauge(
             "activity_outbox_depth", "Items queued or being sent", registry=self.registry
         )
         self.outbox_oldest_age = Gauge(
-            "activity_outbox_oldest_age_seconds", "Age of the oldest undelivered item",
+            "activity_outbox_oldest_age_seconds",
+            "Age of the oldest undelivered item",
             registry=self.registry,
         )
         self.lifecycle_calls = Counter(
-            "activity_lifecycle_calls_total", "Lifecycle calls by route and result",
-            ["route", "result"], registry=self.registry,
+            "activity_lifecycle_calls_total",
+            "Lifecycle calls by route and result",
+            ["route", "result"],
+            registry=self.registry,
         )

@@ -8,7 +8,9 @@ import uuid
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-FRAME_ANCESTORS = "frame-ancestors 'self' https://*.exacttarget.com https://*.marketingcloudapps.com"
+FRAME_ANCESTORS = (
+    "frame-ancestors 'self' https://*.exacttarget.com https://*.marketingcloudapps.com"
+)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 log = logging.getLogger("activity.http")
@@ -61,8 +63,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         raise
     except Exception:
         log.exception(
-            "unhandled error", extra={"request_id": request.get(REQUEST_ID, ""),
-                                      "path": request.path}
+            "unhandled error",
+            extra={"request_id": request.get(REQUEST_ID, ""), "path": request.path},
         )
         return web.json_response({"error": "internal error", "reason": "internal"}, status=500)
 

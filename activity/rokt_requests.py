@@ -55,7 +55,9 @@ def requests_for(
             for chunk in chunks(subscription_ids, MAX_SUBSCRIPTIONS_PER_CALL)
         ]
     if action == UPDATE:
-        return [RoktRequest(UPDATE, "POST", f"/v1/subscriptionevent/{account}/update", dict(payload))]
+        return [
+            RoktRequest(UPDATE, "POST", f"/v1/subscriptionevent/{account}/update", dict(payload))
+        ]
     if action == CANCEL:
         return [
             RoktRequest(CANCEL, "DELETE", f"/v1/subscriptionevent/{account}/{_seg(event_id)}", None)

@@ -56,8 +56,8 @@ class SettingsService:
         if mid:
             found = await self._store.get_settings(mid)
         if found is None and eid:
-            found = await self._store.get_enterprise_default(eid) or await (
-                self._store.get_settings(eid)
+            found = await self._store.get_enterprise_default(eid) or await self._store.get_settings(
+                eid
             )
         self._cache[key] = found
         return found
@@ -84,7 +84,7 @@ class SettingsService:
     async def get(self, mid: str) -> StoredSettings | None:
         return await self._store.get_settings(mid)
 
-    async def list(self) -> list[StoredSettings]:
+    async def all_settings(self) -> list[StoredSettings]:
         return await self._store.list_settings()
 
     async def save(
@@ -140,7 +140,7 @@ class SettingsService:
 
     async def rotate_keys(self) -> int:
         """Re-encrypt every stored secret under the first key."""
-        tokens = {s.mid: self._keyring.rotate(s.secret_token) for s in await self.list()}
+        tokens = {s.mid: self._keyring.rotate(s.secret_token) for s in await self.all_settings()}
         changed = await self._store.replace_secrets(tokens)
         self._cache.clear()
         return changed

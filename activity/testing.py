@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 
 from activity.config import Settings
 
-TEST_SECRET = "test-jwt-signing-secret-0123456789"
+TEST_SECRET = "test-jwt-signing-secret-0123456789"  # noqa: S105 - a test fixture, not a credential
 DEFAULT_SUBSCRIPTION_BINDING = (
     '{{Contact.Attribute."Calendar Subscription"."CalendarSubscriptionId"}}'
 )
@@ -24,7 +24,9 @@ def sign(payload: Mapping[str, Any], secret: str = TEST_SECRET, **headers: Any) 
     return jwt.encode(dict(payload), secret, algorithm="HS256", headers=headers or None).encode()
 
 
-def test_settings(tmp_path: Path, rokt_api_url: str = "http://127.0.0.1:9", **overrides: Any) -> Settings:
+def test_settings(
+    tmp_path: Path, rokt_api_url: str = "http://127.0.0.1:9", **overrides: Any
+) -> Settings:
     values: dict[str, Any] = {
         "public_url": "https://activity.example.com",
         "jwt_secret": TEST_SECRET,
@@ -95,3 +97,7 @@ def execute_payload(
         "keyValue": contact_key,
         "mode": 0,
     }
+
+
+# pytest would otherwise collect this helper as a test wherever it is imported.
+test_settings.__test__ = False  # type: ignore[attr-defined]

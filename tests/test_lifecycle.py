@@ -63,14 +63,15 @@ BAD_BODIES = {
     ),
     "truncated signature": (sign(lifecycle_payload())[:-5], "malformed_token"),
     "altered signature": (
-        sign(lifecycle_payload())[:-2] + (b"AA" if not sign(lifecycle_payload()).endswith(b"AA") else b"BB"),
+        sign(lifecycle_payload())[:-2]
+        + (b"AA" if not sign(lifecycle_payload()).endswith(b"AA") else b"BB"),
         "bad_signature",
     ),
     "padded token": (sign(lifecycle_payload()) + b"====", "malformed_token"),
 }
 
 
-@pytest.mark.parametrize("route", ROUTES + ["execute"])
+@pytest.mark.parametrize("route", [*ROUTES, "execute"])
 @pytest.mark.parametrize("case", sorted(BAD_BODIES))
 async def test_bad_tokens_get_401_with_reason(client: TestClient, route: str, case: str) -> None:
     body, reason = BAD_BODIES[case]

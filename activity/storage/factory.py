@@ -15,7 +15,6 @@ def store_for(settings: Settings) -> Store:
     if settings.database_url.startswith(("postgresql://", "postgres://")):
         from activity.storage.postgres import PostgresStore
 
-        return PostgresStore(settings.database_url)
-    raise ConfigError(
-        "ACTIVITY_DATABASE_URL must start with sqlite:/// or postgresql://"
-    )
+        store: Store = PostgresStore(settings.database_url)
+        return store
+    raise ConfigError("ACTIVITY_DATABASE_URL must start with sqlite:/// or postgresql://")

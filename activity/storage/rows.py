@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from activity.storage.models import (
     AuditEntry,
@@ -15,7 +14,11 @@ from activity.storage.models import (
     StoredSettings,
 )
 
-Row = Mapping[str, Any]
+
+class Row(Protocol):
+    """sqlite3.Row, asyncpg.Record and dict all read columns by name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 def settings_from_row(row: Row) -> StoredSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -138,10 +139,8 @@ class SQLiteStore:
     async def close(self) -> None:
         if self._committer is not None:
             self._committer.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._committer
-            except asyncio.CancelledError:
-                pass
             self._committer = None
         for _, fut in self._pending:
             if not fut.done():
@@ -170,7 +169,10 @@ class SQLiteStore:
         return rows.settings_from_row(found[0]) if found else None
 
     async def list_settings(self) -> list[StoredSettings]:
-        return [rows.settings_from_row(r) for r in await self._query("SELECT * FROM settings ORDER BY mid")]
+        return [
+            rows.settings_from_row(r)
+            for r in await self._query("SELECT * FROM settings ORDER BY mid")
+        ]
 
     async def put_settings(self, settings: StoredSettings, audit: AuditEntry) -> None:
         def run(db: sqlite3.Connection) -> None:
@@ -190,9 +192,15 @@ class SQLiteStore:
                 "is_enterprise_default = excluded.is_enterprise_default, "
                 "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
                 (
-                    settings.mid, settings.account_code, settings.account_id, settings.client_id,
-                    settings.secret_token, settings.enterprise_id,
-                    int(settings.is_enterprise_default), settings.updated_at, settings.updated_by,
+                    settings.mid,
+                    settings.account_code,
+                    settings.account_id,
+                    settings.client_id,
+                    settings.secret_token,
+                    settings.enterprise_id,
+                    int(settings.is_enterprise_default),
+                    settings.updated_at,
+                    settings.updated_by,
                 ),
             )
             _insert_audit(db, audit)
@@ -237,9 +245,14 @@ class SQLiteStore:
                 "original_definition_id = excluded.original_definition_id, "
                 "interaction_key = excluded.interaction_key",
                 (
-                    call.route, call.activity_object_id, call.interaction_id,
-                    call.original_definition_id, call.interaction_key,
-                    call.interaction_version, call.at, call.at,
+                    call.route,
+                    call.activity_object_id,
+                    call.interaction_id,
+                    call.original_definition_id,
+                    call.interaction_key,
+                    call.interaction_version,
+                    call.at,
+                    call.at,
                 ),
             )
 
@@ -274,10 +287,19 @@ class SQLiteStore:
             self._wakeup.clear()
             while self._pending:
                 batch, self._pending = self._pending, []
+                jobs = [job for job, _ in batch]
+
+                def run(
+                    db: sqlite3.Connection, jobs: list[AcceptJob] = jobs
+                ) -> list[tuple[Answer, bool]]:
+                    return [_accept_one(db, job) for job in jobs]
+
                 try:
-                    results = await self._tx(lambda db, b=batch: [_accept_one(db, j) for j, _ in b])
-                except Exception as exc:  # noqa: BLE001 - every waiter must hear about it
-                    error = exc if isinstance(exc, StorageUnavailable) else StorageUnavailable(str(exc))
+                    results = await self._tx(run)
+                except Exception as exc:
+                    error = (
+                        exc if isinstance(exc, StorageUnavailable) else StorageUnavailable(str(exc))
+                    )
                     for _, fut in batch:
                         if not fut.done():
                             fut.set_exception(error)
@@ -317,9 +339,7 @@ class SQLiteStore:
     async def _update(self, ids: Sequence[int], sql: str, params: Sequence[Any]) -> None:
         if not ids:
             return
-        await self._tx(
-            lambda db: db.execute(f"{sql} WHERE id IN ({_marks(ids)})", (*params, *ids))
-        )
+        await self._tx(lambda db: db.execute(f"{sql} WHERE id IN ({_marks(ids)})", (*params, *ids)))
 
     async def mark_sent(self, ids: Sequence[int], now: float) -> None:
         await self._update(

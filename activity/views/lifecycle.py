@@ -42,8 +42,11 @@ def make_handler(route: str) -> Any:
         await request.app[STORE].record_lifecycle(call)
         log.info(
             "lifecycle call",
-            extra={"route": route, "journey_id": call.interaction_id,
-                   "activity_id": call.activity_object_id},
+            extra={
+                "route": route,
+                "journey_id": call.interaction_id,
+                "activity_id": call.activity_object_id,
+            },
         )
         return web.json_response({})
 

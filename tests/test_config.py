@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from activity.config import ConfigError, check_public_url, settings_from_env
+
+BASE_ENV = {"ACTIVITY_PUBLIC_URL": "https://ca.example.com", "ACTIVITY_JWT_SECRET": "s3cret"}
+
+
+def test_defaults_follow_design() -> None:
+    s = settings_from_env(BASE_ENV)
+    assert s.database_url == "sqlite:///./activity.db"
+    assert s.rokt_api_url == "https://api.roktcalendar.com"
+    assert s.app_key == ""
+    assert "s3cret" not in repr(s)
+
+
+@pytest.mark.parametrize("missing", ["ACTIVITY_PUBLIC_URL", "ACTIVITY_JWT_SECRET"])
+def test_missing_required_variable_is_named(missing: str) -> None:
+    env = {k: v for k, v in BASE_ENV.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        settings_from_env(env)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://ca.example.com", "http://localhost:8080", "http://127.0.0.1:8080/base"]
+)
+def test_accepted_public_urls(url: str) -> None:
+    assert check_public_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "url", ["http://ca.example.com", "ftp://x", "ca.example.com", "https://", "http://10.0.0.1"]
+)
+def test_rejected_public_urls(url: str) -> None:
+    with pytest.raises(ConfigError, match="ACTIVITY_PUBLIC_URL"):
+        check_public_url(url)
+
+
+def test_encryption_keys_are_split_for_rotation() -> None:
+    s = settings_from_env({**BASE_ENV, "ACTIVITY_ENCRYPTION_KEY": " k1 , k2,"})
+    assert s.encryption_keys == ("k1", "k2")
+
+
+def _serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ACTIVITY_", "ROKT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "activity", "serve", "--port", "0"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"ACTIVITY_JWT_SECRET": "x"}, "ACTIVITY_PUBLIC_URL"),
+        ({"ACTIVITY_PUBLIC_URL": "https://ca.example.com"}, "ACTIVITY_JWT_SECRET"),
+        (
+            {"ACTIVITY_PUBLIC_URL": "http://ca.example.com", "ACTIVITY_JWT_SECRET": "x"},
+            "ACTIVITY_PUBLIC_URL",
+        ),
+    ],
+)
+def test_serve_refuses_to_start_with_one_clear_line(env: dict[str, str], named: str) -> None:
+    done = _serve(env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert named in lines[0]
