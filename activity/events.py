@@ -11,8 +11,8 @@ Decisions:
   means its first occurrence (for the UTC preview; Rokt gets the wall time as written).
 - All-day events cover the days from start's date to end's date, inclusive: start is sent as
   00:00:00 of its date, end as 00:00:00 of the day after end's date (iCalendar's exclusive
-  end). An end given as exactly midnight of a later day is taken as already exclusive. Without
-  an end an all-day event lasts one day, and dates may be given without a time.
+  end). An end given with a time of exactly 00:00 on a later day is taken as already
+  exclusive. Without an end an all-day event lasts one day; dates may omit the time.
 - eventScope contact: the Rokt eventId is "{eventId}_{contact key}"; the contact key must be
   printable without spaces, '/' or '\\', and the whole id at most 255 characters.
 """
@@ -153,9 +153,10 @@ def problems(arguments: Mapping[str, Any]) -> list[Problem]:
         found.append(Problem("end", _MISSING["end"]))
     if zone is not None and start is not None and (end is not None or "end" not in given):
         try:
-            _span(start, end, zone, all_day)
+            _span(start, end, zone, all_day, _is_date(literal.get("end")))
         except InvalidInput as error:
-            found.append(Problem("end" if end is not None else "start", error.message))
+            field = "start" if error.message.startswith("start ") else "end"
+            found.append(Problem(field, error.message))
     return found
 
 
@@ -167,6 +168,8 @@ def preview(
     `<<X>>` inArguments take samples["<<X>>"] (or samples["X"]); any other value that is a
     binding takes samples[key] when given; a bound calendarSubscriptionId becomes a sample GUID.
     """
+    if not isinstance(arguments, Mapping) or not isinstance(samples, Mapping):
+        raise InvalidInput("arguments and samples must be objects; expected two objects")
     merged = {str(k): v for k, v in arguments.items()}
     for name, value in merged.items():
         if name.startswith("<<") and name.endswith(">>"):
@@ -222,7 +225,8 @@ def _render(
     all_day = inarguments.all_day(given.get("allDay", False))
     start = _wall_time(filled.get("start", ""), "start", all_day)
     end = _wall_time(filled["end"], "end", all_day) if filled.get("end") else None
-    start_local, end_local, start_utc, end_utc = _span(start, end, zone, all_day)
+    end_is_date = _is_date(filled.get("end"))
+    start_local, end_local, start_utc, end_utc = _span(start, end, zone, all_day, end_is_date)
     payload = {
         "eventId": event_id,
         "title": texts["title"],
@@ -239,13 +243,17 @@ def _render(
 
 
 def _span(
-    start: datetime, end: datetime | None, zone: timezones.Zone, all_day: bool
+    start: datetime,
+    end: datetime | None,
+    zone: timezones.Zone,
+    all_day: bool,
+    end_is_date: bool = False,
 ) -> tuple[datetime, datetime, datetime, datetime]:
     """Local start and end as sent, and their UTC instants; checks order and DST gaps."""
     if all_day:
         first = start.date()
         last = end.date() if end is not None else first
-        exclusive = end is not None and end.time() == time(0) and last > first
+        exclusive = end is not None and not end_is_date and end.time() == time(0) and last > first
         start = datetime.combine(first, time(0))
         end = datetime.combine(last if exclusive else last + timedelta(days=1), time(0))
     elif end is None:
@@ -277,6 +285,11 @@ def _wall_time(value: Any, field: str, all_day: bool) -> datetime:
     except ValueError:
         raise InvalidInput(f"{field} is {text!r}, not a real date or time; {expected}") from None
     return datetime.combine(day_, clock)
+
+
+def _is_date(value: Any) -> bool:
+    match = _WALL.fullmatch(value.strip()) if isinstance(value, str) else None
+    return match is not None and match.group(4) is None
 
 
 def _text(value: Any, field: str) -> str:

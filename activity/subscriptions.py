@@ -64,7 +64,7 @@ def _items(value: Any) -> list[Any]:
         return list(value)
     if not isinstance(value, str):
         raise InvalidInput(
-            f"{FIELD} is a {type(value).__name__}; expected a GUID, a list of GUIDs separated "
+            f"{FIELD} has type {type(value).__name__}; expected a GUID, a list of GUIDs separated "
             "by commas, semicolons or spaces, or a JSON array",
             reason="invalid_subscription_id",
         )
