@@ -12,6 +12,7 @@ from activity.storage.base import Store
 
 if TYPE_CHECKING:
     from activity.delivery import DeliveryWorker
+    from activity.execution import Executor
     from activity.metrics import Metrics
     from activity.settings_service import SettingsService
     from activity.token_cache import TokenCache
@@ -23,5 +24,6 @@ HTTP = web.AppKey("http", ClientSession)
 SETTINGS_SERVICE: web.AppKey[SettingsService] = web.AppKey("settings_service")
 TOKENS: web.AppKey[TokenCache] = web.AppKey("tokens")
 WORKER: web.AppKey[DeliveryWorker] = web.AppKey("worker")
+EXECUTOR: web.AppKey[Executor] = web.AppKey("executor")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 ASSET_VERSION = web.AppKey("asset_version", str)
