@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,3 +21,12 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def client(aiohttp_client: ClientFactory, settings: Settings) -> TestClient:
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """This session's own PostgreSQL database (see tests/pg.py); dropped at the end."""
+    from tests.pg import session_database
+
+    with session_database() as url:
+        yield url

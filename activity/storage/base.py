@@ -70,13 +70,25 @@ class Store(Protocol):
     ) -> list[OutboxItem]:
         """Lease due items (queued and due, or sending with an expired lease)."""
 
-    async def mark_sent(self, ids: Sequence[int], now: float) -> None: ...
-
-    async def mark_retry(
-        self, ids: Sequence[int], now: float, next_attempt_at: float, error: str
+    # `owner`, when given, limits mark_* to items still leased by that owner: a worker whose
+    # lease ran out (and whose items another instance took over) changes nothing.
+    async def mark_sent(
+        self, ids: Sequence[int], now: float, *, owner: str | None = None
     ) -> None: ...
 
-    async def mark_dead(self, ids: Sequence[int], now: float, error: str) -> None: ...
+    async def mark_retry(
+        self,
+        ids: Sequence[int],
+        now: float,
+        next_attempt_at: float,
+        error: str,
+        *,
+        owner: str | None = None,
+    ) -> None: ...
+
+    async def mark_dead(
+        self, ids: Sequence[int], now: float, error: str, *, owner: str | None = None
+    ) -> None: ...
 
     async def release(self, owner: str) -> None:
         """Give back this owner's leases (clean shutdown)."""

@@ -1,0 +1,255 @@
+"""PostgreSQL store: an asyncpg pool, shared safely by several service instances.
+
+The database URL may carry pool settings of ours, which are removed before asyncpg sees it:
+`pool_min` (default 2), `pool_max` (default 10) and `command_timeout` (seconds, default 30;
+also the longest wait for a free connection), e.g. `postgresql://h/db?pool_max=20`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import asyncpg
+
+from activity.errors import StorageUnavailable
+from activity.storage import postgres_queries as sql
+from activity.storage import rows
+from activity.storage.models import (
+    Answer,
+    AuditEntry,
+    DeadItem,
+    DeliveryCount,
+    LifecycleCall,
+    LifecycleRecord,
+    NewItem,
+    OutboxDepth,
+    OutboxItem,
+    StoredSettings,
+)
+from activity.storage.postgres_accept import AcceptJob, GroupCommit
+from activity.storage.postgres_setup import DB_ERRORS, migrate, pool_options
+
+CLOSE_GRACE_SECONDS = 10.0
+
+
+class PostgresStore:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        min_size: int | None = None,
+        max_size: int | None = None,
+        command_timeout: float | None = None,
+    ) -> None:
+        self.options = pool_options(
+            database_url, min_size=min_size, max_size=max_size, command_timeout=command_timeout
+        )
+        self.applied_migrations: list[int] = []  # what this open() applied; others may have
+        self._pool: Any = None
+        self._commits: GroupCommit | None = None
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        if self._pool is None:
+            raise StorageUnavailable("database is not open")
+        try:
+            async with self._pool.acquire(timeout=self.options.command_timeout) as conn:
+                yield conn
+        except DB_ERRORS as exc:
+            raise StorageUnavailable(f"database error: {exc}") from exc
+
+    @contextlib.asynccontextmanager
+    async def _tx(self) -> AsyncIterator[Any]:
+        async with self._connection() as conn, conn.transaction():
+            yield conn
+
+    async def _fetch(self, query: str, *args: Any) -> list[Any]:
+        async with self._connection() as conn:
+            return list(await conn.fetch(query, *args))
+
+    async def _execute(self, query: str, *args: Any) -> None:
+        async with self._connection() as conn:
+            await conn.execute(query, *args)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        o = self.options
+        try:
+            self._pool = await asyncpg.create_pool(
+                o.dsn, min_size=o.min_size, max_size=o.max_size, command_timeout=o.command_timeout
+            )
+        except DB_ERRORS as exc:
+            raise StorageUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+        try:
+            async with self._connection() as conn:
+                self.applied_migrations = await migrate(conn)
+        except BaseException:
+            pool, self._pool = self._pool, None
+            pool.terminate()
+            raise
+        self._commits = GroupCommit(self._tx)
+
+    async def close(self) -> None:
+        if self._commits is not None:
+            commits, self._commits = self._commits, None
+            await commits.stop(CLOSE_GRACE_SECONDS)
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), CLOSE_GRACE_SECONDS)
+            except TimeoutError:
+                pool.terminate()
+
+    async def ping(self) -> None:
+        await self._fetch("SELECT 1")
+
+    # --- settings -------------------------------------------------------------------------
+
+    async def get_settings(self, mid: str) -> StoredSettings | None:
+        found = await self._fetch("SELECT * FROM settings WHERE mid = $1", mid)
+        return rows.settings_from_row(found[0]) if found else None
+
+    async def get_enterprise_default(self, enterprise_id: str) -> StoredSettings | None:
+        found = await self._fetch(sql.ENTERPRISE_DEFAULT, enterprise_id)
+        return rows.settings_from_row(found[0]) if found else None
+
+    async def list_settings(self) -> list[StoredSettings]:
+        found = await self._fetch("SELECT * FROM settings ORDER BY mid")
+        return [rows.settings_from_row(r) for r in found]
+
+    async def put_settings(self, settings: StoredSettings, audit: AuditEntry) -> None:
+        s = settings
+        async with self._tx() as conn:
+            if s.is_enterprise_default:
+                await conn.execute(sql.LOCK_ENTERPRISE, s.enterprise_id)
+                await conn.execute(sql.CLEAR_ENTERPRISE_DEFAULT, s.enterprise_id, s.mid)
+            await conn.execute(
+                sql.UPSERT_SETTINGS, s.mid, s.account_code, s.account_id, s.client_id,
+                s.secret_token, s.enterprise_id, s.is_enterprise_default, s.updated_at,
+                s.updated_by,
+            )  # fmt: skip
+            await _insert_audit(conn, audit)
+
+    async def delete_settings(self, mid: str, audit: AuditEntry) -> bool:
+        async with self._tx() as conn:
+            deleted = await conn.fetchval("DELETE FROM settings WHERE mid = $1 RETURNING 1", mid)
+            if deleted is not None:
+                await _insert_audit(conn, audit)
+        return deleted is not None
+
+    async def replace_secrets(self, tokens: dict[str, bytes]) -> int:
+        if not tokens:
+            return 0
+        changed = await self._fetch(sql.REPLACE_SECRETS, list(tokens), list(tokens.values()))
+        return len(changed)
+
+    async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]:
+        return [rows.audit_from_row(r) for r in await self._fetch(sql.AUDIT_LOG, mid, limit)]
+
+    # --- lifecycle records ----------------------------------------------------------------
+
+    async def record_lifecycle(self, call: LifecycleCall) -> None:
+        c = call
+        await self._execute(
+            sql.UPSERT_LIFECYCLE, c.route, c.activity_object_id, c.interaction_id,
+            c.original_definition_id, c.interaction_key, c.interaction_version, c.at,
+        )  # fmt: skip
+
+    async def list_lifecycle(self, limit: int = 200) -> list[LifecycleRecord]:
+        found = await self._fetch(
+            "SELECT * FROM lifecycle_calls ORDER BY last_seen DESC LIMIT $1", limit
+        )
+        return [rows.lifecycle_from_row(r) for r in found]
+
+    # --- execute: durable, idempotent accept ----------------------------------------------
+
+    async def accept(
+        self,
+        activity_id: str,
+        definition_instance_id: str,
+        answer: Answer,
+        items: Sequence[NewItem],
+        now: float,
+    ) -> tuple[Answer, bool]:
+        if self._commits is None:
+            raise StorageUnavailable("database is not open")
+        job = AcceptJob(activity_id, definition_instance_id, answer, tuple(items), now)
+        return await self._commits.submit(job)
+
+    # --- outbox ---------------------------------------------------------------------------
+
+    async def claim(
+        self, owner: str, now: float, lease_seconds: float, limit: int
+    ) -> list[OutboxItem]:
+        found = await self._fetch(sql.CLAIM, owner, now, lease_seconds, limit)
+        return sorted((rows.item_from_row(r) for r in found), key=lambda item: item.id)
+
+    async def _update(self, query: str, ids: Sequence[int], owner: str | None, *args: Any) -> None:
+        """With `owner`, only rows still leased by it change: a worker whose lease ran out
+        (and whose items another instance took over) cannot overwrite the newer outcome."""
+        if not ids:
+            return
+        where = f" WHERE id = ANY(${len(args) + 1}::bigint[])"
+        if owner is None:
+            await self._execute(query + where, *args, list(ids))
+        else:
+            guard = f"{sql.OWNER_GUARD}{len(args) + 2}"
+            await self._execute(query + where + guard, *args, list(ids), owner)
+
+    async def mark_sent(self, ids: Sequence[int], now: float, *, owner: str | None = None) -> None:
+        await self._update(sql.MARK_SENT, ids, owner, now)
+
+    async def mark_retry(
+        self,
+        ids: Sequence[int],
+        now: float,
+        next_attempt_at: float,
+        error: str,
+        *,
+        owner: str | None = None,
+    ) -> None:
+        await self._update(sql.MARK_RETRY, ids, owner, next_attempt_at, error, now)
+
+    async def mark_dead(
+        self, ids: Sequence[int], now: float, error: str, *, owner: str | None = None
+    ) -> None:
+        await self._update(sql.MARK_DEAD, ids, owner, error, now)
+
+    async def release(self, owner: str) -> None:
+        await self._execute(sql.RELEASE, owner)
+
+    async def next_due_at(self) -> float | None:
+        due = (await self._fetch(sql.NEXT_DUE))[0][0]
+        return float(due) if due is not None else None
+
+    async def delivery_counts(self, mid: str | None = None) -> list[DeliveryCount]:
+        return [
+            DeliveryCount(r["journey_id"], r["activity_id"], r["state"], int(r["n"]))
+            for r in await self._fetch(sql.DELIVERY_COUNTS, mid)
+        ]
+
+    async def recent_dead(self, mid: str | None = None, limit: int = 20) -> list[DeadItem]:
+        return [rows.dead_from_row(r) for r in await self._fetch(sql.RECENT_DEAD, mid, limit)]
+
+    async def deliveries_over_time(
+        self, mid: str | None, since: float, bucket_seconds: int
+    ) -> list[tuple[float, int]]:
+        found = await self._fetch(sql.DELIVERIES_OVER_TIME, float(bucket_seconds), since, mid)
+        return [(float(r["bucket"]), int(r["n"])) for r in found]
+
+    async def outbox_depth(self, now: float) -> OutboxDepth:
+        row = (await self._fetch(sql.OUTBOX_DEPTH))[0]
+        oldest = row["oldest"]
+        age = max(0.0, now - float(oldest)) if oldest is not None else 0.0
+        return OutboxDepth(int(row["n"]), age)
+
+
+async def _insert_audit(conn: Any, audit: AuditEntry) -> None:
+    a = audit
+    await conn.execute(sql.INSERT_AUDIT, a.mid, a.at, a.user_id, a.user_email, a.action, a.detail)
