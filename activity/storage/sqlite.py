@@ -336,34 +336,50 @@ class SQLiteStore:
 
         return await self._tx(run)
 
-    async def _update(self, ids: Sequence[int], sql: str, params: Sequence[Any]) -> None:
+    async def _update(
+        self, ids: Sequence[int], sql: str, params: Sequence[Any], owner: str | None = None
+    ) -> None:
         if not ids:
             return
-        await self._tx(lambda db: db.execute(f"{sql} WHERE id IN ({_marks(ids)})", (*params, *ids)))
+        where, args = f" WHERE id IN ({_marks(ids)})", (*params, *ids)
+        if owner is not None:
+            where, args = f"{where} AND state = ? AND lease_owner = ?", (*args, SENDING, owner)
+        await self._tx(lambda db: db.execute(sql + where, args))
 
-    async def mark_sent(self, ids: Sequence[int], now: float) -> None:
+    async def mark_sent(self, ids: Sequence[int], now: float, *, owner: str | None = None) -> None:
         await self._update(
             ids,
             "UPDATE outbox SET state = ?, lease_owner = '', updated_at = ?, sent_at = ?, "
             "last_error = ''",
             (SENT, now, now),
+            owner,
         )
 
     async def mark_retry(
-        self, ids: Sequence[int], now: float, next_attempt_at: float, error: str
+        self,
+        ids: Sequence[int],
+        now: float,
+        next_attempt_at: float,
+        error: str,
+        *,
+        owner: str | None = None,
     ) -> None:
         await self._update(
             ids,
             "UPDATE outbox SET state = ?, lease_owner = '', next_attempt_at = ?, "
             "last_error = ?, updated_at = ?",
             (QUEUED, next_attempt_at, error, now),
+            owner,
         )
 
-    async def mark_dead(self, ids: Sequence[int], now: float, error: str) -> None:
+    async def mark_dead(
+        self, ids: Sequence[int], now: float, error: str, *, owner: str | None = None
+    ) -> None:
         await self._update(
             ids,
             "UPDATE outbox SET state = ?, lease_owner = '', last_error = ?, updated_at = ?",
             (DEAD, error, now),
+            owner,
         )
 
     async def release(self, owner: str) -> None:
