@@ -1,0 +1,109 @@
+"""What happened to outbox items after a Rokt call: sent, retry later, or dead with a reason.
+
+Dead reasons start with a machine-readable prefix so operators can filter and act on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from activity.errors import RoktAuthFailed, RoktError, RoktRejected
+from activity.retry import MAX_ATTEMPTS, backoff
+from activity.storage.base import Store
+from activity.storage.models import OutboxItem
+
+if TYPE_CHECKING:
+    from activity.metrics import Metrics
+
+log = logging.getLogger("activity.delivery")
+
+REJECTED = "rejected"  # Rokt refused the item itself (4xx): fix the data or the activity
+NOT_CONFIGURED = "not_configured"  # the business unit's Rokt settings were deleted
+AUTH_FAILED = "auth_failed"  # Rokt refused the credentials until we gave up: fix the settings
+GAVE_UP = "gave_up"  # Rokt stayed unreachable or failing for MAX_ATTEMPTS attempts
+DEAD_PREFIXES = (REJECTED, NOT_CONFIGURED, AUTH_FAILED, GAVE_UP)
+
+
+class Outcomes:
+    def __init__(
+        self,
+        store: Store,
+        metrics: Metrics | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._clock = clock
+        self._rand = rand
+
+    async def settle(self, items: Sequence[OutboxItem], error: RoktError | None) -> None:
+        """Record the result of the call that carried `items` (None: Rokt accepted it)."""
+        if error is None:
+            await self._store.mark_sent([i.id for i in items], self._clock())
+            self._count("sent", len(items))
+        elif isinstance(error, RoktRejected):
+            await self.dead(items, f"{REJECTED}: {error.message}")
+        else:
+            await self.retry(items, error)
+
+    async def retry(self, items: Sequence[OutboxItem], error: RoktError) -> None:
+        """Back off and try again; items that used their last attempt end as dead."""
+        spent = [i for i in items if i.attempts >= MAX_ATTEMPTS]
+        if spent:
+            prefix = AUTH_FAILED if isinstance(error, RoktAuthFailed) else GAVE_UP
+            attempts = max(i.attempts for i in spent)
+            await self.dead(spent, f"{prefix}: after {attempts} attempts: {error.message}")
+        rest = [i for i in items if i.attempts < MAX_ATTEMPTS]
+        if not rest:
+            return
+        now = self._clock()
+        attempt = max(i.attempts for i in rest)
+        # One wait for the whole batch keeps its items together for the next call.
+        wait = backoff(attempt, error.retry_after, self._rand)
+        await self._store.mark_retry(
+            [i.id for i in rest], now, now + wait, f"{error.reason}: {error.message}"
+        )
+        self._count("retry", len(rest))
+        log.info(
+            "Rokt delivery will be retried in %.1f s: %s",
+            wait,
+            error.message,
+            extra={
+                "count": len(rest),
+                "attempt": attempt,
+                "reason": error.reason,
+                "mid": rest[0].mid,
+                "endpoint": rest[0].action,
+            },
+        )
+
+    async def requeue(self, items: Sequence[OutboxItem], why: str) -> None:
+        """Due again at once: the items were not tried (this round ran out of lease)."""
+        now = self._clock()
+        await self._store.mark_retry([i.id for i in items], now, now, why)
+        self._count("retry", len(items))
+
+    async def dead(self, items: Sequence[OutboxItem], reason: str) -> None:
+        await self._store.mark_dead([i.id for i in items], self._clock(), reason)
+        self._count("dead", len(items))
+        log.warning(
+            "Rokt delivery gave up: %s",
+            reason,
+            extra={
+                "count": len(items),
+                "reason": reason.partition(":")[0],
+                "mid": items[0].mid,
+                "endpoint": items[0].action,
+                "outcome": "dead",
+            },
+        )
+
+    def _count(self, outcome: str, n: int) -> None:
+        if self._metrics is not None and n:
+            self._metrics.deliveries.labels(outcome=outcome).inc(n)
