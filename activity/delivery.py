@@ -99,7 +99,7 @@ class DeliveryWorker:
         self._calls = asyncio.Semaphore(concurrency)
         self._grace = stop_grace_seconds
         self._clock = clock
-        self._outcomes = Outcomes(store, metrics, clock=clock, rand=rand)
+        self._outcomes = Outcomes(store, metrics, owner=owner, clock=clock, rand=rand)
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False

@@ -34,10 +34,13 @@ class Outcomes:
         store: Store,
         metrics: Metrics | None = None,
         *,
+        owner: str | None = None,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self._store = store
+        # With an owner, an item whose lease another instance took over is left to it.
+        self._owner = owner
         self._metrics = metrics
         self._clock = clock
         self._rand = rand
@@ -45,7 +48,7 @@ class Outcomes:
     async def settle(self, items: Sequence[OutboxItem], error: RoktError | None) -> None:
         """Record the result of the call that carried `items` (None: Rokt accepted it)."""
         if error is None:
-            await self._store.mark_sent([i.id for i in items], self._clock())
+            await self._store.mark_sent([i.id for i in items], self._clock(), owner=self._owner)
             self._count("sent", len(items))
         elif isinstance(error, RoktRejected):
             await self.dead(items, f"{REJECTED}: {error.message}")
@@ -67,7 +70,11 @@ class Outcomes:
         # One wait for the whole batch keeps its items together for the next call.
         wait = backoff(attempt, error.retry_after, self._rand)
         await self._store.mark_retry(
-            [i.id for i in rest], now, now + wait, f"{error.reason}: {error.message}"
+            [i.id for i in rest],
+            now,
+            now + wait,
+            f"{error.reason}: {error.message}",
+            owner=self._owner,
         )
         self._count("retry", len(rest))
         log.info(
@@ -86,11 +93,11 @@ class Outcomes:
     async def requeue(self, items: Sequence[OutboxItem], why: str) -> None:
         """Due again at once: the items were not tried (this round ran out of lease)."""
         now = self._clock()
-        await self._store.mark_retry([i.id for i in items], now, now, why)
+        await self._store.mark_retry([i.id for i in items], now, now, why, owner=self._owner)
         self._count("retry", len(items))
 
     async def dead(self, items: Sequence[OutboxItem], reason: str) -> None:
-        await self._store.mark_dead([i.id for i in items], self._clock(), reason)
+        await self._store.mark_dead([i.id for i in items], self._clock(), reason, owner=self._owner)
         self._count("dead", len(items))
         log.warning(
             "Rokt delivery gave up: %s",

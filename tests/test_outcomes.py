@@ -93,3 +93,15 @@ async def test_requeue_is_due_at_once(store: SQLiteStore) -> None:
     await outcomes.requeue(items, "lease_expired: later")
     assert await store.next_due_at() == NOW
     assert len(await store.claim("other", NOW, 60, 10)) == 2
+
+
+async def test_an_owner_whose_lease_was_taken_over_changes_nothing(store: SQLiteStore) -> None:
+    mine = Outcomes(store, owner="me", clock=lambda: NOW + 61)
+    items = await claimed(store, 2)
+    taken = await store.claim("other", NOW + 61, 60, 10)  # my 60 s lease ran out
+    assert len(taken) == 2
+    await mine.settle(items, None)
+    await mine.settle(items, RoktRejected("no"))
+    assert await states(store) == {"sending": 2}
+    await Outcomes(store, owner="other", clock=lambda: NOW + 62).settle(taken, None)
+    assert await states(store) == {SENT: 2}
