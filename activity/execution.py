@@ -49,7 +49,8 @@ def _text_id(body: Mapping[str, Any], *keys: str) -> str:
     for key in keys:
         value = body.get(key)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()[:MAX_ID_LENGTH]
+            # NUL cannot be stored in PostgreSQL text; JB ids never hold one.
+            return str(value).strip().replace("\x00", "")[:MAX_ID_LENGTH]
     return ""
 
 

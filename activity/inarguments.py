@@ -85,7 +85,9 @@ _MAX_REPORTED = 3
 def merge(in_arguments: Any) -> dict[str, Any]:
     """JB's `[{"k": v}, ...]` (or one object) -> one mapping; later keys win."""
     if isinstance(in_arguments, Mapping):
-        return {str(k): v for k, v in in_arguments.items()}
+        single = {str(k): v for k, v in in_arguments.items()}
+        _reject_nul(single)
+        return single
     if not isinstance(in_arguments, list):
         kind = "missing" if in_arguments is None else f"a {type(in_arguments).__name__}"
         raise InvalidInput(f"inArguments is {kind}; expected an array of objects")
@@ -97,7 +99,18 @@ def merge(in_arguments: Any) -> dict[str, Any]:
                 '{"eventId": "summer-sale"}'
             )
         merged.update((str(k), v) for k, v in item.items())
+    _reject_nul(merged)
     return merged
+
+
+def _reject_nul(merged: Mapping[str, Any]) -> None:
+    # A NUL cannot be stored in PostgreSQL text nor shown in a calendar; name the field.
+    for key, value in merged.items():
+        if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+            raise InvalidInput(
+                f"inArgument {key.replace(chr(0), '?')!r} contains a NUL character; "
+                "expected plain text"
+            )
 
 
 def present(merged: Mapping[str, Any]) -> dict[str, Any]:

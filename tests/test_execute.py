@@ -192,3 +192,10 @@ async def test_cancel_needs_no_subscription(client: TestClient) -> None:
     [item] = await queued_items(client)
     assert item.action == "cancel"
     assert item.subscription_ids == ()
+
+
+async def test_nul_in_contact_data_is_invalid_not_a_storage_error(client: TestClient) -> None:
+    await configure(client)
+    status, body = await post(client, execute_payload(event_arguments(title="Sale\x00now")))
+    assert (status, body["roktStatus"]) == (200, "invalid")
+    assert "NUL" in body["roktError"]

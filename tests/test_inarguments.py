@@ -172,3 +172,15 @@ def test_field_parsers() -> None:
     for bad in (40321, -1, "abc", 1.5, None, True, "-3"):
         with pytest.raises(InvalidInput, match="notifyBefore is"):
             notify_before(bad)
+
+
+def test_nul_characters_are_rejected_with_the_field_named() -> None:
+    import pytest
+
+    from activity.errors import InvalidInput
+    from activity.inarguments import merge
+
+    with pytest.raises(InvalidInput, match="'title' contains a NUL"):
+        merge([{"title": "a\x00b"}])
+    with pytest.raises(InvalidInput, match="NUL"):
+        merge({"<<F\x00>>": "x"})

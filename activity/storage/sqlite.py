@@ -51,7 +51,7 @@ def split_statements(script: str) -> list[str]:
 class SQLiteStore:
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._pending: list[tuple[AcceptJob, asyncio.Future[tuple[Answer, bool]]]] = []
         self._wakeup = asyncio.Event()
@@ -60,6 +60,8 @@ class SQLiteStore:
     # --- plumbing -------------------------------------------------------------------------
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            raise StorageUnavailable("database is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, fn, *args)
 
@@ -133,6 +135,7 @@ class SQLiteStore:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def open(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         await self._run(self._connect)
         self._committer = asyncio.create_task(self._commit_loop(), name="sqlite-group-commit")
 
@@ -149,7 +152,9 @@ class SQLiteStore:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await self._run(conn.close)
-        self._executor.shutdown(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     async def ping(self) -> None:
         await self._query("SELECT 1")
