@@ -10,7 +10,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -18,7 +18,6 @@ import pytest
 from cryptography.fernet import Fernet
 
 from activity.fake_rokt.server import start_fake_rokt
-from activity.fake_rokt.state import FakeRokt
 from activity.testing import TEST_SECRET, event_arguments, execute_payload, sign
 
 pytestmark = pytest.mark.slow
@@ -111,10 +110,10 @@ async def send_all(url: str, payloads: list[dict[str, object]], stop_after: floa
     return queued
 
 
-async def wait_until(predicate: object, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_until(predicate: Callable[[], bool], within: float) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
+        if predicate():
             return
         await asyncio.sleep(0.1)
     raise AssertionError("timed out")
@@ -159,7 +158,7 @@ async def test_killed_while_rokt_is_down_then_restarted_delivers_each_exactly_on
         fake, _, runner = await start_fake_rokt(port=rokt_port)
         try:
             await service.start()
-            await wait_until(lambda: len(fake.subscription_ids_sent()) >= 200, timeout=60)
+            await wait_until(lambda: len(fake.subscription_ids_sent()) >= 200, within=60)
             await asyncio.sleep(0.5)
             sent = Counter(fake.subscription_ids_sent())
             assert sorted(sent) == sorted(queued)
@@ -188,7 +187,7 @@ async def test_killed_mid_delivery_loses_nothing(tmp_path: Path, rokt_port: int)
     await service.start()
     try:
         sending = asyncio.create_task(send_all(service.url, payloads(400)))
-        await wait_until(lambda: len(fake.calls("create", 202)) >= 2, timeout=30)
+        await wait_until(lambda: len(fake.calls("create", 202)) >= 2, within=30)
         service.kill()
         killed_at = fake.clock()
         recorded_at_kill = len(fake.requests)
@@ -196,7 +195,7 @@ async def test_killed_mid_delivery_loses_nothing(tmp_path: Path, rokt_port: int)
         await service.proc.wait()  # type: ignore[union-attr]
         await service.start()
         expected = set(queued)
-        await wait_until(lambda: expected <= set(fake.subscription_ids_sent()), timeout=60)
+        await wait_until(lambda: expected <= set(fake.subscription_ids_sent()), within=60)
         await asyncio.sleep(0.5)
         sent = Counter(fake.subscription_ids_sent())
         # Only a call that Rokt had received but not yet answered when the process died can

@@ -55,15 +55,15 @@ async def execute(client: TestClient, payload: dict[str, object]) -> dict[str, s
     return body
 
 
-async def wait_delivered(client: TestClient, expected: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_delivered(client: TestClient, expected: int, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         counts = await client.app[STORE].delivery_counts()
         done = sum(c.count for c in counts if c.state in (SENT, DEAD))
         if done >= expected:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"not delivered in {timeout}s: {counts}")
+    raise AssertionError(f"not delivered in {within}s: {counts}")
 
 
 async def test_1000_concurrent_shared_contacts_go_out_in_few_calls(
@@ -123,7 +123,7 @@ async def test_rokt_outage_of_seconds_delays_but_loses_nothing(
     fake2, _, runner2 = await start_fake_rokt(port=port)
     fake2.script("api", [503, 502])
     try:
-        await wait_delivered(service, 30, timeout=40)
+        await wait_delivered(service, 30, within=40)
         counts = await service.app[STORE].delivery_counts()
         assert {c.state for c in counts} == {SENT}
         sent = Counter(fake2.subscription_ids_sent())
