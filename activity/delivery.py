@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 DEFAULT_CONCURRENCY = 8  # Rokt calls in flight at once, across all groups
 DEPTH_REFRESH_SECONDS = 5.0
 ERROR_PAUSE_SECONDS = 1.0
+# Answers that can be about single subscriptions in a batch; others (403, 404...) concern
+# the whole call, so splitting would only repeat them.
+SPLIT_ON = frozenset({400, 422})
 
 
 @dataclass
@@ -239,7 +242,7 @@ class DeliveryWorker:
 
     async def _create(self, group: _Group, items: list[OutboxItem], deadline: float) -> None:
         error = await self._send(group, CREATE, items)
-        if not isinstance(error, RoktRejected) or len(items) == 1:
+        if not isinstance(error, RoktRejected) or error.status not in SPLIT_ON or len(items) == 1:
             await self._outcomes.settle(items, error)
         elif self._clock() >= deadline:
             await self._outcomes.requeue(

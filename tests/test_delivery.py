@@ -330,6 +330,18 @@ async def test_a_400_inside_a_batch_isolates_the_bad_items(env: Env) -> None:
     assert env.outcome("dead") == 2
 
 
+async def test_a_rejection_of_the_whole_call_is_not_split(env: Env) -> None:
+    await env.enqueue(8)
+    env.fake.script("create", [403], body={"message": "account acme is suspended"})
+    await env.worker().run_once()
+    assert await env.states() == {DEAD: 8}
+    assert len(env.fake.calls("create")) == 1
+    dead = await env.store.recent_dead()
+    assert {d.reason for d in dead} == {
+        "rejected: Rokt answered HTTP 403: account acme is suspended"
+    }
+
+
 async def test_a_rejected_remove_kills_only_its_item(env: Env) -> None:
     subs = await env.enqueue(4, action="remove")
     env.fake.reject_subscriptions(subs[0])
