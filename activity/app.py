@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
 from activity.appkeys import (
@@ -25,6 +27,7 @@ from activity.crypto import keyring_for
 from activity.metrics import Metrics
 from activity.middlewares import all_middlewares
 from activity.routes import setup_routes
+from activity.sessions import setup_sessions
 from activity.settings_service import SettingsService
 from activity.storage.factory import store_for
 
@@ -80,5 +83,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[ASSET_VERSION] = asset_version()
     app.cleanup_ctx.extend([_database, _http_client, _delivery])
+    setup_sessions(app, settings)
+    aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("activity", "templates"), autoescape=True)
     setup_routes(app)
     return app
