@@ -1,0 +1,481 @@
+/* Rokt Calendar Event: the configuration UI inside Journey Builder's iframe.
+ *
+ * The Postmonger conversation: trigger ready, requestTokens (MID, EID) and requestSchema (the
+ * entry-source fields); restore the form from initActivity; keep the JB Done button
+ * (updateButton) enabled only while every pre-flight check passes; on clickedNext send the
+ * whole activity back with updateActivity, its inArguments written as design.md specifies.
+ * No token or secret ever goes into inArguments.
+ */
+(function (R) {
+  'use strict';
+
+  var DEFAULT_SUBSCRIPTION = '{{Contact.Attribute."Calendar Subscription"."CalendarSubscriptionId"}}';
+  // The inArguments the activity writes, in this order, then one per placeholder used.
+  var KEYS = ['mid', 'eid', 'action', 'eventId', 'eventScope', 'title', 'description', 'location',
+    'start', 'end', 'timezone', 'allDay', 'notifyBefore', 'onError', 'calendarSubscriptionId'];
+  var DEFAULTS = {
+    action: 'create', eventId: '', eventScope: 'contact', title: '', description: '',
+    location: '', start: '', end: '', timezone: '', allDay: false, notifyBefore: 15,
+    onError: 'continue', calendarSubscriptionId: DEFAULT_SUBSCRIPTION
+  };
+  var TEXT_INPUTS = ['eventId', 'title', 'description', 'location', 'start', 'end', 'timezone', 'notifyBefore'];
+  var PLACEHOLDER = /<<([^<>|]+)(?:\|([^<>]*))?>>/g;
+  var REFRESH_DELAY_MS = 250;
+
+  var el = R.el;
+  var text = R.text;
+  var version = document.getElementById('editor').getAttribute('data-version') || '';
+
+  var state = {
+    activity: null,         // the activity exactly as JB sent it; Done sends it back, changed
+    initialised: false,
+    savedBindings: {},      // '<<Name>>' -> binding, from the saved inArguments
+    subscription: DEFAULT_SUBSCRIPTION,
+    tokens: null,           // {mid, eid} once JB answered requestTokens
+    fields: null,           // entry-source fields once JB answered requestSchema
+    wantDefaultZone: false,
+    problems: [],           // server and client problems for `checkedKey`
+    checkedKey: null,
+    checkedWithTokens: false,
+    checkError: '',
+    configured: null,       // the business unit has Rokt settings: true, false, null = unknown
+    touched: {},
+    showAll: false,
+    doneEnabled: null,
+    saving: false,
+    refreshTimer: null,
+    checkSeq: 0,
+    previewSeq: 0
+  };
+
+  function $(id) { return document.getElementById(id); }
+
+  function clone(value) { return JSON.parse(JSON.stringify(value === undefined ? null : value)); }
+
+  function mergeArguments(list) {
+    var merged = {};
+    (Array.isArray(list) ? list : [list]).forEach(function (item) {
+      if (item && typeof item === 'object') { Object.assign(merged, item); }
+    });
+    return merged;
+  }
+
+  var zones = R.timeZoneCombobox($('timezone'), function () { fieldChanged('timezone', true); });
+
+  /* ---------------------------------------------------------------- Postmonger */
+
+  var connection = new Postmonger.Session();
+
+  connection.on('initActivity', function (activity) {
+    if (state.initialised) { return; }  // JB re-sends it after wizard steps; keep the edits
+    state.initialised = true;
+    state.activity = activity && typeof activity === 'object' ? clone(activity) : {};
+    var saved = savedArguments();
+    Object.keys(saved).forEach(function (key) {
+      if (/^<<.+>>$/.test(key)) { state.savedBindings[key] = text(saved[key]); }
+    });
+    var hasSaved = KEYS.some(function (key) { return R.has(saved, key); });
+    restore(saved);
+    state.showAll = hasSaved || (state.activity.metaData || {}).isConfigured === true;
+    state.wantDefaultZone = !hasSaved;
+    applyDefaultZone();
+    $('editor').setAttribute('aria-busy', 'false');
+    scheduleRefresh();  // lets the tokens and the schema, asked for with ready, arrive first
+  });
+
+  connection.on('requestedTokens', function (tokens) {
+    tokens = tokens || {};
+    state.tokens = { mid: text(tokens.MID).trim(), eid: text(tokens.EID).trim() };
+    checkConfigured();
+    scheduleRefresh();
+  });
+
+  connection.on('requestedSchema', function (payload) {
+    state.fields = fieldsOf(payload);
+    renderFieldLists();
+    scheduleRefresh();
+  });
+
+  connection.on('clickedNext', done);
+  connection.on('clickedBack', function () { connection.trigger('prevStep'); });
+
+  function setDoneEnabled(enabled) {
+    if (state.doneEnabled === enabled) { return; }
+    state.doneEnabled = enabled;
+    connection.trigger('updateButton', { button: 'next', text: 'done', visible: true, enabled: enabled });
+  }
+
+  function done() {
+    if (state.saving) { return; }
+    state.saving = true;
+    checkNow().then(function (problems) {
+      if (state.checkError || problems.length) {
+        state.showAll = true;
+        renderProblems(true);
+        return;
+      }
+      var args = collect();
+      var activity = clone(state.activity || {});
+      activity.arguments = activity.arguments || {};
+      activity.arguments.execute = activity.arguments.execute || {};
+      activity.arguments.execute.inArguments = inArgumentsFor(args);
+      activity.metaData = activity.metaData || {};
+      activity.metaData.isConfigured = true;
+      activity.name = nameFor(args, activity.name);
+      connection.trigger('updateActivity', activity);
+    }).then(function () { state.saving = false; }, function () { state.saving = false; });
+  }
+
+  function nameFor(args, previous) {
+    if (args.title) { return args.title; }
+    var verbs = { remove: 'Remove', cancel: 'Cancel', update: 'Update', create: 'Send' };
+    if (args.eventId) { return (verbs[args.action] || 'Event') + ': ' + args.eventId; }
+    return previous || 'Rokt Calendar Event';
+  }
+
+  /* ------------------------------------------------------------ form <-> args */
+
+  function savedArguments() {
+    var execute = ((state.activity || {}).arguments || {}).execute || {};
+    return mergeArguments(execute.inArguments || []);
+  }
+
+  function restore(saved) {
+    var values = Object.assign({}, DEFAULTS);
+    KEYS.forEach(function (key) {
+      if (R.has(saved, key) && saved[key] !== null) { values[key] = saved[key]; }
+    });
+    ['action', 'eventScope', 'onError'].forEach(function (id) { setSelect($(id), text(values[id])); });
+    TEXT_INPUTS.forEach(function (id) { $(id).value = text(values[id]); });
+    $('allDay').checked = values.allDay === true || text(values.allDay).toLowerCase() === 'true';
+    state.subscription = Array.isArray(values.calendarSubscriptionId)
+      ? JSON.stringify(values.calendarSubscriptionId) : text(values.calendarSubscriptionId);
+    renderSubscriptionOptions();
+    zones.updateHint();
+    updateVisibility();
+  }
+
+  function setSelect(select, value) {
+    var known = Array.prototype.some.call(select.options, function (o) { return o.value === value; });
+    if (!known) { select.appendChild(el('option', { value: value, text: 'Saved value: ' + value })); }
+    select.value = value;
+  }
+
+  function collect() {
+    var notify = $('notifyBefore').value.trim();
+    var tokens = state.tokens || {};
+    var saved = savedArguments();
+    return {
+      mid: tokens.mid || text(saved.mid),
+      eid: tokens.eid || text(saved.eid),
+      action: $('action').value,
+      eventId: $('eventId').value.trim(),
+      eventScope: $('eventScope').value,
+      title: $('title').value.trim(),
+      description: $('description').value.trim(),
+      location: $('location').value.trim(),
+      start: $('start').value.trim(),
+      end: $('end').value.trim(),
+      timezone: $('timezone').value.trim(),
+      allDay: $('allDay').checked,
+      notifyBefore: /^\d{1,9}$/.test(notify) ? Number(notify) : notify,
+      onError: $('onError').value,
+      calendarSubscriptionId: state.subscription
+    };
+  }
+
+  function placeholderNames(args) {
+    var names = [];
+    KEYS.forEach(function (key) {
+      if (typeof args[key] !== 'string') { return; }
+      args[key].replace(PLACEHOLDER, function (match, name) {
+        if (names.indexOf(name) < 0) { names.push(name); }
+        return match;
+      });
+    });
+    return names;
+  }
+
+  /* The schema wins (a copied journey gets its new entry key); before it arrives, what was saved. */
+  function bindingFor(name) {
+    if (state.fields) {
+      var field = state.fields.filter(function (f) { return f.name === name; })[0];
+      return field ? field.binding : '';
+    }
+    return state.savedBindings['<<' + name + '>>'] || '';
+  }
+
+  function inArgumentsFor(args) {
+    var list = KEYS.map(function (key) { var o = {}; o[key] = args[key]; return o; });
+    placeholderNames(args).forEach(function (name) {
+      var binding = bindingFor(name);
+      if (binding) { var o = {}; o['<<' + name + '>>'] = binding; list.push(o); }
+    });
+    return list;
+  }
+
+  function argumentsFor(args) { return mergeArguments(inArgumentsFor(args)); }
+
+  /* ------------------------------------------------------ entry-source fields */
+
+  /* requestedSchema keys look like Event.<eventDefinitionKey>.<Field Name>. */
+  function fieldsOf(payload) {
+    var items = payload && Array.isArray(payload.schema) ? payload.schema : [];
+    var seen = {};
+    var fields = [];
+    items.forEach(function (item) {
+      var match = item && typeof item.key === 'string' ? /^Event\.([^.]+)\.(.+)$/.exec(item.key) : null;
+      if (!match || seen[match[2]]) { return; }
+      seen[match[2]] = true;
+      fields.push({
+        name: match[2],
+        eventKey: match[1],
+        type: text(item.type) || 'Text',
+        binding: '{{Event.' + match[1] + '."' + match[2] + '"}}'
+      });
+    });
+    return fields;
+  }
+
+  function fieldForBinding(binding) {
+    var match = /^\{\{Event\.([^.]+)\.(?:"([^"]+)"|([^{}]+))\}\}$/.exec(binding || '');
+    if (!match || !state.fields) { return null; }
+    var name = match[2] || match[3];
+    return state.fields.filter(function (f) { return f.eventKey === match[1] && f.name === name; })[0] || null;
+  }
+
+  function renderFieldLists() {
+    Array.prototype.forEach.call(document.querySelectorAll('.editor__insert'), function (box) {
+      R.insertField.render(box, state.fields);
+    });
+    renderSubscriptionOptions();
+  }
+
+  function renderSubscriptionOptions() {
+    var select = $('calendarSubscriptionId');
+    var current = state.subscription;
+    var values = ['', DEFAULT_SUBSCRIPTION];
+    select.textContent = '';
+    select.appendChild(el('option', { value: '', text: 'Choose a source…' }));
+    select.appendChild(el('option', {
+      value: DEFAULT_SUBSCRIPTION, text: 'Contact attribute: Calendar Subscription › CalendarSubscriptionId'
+    }));
+    if (state.fields && state.fields.length) {
+      var group = el('optgroup', { label: 'Entry-source fields' });
+      state.fields.forEach(function (f) {
+        values.push(f.binding);
+        group.appendChild(el('option', { value: f.binding, text: 'Entry source: ' + f.name }));
+      });
+      select.appendChild(group);
+    }
+    if (values.indexOf(current) < 0) {
+      var matched = fieldForBinding(current);
+      if (matched) {
+        current = state.subscription = matched.binding;
+      } else {
+        select.appendChild(el('option', { value: current, text: 'Saved value: ' + current }));
+      }
+    }
+    select.value = current;
+  }
+
+  /* ---------------------------------------------------------------- time zones */
+
+  function loadZones() {
+    return fetch('api/timezones?v=' + encodeURIComponent(version), { credentials: 'same-origin' })
+      .then(function (response) { return response.ok ? response.json() : { zones: [] }; })
+      .then(function (data) {
+        zones.setZones(Array.isArray(data.zones) ? data.zones : []);
+        applyDefaultZone();
+      }, function () { zones.setZones([]); });
+  }
+
+  /* A new activity starts in the marketer's own time zone, when it has a Windows name. */
+  function applyDefaultZone() {
+    if (!state.wantDefaultZone || !zones.hasZones() || $('timezone').value) { return; }
+    state.wantDefaultZone = false;
+    var here = '';
+    try { here = Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { here = ''; }
+    var zone = zones.byIana(here);
+    if (zone) {
+      $('timezone').value = zone.windows;
+      zones.updateHint();
+      scheduleRefresh();
+    }
+  }
+
+  /* -------------------------------------------------------------------- checks */
+
+  function postJSON(url, body) {
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) { throw new Error(data && data.error ? data.error : 'HTTP ' + response.status); }
+        return data;
+      });
+    });
+  }
+
+  /* What only the UI can know: the subscription field must exist in this journey's entry source. */
+  function clientProblems(args) {
+    var sub = args.calendarSubscriptionId;
+    if (state.fields && /^\{\{Event\./.test(sub) && !fieldForBinding(sub)) {
+      return [{
+        field: 'calendarSubscriptionId',
+        message: 'This source is not a field of this journey\'s entry source (was the journey copied?). ' +
+          'Choose the source again.'
+      }];
+    }
+    return [];
+  }
+
+  function checkNow() {
+    var args = collect();
+    var payload = argumentsFor(args);
+    var key = JSON.stringify(payload);
+    if (key === state.checkedKey && !state.checkError) { return Promise.resolve(state.problems); }
+    var seq = ++state.checkSeq;
+    var hadTokens = Boolean(state.tokens);
+    return postJSON('api/check', { arguments: payload }).then(function (data) {
+      if (seq !== state.checkSeq) { return state.problems; }
+      state.checkError = '';
+      state.checkedKey = key;
+      state.checkedWithTokens = hadTokens;
+      state.problems = (data.problems || []).concat(clientProblems(args));
+      renderProblems(false);
+      return state.problems;
+    }, function (error) {
+      if (seq === state.checkSeq) {
+        state.checkError = 'The checks could not run (' + error.message + '). Done stays blocked; try again.';
+        state.checkedKey = null;
+        renderProblems(false);
+      }
+      return state.problems;
+    });
+  }
+
+  /* Only a yes/no: does this business unit have Rokt settings? A "no" warns, it does not block. */
+  function checkConfigured() {
+    var tokens = state.tokens;
+    if (!tokens.mid && !tokens.eid) { return; }
+    var query = 'mid=' + encodeURIComponent(tokens.mid) + '&eid=' + encodeURIComponent(tokens.eid);
+    fetch('api/configured?' + query, { credentials: 'same-origin', cache: 'no-store' })
+      .then(function (response) { return response.ok ? response.json() : { configured: null }; })
+      .then(function (data) {
+        state.configured = typeof data.configured === 'boolean' ? data.configured : null;
+        renderProblems(false);
+      }, function () { state.configured = null; });
+  }
+
+  function view() {
+    return {
+      problems: state.problems,
+      touched: state.touched,
+      showAll: state.showAll,
+      checked: state.checkedKey !== null,
+      checkError: state.checkError,
+      checkedWithTokens: state.checkedWithTokens,
+      configured: state.configured,
+      businessUnit: state.tokens ? state.tokens.mid || state.tokens.eid : ''
+    };
+  }
+
+  function renderProblems(announce) {
+    if (!state.initialised) { return; }
+    R.problems.render(view(), announce);
+    setDoneEnabled(!state.problems.length && !state.checkError && state.checkedKey !== null);
+  }
+
+  /* ------------------------------------------------------------------- preview */
+
+  function runPreview(args) {
+    var names = placeholderNames(args);
+    R.preview.renderSamples(names, state.fields, scheduleRefresh);
+    var seq = ++state.previewSeq;
+    var body = { arguments: argumentsFor(args), samples: R.preview.samples(names), contactKey: R.preview.contactKey() };
+    var loud = state.showAll || Object.keys(state.touched).length > 0;
+    return postJSON('api/preview', body).then(function (data) {
+      if (seq !== state.previewSeq) { return; }
+      if (data.ok) {
+        R.preview.show(data);
+      } else {
+        R.preview.showProblem(R.problems.friendly({ field: data.field || '', message: data.error }, view()), loud);
+      }
+    }, function (error) {
+      if (seq === state.previewSeq) { R.preview.showProblem('the preview is unavailable (' + error.message + ')', true); }
+    });
+  }
+
+  /* ---------------------------------------------------------------- refreshing */
+
+  function updateVisibility() {
+    var action = $('action').value;
+    $('details').hidden = action !== 'create' && action !== 'update';
+    var id = $('eventId').value.trim() || '<Event ID>';
+    $('eventScope-hint').textContent = $('eventScope').value === 'shared'
+      ? 'Rokt event ID: ' + id + ' for every contact.'
+      : 'Rokt event ID: ' + id + '_<contact key>, so each contact\'s event can be changed on its own.';
+  }
+
+  function scheduleRefresh() {
+    clearTimeout(state.refreshTimer);
+    state.refreshTimer = setTimeout(refreshNow, REFRESH_DELAY_MS);
+  }
+
+  function refreshNow() {
+    clearTimeout(state.refreshTimer);
+    if (!state.initialised) { return; }
+    var args = collect();
+    updateVisibility();
+    checkNow();
+    runPreview(args);
+  }
+
+  function fieldChanged(field, touched) {
+    if (touched) { state.touched[field] = true; }
+    if (field === 'timezone') { zones.updateHint(); }
+    scheduleRefresh();
+  }
+
+  function wire() {
+    var form = $('form');
+    form.addEventListener('submit', function (event) { event.preventDefault(); });
+    form.addEventListener('input', function (event) {
+      if (event.target.id) { fieldChanged(event.target.id, false); }
+    });
+    form.addEventListener('change', function (event) {
+      var id = event.target.id;
+      if (id === 'calendarSubscriptionId') { state.subscription = event.target.value; }
+      if (id) { fieldChanged(id, true); }
+    });
+    form.addEventListener('focusout', function (event) {
+      var box = event.target.closest('[data-field]');
+      var field = box ? box.getAttribute('data-field') : '';
+      if (field && !state.touched[field]) {
+        state.touched[field] = true;
+        renderProblems(false);
+      }
+    });
+    ['sample-contactKey', 'sample-subscription'].forEach(function (id) {
+      $(id).addEventListener('input', scheduleRefresh);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll('.editor__insert'), function (box) {
+      R.insertField.build(box, R.LABELS[box.getAttribute('data-insert-for')]);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll('svg[data-icon]'), function (svg) {
+      R.useIcon(svg, svg.getAttribute('data-icon'));
+    });
+    renderFieldLists();
+  }
+
+  wire();
+  loadZones();
+  connection.trigger('ready');
+  connection.trigger('requestTokens');
+  connection.trigger('requestSchema');
+}(window.RoktEditor));
