@@ -13,6 +13,7 @@ from aiohttp import web
 
 from activity.appkeys import (
     ASSET_VERSION,
+    EXECUTOR,
     HTTP,
     KEYRING,
     METRICS,
@@ -24,6 +25,7 @@ from activity.appkeys import (
 )
 from activity.config import Settings
 from activity.crypto import keyring_for
+from activity.execution import Executor
 from activity.metrics import Metrics
 from activity.middlewares import all_middlewares
 from activity.routes import setup_routes
@@ -43,6 +45,9 @@ def asset_version() -> str:
                 if path.is_file() and path.suffix in {".js", ".css", ".html", ".py", ".svg"}:
                     digest.update(path.name.encode())
                     digest.update(path.read_bytes())
+    lock = ROOT / "package-lock.json"  # Postmonger and SLDS are served with the same version
+    if lock.exists():
+        digest.update(lock.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -51,6 +56,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await store.open()
     app[STORE] = store
     app[SETTINGS_SERVICE] = SettingsService(store, app[KEYRING])
+    app[EXECUTOR] = Executor(store, app[SETTINGS_SERVICE])
     yield
     await store.close()
 

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -115,8 +116,16 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse echoes unknown arguments; a mistyped `--client-secret VALUE` must not be.
+        if message.startswith("unrecognized arguments"):
+            message = "unrecognized arguments (secrets are read from stdin or ROKT_CLIENT_SECRET)"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rokt-activity", description=__doc__)
+    parser = _Parser(prog="rokt-activity", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the service")

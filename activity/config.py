@@ -27,7 +27,8 @@ class Settings:
     rokt_api_url: str = DEFAULT_ROKT_API_URL
     max_body_bytes: int = 256 * 1024
     # Delivery tuning; tests shorten these, production keeps the defaults.
-    delivery_poll_seconds: float = 0.05
+    # execute wakes the local worker; polling finds work accepted by other instances.
+    delivery_poll_seconds: float = 0.25
     delivery_batch_size: int = 500
     delivery_lease_seconds: float = 60.0
     rokt_timeout_seconds: float = 10.0
@@ -65,6 +66,19 @@ def check_public_url(url: str) -> str:
     )
 
 
+def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ConfigError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
 def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = True) -> Settings:
     """Only the CLI calls this. `serving=False` relaxes what `serve` alone needs."""
     env = os.environ if env is None else env
@@ -83,4 +97,5 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = T
         app_key=env.get("ACTIVITY_APP_KEY", ""),
         rokt_api_url=(env.get("ROKT_API_URL", "") or DEFAULT_ROKT_API_URL).rstrip("/"),
         instance_id=env.get("ACTIVITY_INSTANCE_ID", ""),
+        delivery_lease_seconds=_positive_seconds(env, "ACTIVITY_DELIVERY_LEASE_SECONDS", 60.0),
     )

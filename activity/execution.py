@@ -119,8 +119,8 @@ class Executor:
             plan = events.plan(merged, ids.contact_key)
         except InvalidInput as err:
             return self._invalid(err, inarguments.on_error_of(merged)), []
-        account_code = await self._settings.account_code_for(plan.mid, plan.eid)
-        if account_code is None:
+        found = await self._settings.find(plan.mid, plan.eid)
+        if found is None:
             return answer(
                 SKIPPED_NOT_CONFIGURED,
                 event_id=plan.event_id,
@@ -130,8 +130,10 @@ class Executor:
         if not plan.subscription_ids and plan.action != CANCEL:
             return answer(SKIPPED_NO_SUBSCRIPTION, event_id=plan.event_id), []
         item = NewItem(
-            mid=plan.mid or plan.eid,
-            account_code=account_code,
+            # The MID whose settings were found (maybe the enterprise default's), so the
+            # worker finds the same credentials.
+            mid=found.mid,
+            account_code=found.account_code,
             action=plan.action,
             batch_key=plan.batch_key,
             payload=plan.payload,

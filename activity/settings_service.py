@@ -48,6 +48,10 @@ class SettingsService:
             maxsize=4096, ttl=LOOKUP_TTL_SECONDS, timer=clock
         )
 
+    async def find(self, mid: str, eid: str = "") -> StoredSettings | None:
+        """The settings that serve this business unit: its own, else its enterprise's."""
+        return await self._lookup(mid, eid)
+
     async def _lookup(self, mid: str, eid: str) -> StoredSettings | None:
         key = (mid, eid)
         if key in self._cache:
@@ -61,10 +65,6 @@ class SettingsService:
             )
         self._cache[key] = found
         return found
-
-    async def account_code_for(self, mid: str, eid: str = "") -> str | None:
-        found = await self._lookup(mid, eid)
-        return found.account_code if found else None
 
     async def is_configured(self, mid: str, eid: str = "") -> bool:
         return await self._lookup(mid, eid) is not None

@@ -74,3 +74,29 @@ def test_serve_refuses_to_start_with_one_clear_line(env: dict[str, str], named: 
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert named in lines[0]
+
+
+def test_cli_never_echoes_unrecognized_arguments() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "activity",
+            "settings",
+            "set",
+            "--mid",
+            "1",
+            "--account-code",
+            "a",
+            "--client-id",
+            "c",
+            "--client-secret",
+            "hunter2-value",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "hunter2-value" not in done.stderr + done.stdout
+    assert "unrecognized arguments" in done.stderr

@@ -161,3 +161,23 @@ async def test_a_bad_subscription_inside_a_batch_is_isolated(
     assert sorted(fake.subscription_ids_sent()) == sorted(good)
     [dead] = await service.app[STORE].recent_dead()
     assert "subscription deactivated" in dead.reason
+
+
+async def test_enterprise_default_settings_deliver(
+    service: TestClient, rokt: tuple[FakeRokt, str, web.AppRunner]
+) -> None:
+    fake = rokt[0]
+    await service.app[SETTINGS_SERVICE].save(
+        mid="500000900",
+        account_code="acme-enterprise",
+        client_id="demo-client",
+        client_secret="demo-secret",
+        enterprise_id="500000000",
+        is_enterprise_default=True,
+        actor=Actor("test"),
+    )
+    sub = str(uuid.uuid4())
+    args = event_arguments(mid="500000555", eid="500000000", calendarSubscriptionId=sub)
+    assert (await execute(service, execute_payload(args)))["roktStatus"] == "queued"
+    await wait_delivered(service, 1)
+    assert fake.subscription_ids_sent("acme-enterprise") == [sub]
