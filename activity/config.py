@@ -35,6 +35,8 @@ class Settings:
     session_max_age_seconds: int = 8 * 3600
     run_delivery: bool = True
     instance_id: str = ""
+    # Bearer token Prometheus must send to GET /metrics; empty turns /metrics off (404).
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def public_base(self) -> str:
@@ -97,5 +99,6 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = T
         app_key=env.get("ACTIVITY_APP_KEY", ""),
         rokt_api_url=(env.get("ROKT_API_URL", "") or DEFAULT_ROKT_API_URL).rstrip("/"),
         instance_id=env.get("ACTIVITY_INSTANCE_ID", ""),
+        metrics_token=env.get("ACTIVITY_METRICS_TOKEN", "").strip(),
         delivery_lease_seconds=_positive_seconds(env, "ACTIVITY_DELIVERY_LEASE_SECONDS", 60.0),
     )

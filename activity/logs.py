@@ -6,6 +6,9 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 CONTEXT_FIELDS = (
@@ -22,6 +25,36 @@ CONTEXT_FIELDS = (
     "endpoint",
     "outcome",
 )
+
+# Ids of the work in hand (request, journey, activity), added to every line logged while it
+# runs. A ContextVar follows each request's task, so concurrent requests never mix them up.
+_CONTEXT: ContextVar[dict[str, str] | None] = ContextVar("log_context", default=None)
+
+
+@contextmanager
+def log_context(**fields: str) -> Iterator[None]:
+    """Add `fields` (empty ones ignored) to every log line written inside the block."""
+    merged = {**(_CONTEXT.get() or {}), **{k: v for k, v in fields.items() if v}}
+    token = _CONTEXT.set(merged)
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def current_context() -> dict[str, str]:
+    return dict(_CONTEXT.get() or {})
+
+
+class ContextFilter(logging.Filter):
+    """Copies the log context onto each record when it is made, for handlers that format
+    later (in another context) or not at all; fields given in `extra` win."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in (_CONTEXT.get() or {}).items():
+            if getattr(record, name, None) in (None, ""):
+                setattr(record, name, value)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,6 +77,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

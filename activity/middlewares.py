@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+
+from activity.logs import log_context
 
 FRAME_ANCESTORS = (
     "frame-ancestors 'self' https://*.exacttarget.com https://*.marketingcloudapps.com"
 )
 
 REQUEST_ID = web.RequestKey("request_id", str)
+# A caller's id is logged, so it may not carry a dot: nothing shaped like a JWT gets into logs.
+_INCOMING_ID = re.compile(r"[A-Za-z0-9_:-]{1,64}")
 log = logging.getLogger("activity.http")
 
 
@@ -43,9 +48,10 @@ def _decorate(response: web.StreamResponse) -> None:
 @web.middleware
 async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get("X-Request-Id", "")
-    rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+    rid = incoming if _INCOMING_ID.fullmatch(incoming) else uuid.uuid4().hex
     request[REQUEST_ID] = rid
-    response = await handler(request)
+    with log_context(request_id=rid):
+        response = await handler(request)
     if not response.prepared:
         response.headers["X-Request-Id"] = rid
     return response

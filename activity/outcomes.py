@@ -26,6 +26,21 @@ NOT_CONFIGURED = "not_configured"  # the business unit's Rokt settings were dele
 AUTH_FAILED = "auth_failed"  # Rokt refused the credentials until we gave up: fix the settings
 GAVE_UP = "gave_up"  # Rokt stayed unreachable or failing for MAX_ATTEMPTS attempts
 DEAD_PREFIXES = (REJECTED, NOT_CONFIGURED, AUTH_FAILED, GAVE_UP)
+MAX_LOGGED_IDS = 5
+
+
+def log_ids(items: Sequence[OutboxItem]) -> dict[str, str]:
+    """The journeys and activities of `items` for a log line (a batch may span a few)."""
+
+    def distinct(values: Sequence[str]) -> str:
+        found = list(dict.fromkeys(v for v in values if v))
+        more = f",+{len(found) - MAX_LOGGED_IDS}" if len(found) > MAX_LOGGED_IDS else ""
+        return ",".join(found[:MAX_LOGGED_IDS]) + more
+
+    return {
+        "journey_id": distinct([i.journey_id for i in items]),
+        "activity_id": distinct([i.activity_id for i in items]),
+    }
 
 
 class Outcomes:
@@ -87,6 +102,7 @@ class Outcomes:
                 "reason": error.reason,
                 "mid": rest[0].mid,
                 "endpoint": rest[0].action,
+                **log_ids(rest),
             },
         )
 
@@ -108,6 +124,7 @@ class Outcomes:
                 "mid": items[0].mid,
                 "endpoint": items[0].action,
                 "outcome": "dead",
+                **log_ids(items),
             },
         )
 
