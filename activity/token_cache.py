@@ -137,17 +137,29 @@ class TokenCache:
             token = self._cached(key)  # another task may have refreshed it while we waited
             if token is not None:
                 return token
-            grant = await fetch_token(
-                self._http,
-                self._api_url,
-                account.client_id,
-                account.client_secret,
-                request_timeout=self._timeout,
-            )
+            started = time.monotonic()
+            try:
+                grant = await fetch_token(
+                    self._http,
+                    self._api_url,
+                    account.client_id,
+                    account.client_secret,
+                    request_timeout=self._timeout,
+                )
+            except RoktError as exc:
+                self._observe(str(exc.status or "error"), started)
+                raise
+            self._observe("200", started)
             if self._metrics is not None:
                 self._metrics.token_grants.inc()
             self._tokens[key] = _Cached(grant.access_token, usable_for(grant.expires_in))
             return grant.access_token
+
+    def _observe(self, status: str, started: float) -> None:
+        # Token calls count among Rokt calls, so a token endpoint outage shows on dashboards.
+        if self._metrics is not None:
+            self._metrics.rokt_calls.labels(endpoint="token", status=status).inc()
+            self._metrics.rokt_seconds.labels(endpoint="token").observe(time.monotonic() - started)
 
     def invalidate(self, account: RoktAccount, token: str) -> None:
         """Forget `token` unless it was already replaced by a fresher one."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from activity.appkeys import STORE
+from activity.appkeys import METRICS, STORE
 from activity.errors import AuthError
 from activity.storage.models import LifecycleCall
 from activity.views.jb_auth import unauthorized, verified_payload
@@ -28,6 +28,7 @@ def make_handler(route: str) -> Any:
         try:
             payload = await verified_payload(request)
         except AuthError as err:
+            request.app[METRICS].lifecycle_calls.labels(route, "unauthorized").inc()
             log.warning("lifecycle call rejected", extra={"route": route, "reason": err.reason})
             return unauthorized(err)
         call = LifecycleCall(
@@ -40,6 +41,7 @@ def make_handler(route: str) -> Any:
             at=time.time(),
         )
         await request.app[STORE].record_lifecycle(call)
+        request.app[METRICS].lifecycle_calls.labels(route, "ok").inc()
         log.info(
             "lifecycle call",
             extra={
