@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from activity.views import execute, health, lifecycle, manifest, settings_page, sso
+from activity.appkeys import ASSET_VERSION
+from activity.views import (
+    editor,
+    editor_api,
+    execute,
+    health,
+    lifecycle,
+    manifest,
+    metrics,
+    operations,
+    settings_page,
+    sso,
+)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -14,6 +26,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/execute", execute.execute)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/metrics", metrics.metrics)
     app.router.add_get("/login", sso.login_help)
     app.router.add_post("/login", sso.login)
     app.router.add_post("/logout", sso.logout)
@@ -22,3 +35,12 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/settings/test", settings_page.test_connection)
     app.router.add_get("/settings/delete", settings_page.confirm_delete)
     app.router.add_post("/settings/delete", settings_page.delete)
+    app.router.add_get("/settings/deliveries", operations.show)
+    # The config UI in JB's iframe and the helper endpoints it calls.
+    assets = editor.EditorAssets.load(app[ASSET_VERSION])
+    app.router.add_get("/", assets.index)
+    app.router.add_get("/static/{path:.+}", assets.asset)
+    app.router.add_get("/api/timezones", editor_api.time_zones)
+    app.router.add_post("/api/check", editor_api.check)
+    app.router.add_post("/api/preview", editor_api.preview)
+    app.router.add_get("/api/configured", editor_api.configured)

@@ -20,7 +20,7 @@ from playwright.async_api import Browser, FrameLocator, Page, async_playwright, 
 from activity import create_app
 from activity.appkeys import ASSET_VERSION, SETTINGS_SERVICE
 from activity.settings_service import Actor
-from activity.testing import DEFAULT_SUBSCRIPTION_BINDING, test_settings
+from activity.testing import DEFAULT_SUBSCRIPTION_BINDING, ENTRY_KEY, test_settings
 from tests.jb_payloads import (
     ACTIVITY,
     CONFIGURED_MID,
@@ -421,4 +421,103 @@ async def test_editor_fits_jb_modal_sizes(jb: JB, width: int, height: int) -> No
         box = await label(frame, text).bounding_box()
         assert box is not None and box["width"] > 60, text
     await jb.screenshot(f"editor-{width}x{height}")
+    assert jb.console == []
+
+
+async def test_keyboard_reaches_and_works_every_control(jb: JB) -> None:
+    frame = await jb.open(activity=EXPECTED_ACTIVITY)
+    await expect(frame.locator("#preview-title")).to_have_text(
+        "Hello First Name, your sale starts!"
+    )
+    await label(frame, "Action").focus()
+    order = []
+    for _ in range(18):
+        focused = frame.locator(":focus")
+        order.append(await focused.evaluate("e => e.getAttribute('aria-label') || e.id"))
+        await jb.page.keyboard.press("Tab")
+    assert order == [
+        "action",
+        "eventId",
+        "eventScope",
+        "title",
+        "Insert field into Event title",
+        "description",
+        "Insert field into Description",
+        "location",
+        "Insert field into Location",
+        "start",
+        "Insert field into Start",
+        "end",
+        "Insert field into End",
+        "timezone",
+        "notifyBefore",
+        "allDay",
+        "calendarSubscriptionId",
+        "onError",
+    ]
+
+    # The insert menu opens with ArrowDown and Escape returns focus to its button.
+    button = frame.get_by_role("button", name="Insert field into Location")
+    await button.press("ArrowDown")
+    await expect(button).to_have_attribute("aria-expanded", "true")
+    menu = frame.get_by_role("menu", name="Entry-source fields for Location")
+    await expect(menu.get_by_role("menuitem", name="ContactKey")).to_be_focused()
+    await jb.page.keyboard.press("End")
+    await expect(menu.get_by_role("menuitem", name="Rokt Subscription")).to_be_focused()
+    await jb.page.keyboard.press("Escape")
+    await expect(button).to_have_attribute("aria-expanded", "false")
+    await expect(button).to_be_focused()
+
+    # The time-zone list opens with ArrowDown and closes with Escape, keeping the value.
+    zone = label(frame, "Time zone")
+    await zone.press("ArrowDown")
+    await expect(zone).to_have_attribute("aria-expanded", "true")
+    await expect(frame.locator('#timezone-listbox [aria-selected="true"]')).to_contain_text(
+        "Eastern Standard Time"
+    )
+    await zone.press("Escape")
+    await expect(zone).to_have_attribute("aria-expanded", "false")
+    await expect(zone).to_have_value("Eastern Standard Time")
+
+    # Space ticks "All-day event"; the preview shows the day, End is no longer required.
+    await label(frame, "All-day event").press("Space")
+    await expect(label(frame, "All-day event")).to_be_checked()
+    await expect(frame.locator("#end-required")).to_be_hidden()
+    await expect(frame.locator("#preview-when")).to_have_text(
+        "Tue 2026-12-01, all day · Eastern Standard Time (America/New_York)"
+    )
+    saved = await jb.click_done()
+    assert {"allDay": True} in saved["arguments"]["execute"]["inArguments"]
+    assert jb.console == []
+
+
+async def test_a_copied_journey_rebinds_fields_to_its_own_entry_source(jb: JB) -> None:
+    old_key = "DEAudience-00000000-1111-2222-3333-444444444444"
+    in_arguments = [
+        {k: (v.replace(ENTRY_KEY, old_key) if isinstance(v, str) else v)}
+        for entry in EXPECTED_IN_ARGUMENTS
+        for k, v in entry.items()
+    ]
+    subscription = next(i for i, e in enumerate(in_arguments) if "calendarSubscriptionId" in e)
+    in_arguments[subscription] = {
+        "calendarSubscriptionId": f'{{{{Event.{old_key}."Rokt Subscription"}}}}'
+    }
+    frame = await jb.open(activity=saved_activity(in_arguments, "Copied"))
+    await expect(label(frame, "Calendar subscription ID")).to_have_value(
+        binding("Rokt Subscription")
+    )
+    saved = await jb.click_done()
+    merged = {
+        k: v for item in saved["arguments"]["execute"]["inArguments"] for k, v in item.items()
+    }
+    assert merged["<<First Name>>"] == binding("First Name")
+    assert merged["calendarSubscriptionId"] == binding("Rokt Subscription")
+
+    # A source field that this entry source does not have is flagged, not silently kept.
+    in_arguments[subscription] = {"calendarSubscriptionId": binding("Legacy Subscription")}
+    frame = await jb.open(activity=saved_activity(in_arguments, "Copied"))
+    await expect(error_of(frame, "calendarSubscriptionId")).to_contain_text(
+        "is not a field of this journey's entry source"
+    )
+    await expect(jb.done).to_be_disabled()
     assert jb.console == []

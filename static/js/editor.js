@@ -237,11 +237,13 @@
     return fields;
   }
 
+  /* The entry-source field a saved {{Event.<key>."Field"}} binding names. Matched by name, so a
+   * copied journey (a new entry key) rebinds to its own entry source, like placeholders do. */
   function fieldForBinding(binding) {
     var match = /^\{\{Event\.([^.]+)\.(?:"([^"]+)"|([^{}]+))\}\}$/.exec(binding || '');
     if (!match || !state.fields) { return null; }
     var name = match[2] || match[3];
-    return state.fields.filter(function (f) { return f.eventKey === match[1] && f.name === name; })[0] || null;
+    return state.fields.filter(function (f) { return f.name === name; })[0] || null;
   }
 
   function renderFieldLists() {
@@ -327,7 +329,7 @@
     if (state.fields && /^\{\{Event\./.test(sub) && !fieldForBinding(sub)) {
       return [{
         field: 'calendarSubscriptionId',
-        message: 'This source is not a field of this journey\'s entry source (was the journey copied?). ' +
+        message: 'The saved source ' + sub + ' is not a field of this journey\'s entry source. ' +
           'Choose the source again.'
       }];
     }
@@ -416,6 +418,7 @@
   function updateVisibility() {
     var action = $('action').value;
     $('details').hidden = action !== 'create' && action !== 'update';
+    $('end-required').hidden = $('allDay').checked;  // an all-day event may last just its start day
     var id = $('eventId').value.trim() || '<Event ID>';
     $('eventScope-hint').textContent = $('eventScope').value === 'shared'
       ? 'Rokt event ID: ' + id + ' for every contact.'
