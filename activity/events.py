@@ -177,13 +177,21 @@ def preview(
         elif _is_binding(value) and name in samples:
             merged[name] = samples[name]
     subscription = merged.get("calendarSubscriptionId")
-    if _is_binding(subscription) or "calendarSubscriptionId" not in present(merged):
+    if _is_binding(subscription) or not _names_a_subscription(subscription):
         merged["calendarSubscriptionId"] = SAMPLE_SUBSCRIPTION_ID
     if not present(merged).keys() & {"mid", "eid"}:
         merged["mid"] = str(samples.get("mid") or "preview")
     result = plan(merged, contact_key)
     account = str(samples.get("accountCode") or "your-account")
     return result, requests_for(result.action, account, result.payload, result.subscription_ids)
+
+
+def _names_a_subscription(value: Any) -> bool:
+    """False for an empty source ("", [], "[]"); a malformed one is left for plan() to report."""
+    try:
+        return bool(subscriptions.parse(value))
+    except InvalidInput:
+        return True
 
 
 def batch_key(action: str, payload: Mapping[str, Any]) -> str:
