@@ -39,6 +39,9 @@ ERROR_PAUSE_SECONDS = 1.0
 # Answers that can be about single subscriptions in a batch; others (403, 404...) concern
 # the whole call, so splitting would only repeat them.
 SPLIT_ON = frozenset({400, 422})
+# `_send` answers this instead of calling Rokt once half the lease has passed: the items go
+# back to the queue untried, so no call starts for items another instance may take over.
+NOT_STARTED = RoktError("lease_expired: not sent in this round", reason="lease_expired")
 
 
 @dataclass
@@ -234,16 +237,16 @@ class DeliveryWorker:
         if group.action == CREATE:
             await asyncio.gather(*(self._create(group, p, deadline) for p in packs(group.items)))
         elif group.action == REMOVE:
-            await self._remove(group)
+            await self._remove(group, deadline)
         else:  # update and cancel concern the event, not the subscriptions: once per group
-            await self._outcomes.settle(
-                group.items, await self._send(group, group.action, group.items)
+            await self._settle(
+                group.items, await self._send(group, group.action, deadline, group.items)
             )
 
     async def _create(self, group: _Group, items: list[OutboxItem], deadline: float) -> None:
-        error = await self._send(group, CREATE, items)
+        error = await self._send(group, CREATE, deadline, items)
         if not isinstance(error, RoktRejected) or error.status not in SPLIT_ON or len(items) == 1:
-            await self._outcomes.settle(items, error)
+            await self._settle(items, error)
         elif self._clock() >= deadline:
             await self._outcomes.requeue(
                 items, "lease_expired: batch split continues in the next round"
@@ -255,36 +258,49 @@ class DeliveryWorker:
                 self._create(group, items[half:], deadline),
             )
 
-    async def _remove(self, group: _Group) -> None:
+    async def _remove(self, group: _Group, deadline: float) -> None:
         subs = union(group.items)
-        errors = await asyncio.gather(*(self._send(group, REMOVE, [], [s]) for s in subs))
+        errors = await asyncio.gather(*(self._send(group, REMOVE, deadline, [], [s]) for s in subs))
         by_sub = dict(zip(subs, errors, strict=True))
         outcomes: dict[int, tuple[RoktError | None, list[OutboxItem]]] = {}
         for item in group.items:
             found = [e for e in (by_sub[s] for s in item.subscription_ids) if e is not None]
             rejected = [e for e in found if isinstance(e, RoktRejected)]
-            error = (rejected or found or [None])[0]
+            failed = [e for e in found if e is not NOT_STARTED]
+            error = (rejected or failed or found or [None])[0]
             outcomes.setdefault(id(error), (error, []))[1].append(item)
         for error, items in outcomes.values():
+            await self._settle(items, error)
+
+    async def _settle(self, items: Sequence[OutboxItem], error: RoktError | None) -> None:
+        if error is NOT_STARTED:
+            await self._outcomes.requeue(items, error.message)
+        else:
             await self._outcomes.settle(items, error)
 
     async def _send(
         self,
         group: _Group,
         action: str,
+        deadline: float,
         items: Sequence[OutboxItem],
         subs: Sequence[str] | None = None,
     ) -> RoktError | None:
-        """Send the requests for `items` (or `subs`); the first error, or None when all passed."""
+        """Send the requests for `items` (or `subs`); the first error, or None when all passed.
+
+        NOT_STARTED when the first call would start after `deadline`.
+        """
         try:
             requests = requests_for(
                 action, group.account_code, group.payload, union(items) if subs is None else subs
             )
         except (KeyError, ValueError) as exc:
             return RoktRejected(f"cannot build the Rokt request: {exc}")
-        for request in requests:
+        for n, request in enumerate(requests):
             try:
                 async with self._calls:
+                    if n == 0 and self._clock() >= deadline:
+                        return NOT_STARTED
                     await self._client.send(group.account, request)
             except RoktError as exc:
                 return exc

@@ -1,0 +1,142 @@
+"""`rokt-activity serve` as a real child process, and Journey Builder traffic to send it.
+
+Shared by the crash test (SQLite) and the multi-instance test (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+import aiohttp
+from cryptography.fernet import Fernet
+
+from activity.testing import TEST_SECRET, event_arguments, execute_payload, sign
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """`rokt-activity serve` as a child process on `database_url`.
+
+    Instances that share a database must share `encryption_key` too; `env` adds variables
+    (ACTIVITY_INSTANCE_ID, ACTIVITY_DELIVERY_LEASE_SECONDS, ...).
+    """
+
+    def __init__(
+        self,
+        rokt_url: str,
+        *,
+        database_url: str,
+        encryption_key: str | None = None,
+        **env: str,
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("ACTIVITY_", "ROKT_"))},
+            "ACTIVITY_PUBLIC_URL": "https://ca.example.com",
+            "ACTIVITY_JWT_SECRET": TEST_SECRET,
+            "ACTIVITY_DATABASE_URL": database_url,
+            "ACTIVITY_ENCRYPTION_KEY": encryption_key or Fernet.generate_key().decode(),
+            "ROKT_API_URL": rokt_url,
+            **env,
+        }
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def cli(self, *args: str, **env: str) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "activity",
+            *args,
+            env={**self.env, **env},
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        assert await proc.wait() == 0
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "activity",
+            "serve",
+            "--port",
+            str(self.port),
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(f"{self.url}/readyz") as resp:
+                        if resp.status == 200:
+                            return
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise AssertionError("service did not start")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            await self.proc.wait()
+
+
+async def send_all(url: str, payloads: list[dict[str, object]], stop_after: float = 0) -> list[str]:
+    """Post executes 20 at a time; returns the subscription IDs whose contact was queued."""
+    queued: list[str] = []
+    sem = asyncio.Semaphore(20)
+    async with aiohttp.ClientSession() as http:
+
+        async def one(p: dict[str, object]) -> None:
+            async with sem:
+                try:
+                    async with http.post(f"{url}/execute", data=sign(p)) as resp:
+                        body = await resp.json()
+                except aiohttp.ClientError:
+                    return  # the process died before answering: JB would retry; not promised
+                if resp.status == 200 and body["roktStatus"] == "queued":
+                    queued.append(subscription_of(p))
+
+        await asyncio.gather(*(one(p) for p in payloads))
+    return queued
+
+
+def subscription_of(payload: dict[str, object]) -> str:
+    args = {k: v for d in payload["inArguments"] for k, v in d.items()}  # type: ignore[attr-defined]
+    return str(args["calendarSubscriptionId"])
+
+
+async def wait_until(predicate: Callable[[], bool], within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def payloads(n: int) -> list[dict[str, object]]:
+    """`n` contacts, each with its own subscription ID, all for the same event."""
+    return [
+        execute_payload(
+            event_arguments(calendarSubscriptionId=str(uuid.uuid4())), contact_key=f"K{i}"
+        )
+        for i in range(n)
+    ]
