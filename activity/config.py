@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,17 @@ class Settings:
     @property
     def public_base(self) -> str:
         return self.public_url.rstrip("/")
+
+    @property
+    def delivery_owner(self) -> str:
+        """Who holds outbox leases. SQLite has one instance, so a fixed name lets a restart
+        resume its own leases at once; on PostgreSQL an unnamed instance gets a unique name,
+        because two instances sharing one would hand back each other's work on restart."""
+        if self.instance_id:
+            return self.instance_id
+        if self.sqlite_path is not None:
+            return "local"
+        return f"{socket.gethostname()}-{os.getpid()}"
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -122,7 +122,7 @@ class DeliveryWorker:
             app[SETTINGS_SERVICE],
             client,
             metrics=app[METRICS],
-            owner=settings.instance_id or "local",
+            owner=settings.delivery_owner,
             batch_size=settings.delivery_batch_size,
             lease_seconds=settings.delivery_lease_seconds,
             poll_seconds=settings.delivery_poll_seconds,

@@ -100,3 +100,12 @@ def test_cli_never_echoes_unrecognized_arguments() -> None:
     assert done.returncode == 2
     assert "hunter2-value" not in done.stderr + done.stdout
     assert "unrecognized arguments" in done.stderr
+
+
+def test_delivery_owner_is_unique_per_process_on_postgres_unless_named() -> None:
+    sqlite = settings_from_env(BASE_ENV)
+    assert sqlite.delivery_owner == "local"
+    pg = settings_from_env({**BASE_ENV, "ACTIVITY_DATABASE_URL": "postgresql://h/db"})
+    assert pg.delivery_owner.endswith(f"-{os.getpid()}")
+    named = settings_from_env({**BASE_ENV, "ACTIVITY_INSTANCE_ID": "node-a"})
+    assert named.delivery_owner == "node-a"
