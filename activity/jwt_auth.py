@@ -8,6 +8,7 @@ secrets are never logged or echoed.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from activity.errors import AuthError
 ALGORITHM = "HS256"
 EXP_LEEWAY_SECONDS = 30
 MAX_TOKEN_BYTES = 512 * 1024
+MAX_EXP = 2**53  # beyond any date a float can hold exactly
 
 Clock = Callable[[], float]
 
@@ -98,5 +100,8 @@ def _check_exp(payload: dict[str, Any], *, require_exp: bool, now: float) -> Non
         return
     if isinstance(exp, bool) or not isinstance(exp, int | float):
         raise AuthError("JWT exp is not a number", reason="malformed_token")
+    # PyJWT's JSON reader takes NaN, Infinity and 400-digit integers: none is a NumericDate.
+    if (isinstance(exp, int) and abs(exp) > MAX_EXP) or not math.isfinite(exp):
+        raise AuthError("JWT exp is not a date", reason="malformed_token")
     if now > float(exp) + EXP_LEEWAY_SECONDS:
         raise AuthError("JWT has expired", reason="expired")

@@ -9,6 +9,7 @@ import uuid
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from activity.appkeys import SETTINGS
 from activity.logs import log_context
 
 FRAME_ANCESTORS = (
@@ -57,14 +58,20 @@ async def request_ids(request: web.Request, handler: Handler) -> web.StreamRespo
     return response
 
 
+def _too_large() -> web.Response:
+    return web.json_response({"error": "request body too large", "reason": "too_large"}, status=413)
+
+
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # Refused up front too: a handler that never reads the body would otherwise answer it.
+    length = request.content_length
+    if length is not None and length > request.app[SETTINGS].max_body_bytes:
+        return _too_large()
     try:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
-        return web.json_response(
-            {"error": "request body too large", "reason": "too_large"}, status=413
-        )
+        return _too_large()
     except web.HTTPException:
         raise
     except Exception:

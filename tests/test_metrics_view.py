@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from activity import create_app
 from activity.appkeys import SETTINGS_SERVICE, STORE
@@ -22,24 +21,9 @@ from activity.storage.models import SENT
 from activity.testing import event_arguments, execute_payload, lifecycle_payload, sign
 from activity.testing import test_settings as make_settings
 from tests.conftest import ClientFactory
+from tests.scrape import AUTH, TOKEN, Samples, samples, value
 
-TOKEN = "metrics-scrape-token-3b8e0f1c9a"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 MID = "500000001"
-
-
-def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def value(
-    found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
-) -> float:
-    return found.get((name, frozenset(labels.items())), 0.0)
 
 
 @pytest.fixture
@@ -63,7 +47,7 @@ async def service(
     return client
 
 
-async def scrape(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+async def scrape(client: TestClient) -> Samples:
     resp = await client.get("/metrics", headers=AUTH)
     assert resp.status == 200
     assert resp.headers["Content-Type"].startswith("text/plain; version=")

@@ -115,6 +115,10 @@ async def _object_body(request: web.Request) -> dict[str, Any]:
             f"the request body is not valid JSON ({err.msg} at line {err.lineno} column "
             f"{err.colno}); expected a JSON object"
         ) from None
+    except ValueError:  # an integer too long to convert (int_max_str_digits)
+        raise BadRequest(
+            "the request body holds a number too long; expected a JSON object"
+        ) from None
     if not isinstance(body, dict):
         raise BadRequest(f"the request body is {_kind(body)}; expected a JSON object")
     return body
