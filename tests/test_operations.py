@@ -250,3 +250,10 @@ def test_chart_fills_empty_buckets_and_scales_to_the_peak() -> None:
 
 def test_every_dead_reason_prefix_is_explained() -> None:
     assert set(DEAD_MEANINGS) == set(DEAD_PREFIXES)
+
+
+async def test_the_settings_page_links_to_the_deliveries(env: Env) -> None:
+    html = await (await env.admin_a.get("/settings")).text()
+    assert f'href="{PAGE}"' in html
+    back = await (await env.admin_a.get(PAGE)).text()
+    assert 'href="/settings"' in back
