@@ -1,0 +1,290 @@
+"""`python -m activity.bench` (`make bench`): the service's /execute against a baseline, on
+loopback, in one run.
+
+(a) the baseline (`activity.bench_baseline`): aiohttp + PyJWT verification, nothing else;
+(b) the real service (`rokt-activity serve`, SQLite in a temporary directory) delivering to
+    the fake Rokt (`activity.bench_rokt`, the package's fake plus a stats route); its
+    business unit is stored with `rokt-activity settings set`.
+wrk replays distinct bodies signed beforehand; see bench_load.py. The figures and targets
+are printed by bench_report.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from cryptography.fernet import Fernet
+from rich.console import Console
+
+from activity.bench_load import LoadResult, run_paced, run_wrk, write_bodies
+from activity.bench_procs import (
+    Processes,
+    drain,
+    free_port,
+    peak_rss_mb,
+    rokt_command,
+    rokt_stats,
+    stop,
+    wait_ready,
+)
+from activity.bench_report import BenchReport, Phase, print_report
+from activity.demo import ACTIVITY_ID, JOURNEY_ID, MID, Contact, contact_arguments, make_contacts
+from activity.testing import execute_payload, sign
+
+CLIENT_ID = "bench-client"
+ACCOUNT_CODE = "BENCH"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    contacts: int = 75_000  # shared scope, as fast as the service goes
+    per_contact: int = 10_000  # contact scope: one Rokt event per contact
+    paced_rate: float = 1000.0
+    paced_seconds: float = 15.0
+    baseline_seconds: float = 10.0
+    threads: int = 1
+    connections: int = 32
+    token_ttl: float = 300.0
+    drain_timeout: float = 180.0
+
+
+def signed_bodies(
+    contacts: Sequence[Contact], secret: str, *, personalized: bool
+) -> Iterator[bytes]:
+    for c in contacts:
+        args = contact_arguments(c, personalized=personalized)
+        payload = execute_payload(
+            args, contact_key=c.key, activity_id=ACTIVITY_ID, journey_id=JOURNEY_ID
+        )
+        yield sign(payload, secret)
+
+
+def accepted(contacts: Sequence[Contact]) -> tuple[int, int]:
+    """(contacts that will be queued, subscription IDs they carry)."""
+    with_subs = [c for c in contacts if c.subscription_ids]
+    return len(with_subs), sum(len(c.subscription_ids) for c in with_subs)
+
+
+@dataclass(frozen=True)
+class Loads:
+    """The contacts of each phase; each body is signed once and sent once."""
+
+    shared: list[Contact]
+    contact: list[Contact]
+    paced: list[Contact]
+    paced_bodies: list[bytes]
+
+    @property
+    def total(self) -> int:
+        return len(self.shared) + len(self.contact) + len(self.paced)
+
+    @classmethod
+    def sign_all(cls, config: BenchConfig, secret: str, workdir: Path) -> Loads:
+        rng = random.Random(7)  # noqa: S311 - repeatable load data, not secrets
+        shared = make_contacts(config.contacts, rng)
+        contact = make_contacts(config.per_contact, rng)
+        paced = make_contacts(int(config.paced_rate * config.paced_seconds), rng)
+        for name, contacts, personalized in (("shared", shared, False), ("contact", contact, True)):
+            bodies = signed_bodies(contacts, secret, personalized=personalized)
+            write_bodies(workdir / name, bodies, config.threads)
+        paced_bodies = list(signed_bodies(paced, secret, personalized=False))
+        return cls(shared, contact, paced, paced_bodies)
+
+
+class Run:
+    """One benchmark run: its processes, URLs and secrets (secrets reach children by env)."""
+
+    def __init__(self, config: BenchConfig, console: Console, workdir: Path, stack: ExitStack):
+        self.config = config
+        self.console = console
+        self.workdir = workdir
+        self.procs = Processes(workdir, stack)
+        self.jwt_secret = secrets.token_urlsafe(32)
+        rokt_secret = secrets.token_urlsafe(24)
+        self.rokt_url, self.service_url, self.baseline_url = (
+            f"http://127.0.0.1:{free_port()}" for _ in range(3)
+        )
+        self.env = dict(os.environ)
+        self.env.update(
+            ACTIVITY_PUBLIC_URL=self.service_url,
+            ACTIVITY_JWT_SECRET=self.jwt_secret,
+            ACTIVITY_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
+            ACTIVITY_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+            ROKT_API_URL=self.rokt_url,
+            ROKT_CLIENT_SECRET=rokt_secret,
+            BENCH_ROKT_CLIENT_SECRET=rokt_secret,
+            BENCH_JWT_SECRET=self.jwt_secret,
+        )
+        self.delivered = 0  # subscription IDs Rokt should hold so far
+
+    def port(self, url: str) -> str:
+        return url.rsplit(":", 1)[1]
+
+    def wrk(self, url: str, name: str, *, exhaust: bool, seconds: float) -> Awaitable[LoadResult]:
+        c = self.config
+        return run_wrk(
+            url,
+            self.workdir / name,
+            threads=c.threads,
+            connections=c.connections,
+            seconds=seconds,
+            exhaust=exhaust,
+        )
+
+    async def store_settings(self) -> None:
+        argv = ["settings", "set", "--mid", MID, "--account-code", ACCOUNT_CODE]
+        proc = await asyncio.create_subprocess_exec(
+            *rokt_command(),
+            *argv,
+            "--client-id",
+            CLIENT_ID,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        if await proc.wait() != 0:
+            raise RuntimeError("rokt-activity settings set failed")
+
+    async def baseline(self, http: aiohttp.ClientSession) -> LoadResult:
+        argv = [sys.executable, "-m", "activity.bench_baseline", "--port"]
+        proc = self.procs.start("baseline", [*argv, self.port(self.baseline_url)], self.env)
+        await wait_ready(http, f"{self.baseline_url}/healthz", proc)
+        self.console.print(f"baseline: wrk for {self.config.baseline_seconds:.0f} s")
+        result = await self.wrk(
+            self.baseline_url, "shared", exhaust=False, seconds=self.config.baseline_seconds
+        )
+        stop(proc)
+        return result
+
+    async def phase(
+        self,
+        http: aiohttp.ClientSession,
+        name: str,
+        contacts: Sequence[Contact],
+        load: Awaitable[LoadResult],
+    ) -> Phase:
+        queued, subs = accepted(contacts)
+        before = (await rokt_stats(http, self.rokt_url))["calls_total"]
+        self.console.print(f"service, {name}: {len(contacts):,} contacts")
+        result = await load
+        self.delivered += subs
+        waited, stats = await drain(http, self.rokt_url, self.delivered, self.config.drain_timeout)
+        return Phase(result, len(contacts), queued, stats["calls_total"] - before, waited)
+
+    async def measure(self) -> BenchReport:
+        c = self.config
+        signing = time.monotonic()
+        loads = Loads.sign_all(c, self.jwt_secret, self.workdir)
+        took = time.monotonic() - signing
+        self.console.print(f"signed {loads.total:,} distinct execute bodies in {took:.1f} s")
+        await self.store_settings()
+        async with aiohttp.ClientSession() as http:
+            argv = [sys.executable, "-m", "activity.bench_rokt", "--client-id", CLIENT_ID]
+            argv += ["--token-ttl", str(c.token_ttl), "--port", self.port(self.rokt_url)]
+            rokt = self.procs.start("rokt", argv, self.env)
+            await wait_ready(http, f"{self.rokt_url}/_bench/stats", rokt)
+            base = await self.baseline(http)
+            serve = [*rokt_command(), "serve", "--port", self.port(self.service_url)]
+            service = self.procs.start("service", serve, self.env)
+            started = time.monotonic()
+            await wait_ready(http, f"{self.service_url}/readyz", service)
+            url, forever = self.service_url, 3600.0
+            shared = await self.phase(
+                http,
+                "shared scope, wrk",
+                loads.shared,
+                self.wrk(url, "shared", exhaust=True, seconds=forever),
+            )
+            contact = await self.phase(
+                http,
+                "contact scope, wrk",
+                loads.contact,
+                self.wrk(url, "contact", exhaust=True, seconds=forever),
+            )
+            paced = await self.phase(
+                http,
+                f"paced at {c.paced_rate:,.0f}/s",
+                loads.paced,
+                run_paced(url, loads.paced_bodies, c.paced_rate),
+            )
+            rss = peak_rss_mb(service.pid)
+            final = await rokt_stats(http, self.rokt_url)
+            service_seconds = time.monotonic() - started
+        distinct, repeated = final["subscriptions_distinct"], final["subscriptions_repeated"]
+        exact = distinct == self.delivered and repeated == 0
+        problem = (
+            f"Rokt holds {distinct:,} distinct subscription IDs ({repeated:,} more than once); "
+            f"expected {self.delivered:,}, each once"
+        )
+        return BenchReport(
+            environment=(
+                f"loopback, {os.cpu_count()} CPUs, Python {platform.python_version()}; wrk: "
+                f"{c.threads} thread(s), {c.connections} connections, distinct pre-signed bodies; "
+                "paced load: Python open-loop generator (wrk2 is not packaged in Debian)"
+            ),
+            baseline=base,
+            shared=shared,
+            per_contact=contact,
+            paced=paced,
+            paced_rate=c.paced_rate,
+            token_grants=int(final["token_grants"]),
+            accounts=1,
+            token_ttl=c.token_ttl,
+            service_seconds=service_seconds,
+            peak_rss_mb=rss,
+            contacts_total=loads.total,
+            delivered_exactly_once=exact,
+            delivery_problem="" if exact else problem,
+        )
+
+
+def run_bench(config: BenchConfig, console: Console | None = None) -> BenchReport:
+    # Piped output (make bench | tee) gets a width the table fits in.
+    console = console or (Console() if sys.stdout.isatty() else Console(width=130))
+    with tempfile.TemporaryDirectory(prefix="rokt-activity-bench-") as tmp, ExitStack() as stack:
+        report = asyncio.run(Run(config, console, Path(tmp), stack).measure())
+    print_report(report, console)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    defaults = BenchConfig()
+    parser = argparse.ArgumentParser(prog="python -m activity.bench", description=__doc__)
+    parser.add_argument("--contacts", type=int, default=defaults.contacts)
+    parser.add_argument("--per-contact", type=int, default=defaults.per_contact)
+    parser.add_argument("--paced-rate", type=float, default=defaults.paced_rate)
+    parser.add_argument("--paced-seconds", type=float, default=defaults.paced_seconds)
+    parser.add_argument("--baseline-seconds", type=float, default=defaults.baseline_seconds)
+    parser.add_argument("--connections", type=int, default=defaults.connections)
+    parser.add_argument("--threads", type=int, default=defaults.threads)
+    args = parser.parse_args(argv)
+    config = BenchConfig(
+        contacts=args.contacts,
+        per_contact=args.per_contact,
+        paced_rate=args.paced_rate,
+        paced_seconds=args.paced_seconds,
+        baseline_seconds=args.baseline_seconds,
+        connections=args.connections,
+        threads=args.threads,
+    )
+    report = run_bench(config)
+    # Targets are goals, not a gate: the exit status fails only when delivery was wrong.
+    return 0 if report.delivered_exactly_once else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
