@@ -17,6 +17,7 @@ import asyncpg
 from activity.errors import StorageUnavailable
 from activity.storage import postgres_queries as sql
 from activity.storage import rows
+from activity.storage.group_commit import AcceptJob, GroupCommit, Result
 from activity.storage.models import (
     Answer,
     AuditEntry,
@@ -29,8 +30,8 @@ from activity.storage.models import (
     OutboxItem,
     StoredSettings,
 )
-from activity.storage.postgres_accept import AcceptJob, GroupCommit
-from activity.storage.postgres_setup import DB_ERRORS, migrate, pool_options
+from activity.storage.postgres_accept import accept_batch
+from activity.storage.postgres_setup import DB_ERRORS, JOB_ERRORS, migrate, pool_options
 
 CLOSE_GRACE_SECONDS = 10.0
 
@@ -93,7 +94,15 @@ class PostgresStore:
             pool, self._pool = self._pool, None
             pool.terminate()
             raise
-        self._commits = GroupCommit(self._tx)
+        self._commits = GroupCommit(
+            self._accept_batch,
+            job_error=lambda exc: isinstance(exc, JOB_ERRORS),
+            name="postgres-group-commit",
+        )
+
+    async def _accept_batch(self, jobs: Sequence[AcceptJob]) -> list[Result]:
+        async with self._tx() as conn:
+            return await accept_batch(conn, jobs)
 
     async def close(self) -> None:
         if self._commits is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from typing import Any, TypeVar
 
 from activity.errors import StorageUnavailable
 from activity.storage import rows
+from activity.storage.group_commit import AcceptJob, GroupCommit, Result
 from activity.storage.migrations import migrations_for
 from activity.storage.models import (
     DEAD,
@@ -32,7 +32,7 @@ from activity.storage.models import (
 )
 
 T = TypeVar("T")
-AcceptJob = tuple[str, str, Answer, Sequence[NewItem], float]
+CLOSE_GRACE_SECONDS = 10.0  # commit accepts already waiting before the connection closes
 
 
 def split_statements(script: str) -> list[str]:
@@ -53,9 +53,7 @@ class SQLiteStore:
         self._path = path
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
-        self._pending: list[tuple[AcceptJob, asyncio.Future[tuple[Answer, bool]]]] = []
-        self._wakeup = asyncio.Event()
-        self._committer: asyncio.Task[None] | None = None
+        self._commits: GroupCommit | None = None
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -137,18 +135,16 @@ class SQLiteStore:
     async def open(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         await self._run(self._connect)
-        self._committer = asyncio.create_task(self._commit_loop(), name="sqlite-group-commit")
+        self._commits = GroupCommit(
+            self._accept_batch,
+            job_error=lambda exc: isinstance(exc, sqlite3.IntegrityError | sqlite3.InterfaceError),
+            name="sqlite-group-commit",
+        )
 
     async def close(self) -> None:
-        if self._committer is not None:
-            self._committer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._committer
-            self._committer = None
-        for _, fut in self._pending:
-            if not fut.done():
-                fut.set_exception(StorageUnavailable("database is closing"))
-        self._pending.clear()
+        if self._commits is not None:
+            commits, self._commits = self._commits, None
+            await commits.stop(CLOSE_GRACE_SECONDS)
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await self._run(conn.close)
@@ -279,39 +275,13 @@ class SQLiteStore:
         items: Sequence[NewItem],
         now: float,
     ) -> tuple[Answer, bool]:
-        if self._committer is None:
+        if self._commits is None:
             raise StorageUnavailable("database is not open")
-        fut: asyncio.Future[tuple[Answer, bool]] = asyncio.get_running_loop().create_future()
-        self._pending.append(((activity_id, definition_instance_id, answer, items, now), fut))
-        self._wakeup.set()
-        return await fut
+        job = AcceptJob(activity_id, definition_instance_id, answer, tuple(items), now)
+        return await self._commits.submit(job)
 
-    async def _commit_loop(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._pending:
-                batch, self._pending = self._pending, []
-                jobs = [job for job, _ in batch]
-
-                def run(
-                    db: sqlite3.Connection, jobs: list[AcceptJob] = jobs
-                ) -> list[tuple[Answer, bool]]:
-                    return [_accept_one(db, job) for job in jobs]
-
-                try:
-                    results = await self._tx(run)
-                except Exception as exc:
-                    error = (
-                        exc if isinstance(exc, StorageUnavailable) else StorageUnavailable(str(exc))
-                    )
-                    for _, fut in batch:
-                        if not fut.done():
-                            fut.set_exception(error)
-                    continue
-                for (_, fut), result in zip(batch, results, strict=True):
-                    if not fut.done():
-                        fut.set_result(result)
+    async def _accept_batch(self, jobs: Sequence[AcceptJob]) -> list[Result]:
+        return await self._tx(lambda db: [_accept_one(db, job) for job in jobs])
 
     # --- outbox ---------------------------------------------------------------------------
 
@@ -454,8 +424,10 @@ def _insert_audit(db: sqlite3.Connection, audit: AuditEntry) -> None:
     )
 
 
-def _accept_one(db: sqlite3.Connection, job: AcceptJob) -> tuple[Answer, bool]:
-    activity_id, instance_id, answer, items, now = job
+def _accept_one(db: sqlite3.Connection, job: AcceptJob) -> Result:
+    activity_id, instance_id, answer, items, now = (
+        job.activity_id, job.definition_instance_id, job.answer, job.items, job.now
+    )  # fmt: skip
     inserted = db.execute(
         "INSERT INTO executions VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (activity_id, instance_id, answer.status, rows.dump_body(answer.body), now),

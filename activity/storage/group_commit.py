@@ -1,0 +1,116 @@
+"""Group commit for both backends: accepts arriving together share one transaction, so one
+fsync (SQLite) or WAL flush (PostgreSQL) covers many contacts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from activity.errors import StorageUnavailable
+from activity.storage.models import Answer, NewItem
+
+Key = tuple[str, str]
+Result = tuple[Answer, bool]
+MAX_BATCH = 256  # accepts per transaction
+
+
+@dataclass(frozen=True)
+class AcceptJob:
+    activity_id: str
+    definition_instance_id: str
+    answer: Answer
+    items: Sequence[NewItem]
+    now: float
+
+    @property
+    def key(self) -> Key:
+        return (self.activity_id, self.definition_instance_id)
+
+
+CommitBatch = Callable[[Sequence[AcceptJob]], Awaitable[list[Result]]]
+Waiter = tuple[AcceptJob, "asyncio.Future[Result]"]
+
+
+def _never(_: BaseException) -> bool:
+    return False
+
+
+class GroupCommit:
+    """Runs `commit(jobs)` (one transaction, one result per job) for whatever is waiting.
+
+    `job_error(exc)` tells a failure caused by one job's data: the batch is then retried job
+    by job, so one bad contact does not fail its neighbours.
+    """
+
+    def __init__(
+        self,
+        commit: CommitBatch,
+        *,
+        job_error: Callable[[BaseException], bool] = _never,
+        name: str = "group-commit",
+    ) -> None:
+        self._commit_batch = commit
+        self._job_error = job_error
+        self._pending: list[Waiter] = []
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._loop(), name=name)
+
+    async def submit(self, job: AcceptJob) -> Result:
+        if self._closing:
+            raise StorageUnavailable("database is closing")
+        fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._pending.append((job, fut))
+        self._wakeup.set()
+        return await fut
+
+    async def stop(self, grace: float) -> None:
+        """Commit what is already waiting (for up to `grace` seconds), refuse the rest."""
+        self._closing = True
+        self._wakeup.set()
+        done, _ = await asyncio.wait({self._task}, timeout=grace)
+        if not done:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        _fail(self._pending, StorageUnavailable("database is closing"))
+        self._pending = []
+
+    async def _loop(self) -> None:
+        while not (self._closing and not self._pending):
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[Waiter]) -> None:
+        try:
+            results = await self._commit_batch([job for job, _ in batch])
+        except asyncio.CancelledError:
+            _fail(batch, StorageUnavailable("database is closing"))
+            raise
+        except Exception as exc:  # every waiter must hear about it
+            cause = exc.__cause__ if isinstance(exc, StorageUnavailable) else exc
+            if len(batch) > 1 and cause is not None and self._job_error(cause):
+                for waiter in batch:
+                    await self._commit([waiter])
+            else:
+                error = (
+                    exc
+                    if isinstance(exc, StorageUnavailable)
+                    else StorageUnavailable(f"could not commit: {exc}")
+                )
+                _fail(batch, error)
+            return
+        for (_, fut), result in zip(batch, results, strict=True):
+            if not fut.done():
+                fut.set_result(result)
+
+
+def _fail(waiters: Sequence[Waiter], error: BaseException) -> None:
+    for _, fut in waiters:
+        if not fut.done():
+            fut.set_exception(error)
