@@ -105,3 +105,10 @@ async def test_lifecycle_calls_are_recorded_once_per_journey_version(client: Tes
 async def test_rejected_call_is_not_recorded(client: TestClient) -> None:
     await client.post("/publish", data=sign(lifecycle_payload(), "wrong"))
     assert await client.app[STORE].list_lifecycle() == []
+
+
+async def test_database_down_answers_503_not_500(client: TestClient) -> None:
+    await client.app[STORE].close()
+    resp = await client.post("/publish", data=sign(lifecycle_payload()))
+    assert resp.status == 503
+    assert (await resp.json())["reason"] == "storage_unavailable"

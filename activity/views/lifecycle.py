@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from activity.appkeys import METRICS, STORE
-from activity.errors import AuthError
+from activity.errors import AuthError, StorageUnavailable
 from activity.storage.models import LifecycleCall
 from activity.views.jb_auth import unauthorized, verified_payload
 
@@ -40,7 +40,14 @@ def make_handler(route: str) -> Any:
             interaction_version=_text(payload, "interactionVersion"),
             at=time.time(),
         )
-        await request.app[STORE].record_lifecycle(call)
+        try:
+            await request.app[STORE].record_lifecycle(call)
+        except StorageUnavailable as err:
+            # The database that execute needs is down: blocking activation now beats
+            # publishing a journey whose contacts would all be refused.
+            request.app[METRICS].lifecycle_calls.labels(route, "unavailable").inc()
+            log.error("lifecycle call not recorded", extra={"route": route, "reason": err.reason})
+            return web.json_response({"error": err.message, "reason": err.reason}, status=503)
         request.app[METRICS].lifecycle_calls.labels(route, "ok").inc()
         log.info(
             "lifecycle call",
