@@ -78,6 +78,7 @@ class LoadResult:
     non_2xx: int
     p50_ms: float
     p99_ms: float
+    failed: tuple[int, ...] = ()  # bodies without a 2xx answer, where the generator knows
 
     @property
     def rate(self) -> float:
@@ -158,18 +159,21 @@ async def run_paced(url: str, bodies: Sequence[bytes], rate: float) -> LoadResul
     """Send `bodies` at `rate` per second whatever the answers; latency from schedule."""
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
+    failed: list[int] = []
     errors = non_2xx = 0
     headers = {"Content-Type": "application/jwt"}
 
-    async def one(http: aiohttp.ClientSession, body: bytes, due: float) -> None:
+    async def one(http: aiohttp.ClientSession, index: int, due: float) -> None:
         nonlocal errors, non_2xx
         try:
-            async with http.post(f"{url}/execute", data=body, headers=headers) as response:
-                await response.read()
-                if response.status >= 300:
+            async with http.post(f"{url}/execute", data=bodies[index], headers=headers) as r:
+                await r.read()
+                if r.status >= 300:
                     non_2xx += 1
+                    failed.append(index)
         except (aiohttp.ClientError, TimeoutError):
             errors += 1
+            failed.append(index)
             return
         latencies.append(loop.time() - due)
 
@@ -179,11 +183,11 @@ async def run_paced(url: str, bodies: Sequence[bytes], rate: float) -> LoadResul
         tasks = []
         start = loop.time() + 0.05
         wall = time.perf_counter()
-        for i, body in enumerate(bodies):
+        for i in range(len(bodies)):
             due = start + i / rate
             if due > loop.time():
                 await asyncio.sleep(due - loop.time())
-            tasks.append(asyncio.create_task(one(http, body, due)))
+            tasks.append(asyncio.create_task(one(http, i, due)))
         await asyncio.gather(*tasks)
         seconds = time.perf_counter() - wall
     return LoadResult(
@@ -193,4 +197,5 @@ async def run_paced(url: str, bodies: Sequence[bytes], rate: float) -> LoadResul
         non_2xx=non_2xx,
         p50_ms=percentile(latencies, 50) * 1000,
         p99_ms=percentile(latencies, 99) * 1000,
+        failed=tuple(sorted(failed)),
     )

@@ -26,6 +26,7 @@ class Phase:
     accepted: int  # contacts with a subscription ID, hence queued
     rokt_calls: int
     drain_seconds: float  # from the end of the load until Rokt had every subscription ID
+    rss_mb: float = 0.0  # the service's VmHWM after this phase
 
     @property
     def calls_per_1000(self) -> float:
@@ -159,9 +160,20 @@ def print_report(r: BenchReport, console: Console) -> None:
     ]
     for line in errors:
         console.print(f"[red]{line}[/red]")
+    if errors:
+        console.print(
+            "Contacts whose execute got no 2xx answer are left out of the exactly-once check "
+            "(the service may or may not have accepted them; either is fine, twice is not)."
+        )
+    if r.paced_rate > s.load.rate:
+        console.print(
+            f"The paced rate ({r.paced_rate:,.0f}/s) is above the service's maximum here "
+            f"({s.load.rate:,.0f}/s): its latency is time spent queueing."
+        )
     if r.delivery_problem:
         console.print(f"[red]{r.delivery_problem}[/red]")
     console.print(
         f"Deliveries drained {s.drain_seconds:.1f} s (shared), {c.drain_seconds:.1f} s (contact "
-        f"scope) and {p.drain_seconds:.1f} s (paced) after each load ended."
+        f"scope) and {p.drain_seconds:.1f} s (paced) after each load ended. Peak RSS after "
+        f"each: {s.rss_mb:.0f}, {c.rss_mb:.0f} and {p.rss_mb:.0f} MB."
     )

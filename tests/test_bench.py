@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 from rich.console import Console
 
 from activity.bench import BenchConfig, run_bench
-from activity.bench_load import LoadResult, write_bodies
+from activity.bench_load import LoadResult, run_paced, write_bodies
 from activity.bench_report import BenchReport, Phase
 from activity.bench_rokt import Stats
 from activity.fake_rokt import FakeRokt, RecordedRequest
@@ -116,3 +118,18 @@ def test_token_grants_allow_one_per_account_per_lifetime() -> None:
     assert _report(service_seconds=250.0).allowed_grants == 1
     assert _report(service_seconds=600.0).allowed_grants == 3
     assert not _report(token_grants=2, service_seconds=100.0).checks()["grants"]
+
+
+async def test_paced_load_names_the_bodies_without_an_answer(aiohttp_server: Any) -> None:
+    async def execute(request: web.Request) -> web.Response:
+        body = await request.read()
+        return web.json_response({}, status=503 if body == b"bad" else 200)
+
+    app = web.Application()
+    app.router.add_post("/execute", execute)
+    server = await aiohttp_server(app)
+    url = str(server.make_url("")).rstrip("/")
+    result = await run_paced(url, [b"ok", b"bad", b"ok", b"bad"], rate=200)
+    assert result.failed == (1, 3)
+    assert (result.requests, result.non_2xx, result.errors) == (4, 2, 0)
+    assert 0 < result.p50_ms <= result.p99_ms
