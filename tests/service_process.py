@@ -132,11 +132,13 @@ async def wait_until(predicate: Callable[[], bool], within: float) -> None:
     raise AssertionError("timed out")
 
 
-def payloads(n: int) -> list[dict[str, object]]:
-    """`n` contacts, each with its own subscription ID, all for the same event."""
+def payloads(n: int, scope: str = "shared") -> list[dict[str, object]]:
+    """`n` contacts, each with its own subscription ID; one event for all (shared) or one
+    event per contact (contact scope: one Rokt call each)."""
     return [
         execute_payload(
-            event_arguments(calendarSubscriptionId=str(uuid.uuid4())), contact_key=f"K{i}"
+            event_arguments(calendarSubscriptionId=str(uuid.uuid4()), eventScope=scope),
+            contact_key=f"K{i}",
         )
         for i in range(n)
     ]

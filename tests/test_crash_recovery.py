@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from activity.fake_rokt.server import start_fake_rokt
+from activity.fake_rokt.state import FakeRokt
 from tests.service_process import Service, free_port, payloads, send_all, wait_until
 
 pytestmark = pytest.mark.slow
@@ -56,6 +58,28 @@ async def test_killed_while_rokt_is_down_then_restarted_delivers_each_exactly_on
         await service.stop()
 
 
+QUIET = 0.15
+
+
+async def kill_in_a_quiet_moment(service: Service, fake: FakeRokt) -> None:
+    """SIGKILL while Rokt holds a call and has answered nothing for QUIET seconds.
+
+    A call answered just before the kill may not have had its outcome committed yet; its
+    re-send would be legitimate but would not count as in flight. QUIET gives every earlier
+    answer ample time to reach the database, so the accounting below is exact.
+    """
+    last, changed = len(fake.requests), time.monotonic()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+        if len(fake.requests) != last:
+            last, changed = len(fake.requests), time.monotonic()
+        elif fake.in_flight > 0 and time.monotonic() - changed >= QUIET:
+            service.kill()
+            return
+    raise AssertionError("no quiet moment with a call in flight")
+
+
 async def test_killed_mid_delivery_loses_nothing(tmp_path: Path, rokt_port: int) -> None:
     fake, url, runner = await start_fake_rokt(port=rokt_port)
     fake.delay = 0.2  # slow Rokt: requests are in flight when the process dies
@@ -73,9 +97,9 @@ async def test_killed_mid_delivery_loses_nothing(tmp_path: Path, rokt_port: int)
     )
     await service.start()
     try:
-        sending = asyncio.create_task(send_all(service.url, payloads(400)))
+        sending = asyncio.create_task(send_all(service.url, payloads(400, scope="contact")))
         await wait_until(lambda: len(fake.calls("create", 202)) >= 2, within=30)
-        service.kill()
+        await kill_in_a_quiet_moment(service, fake)
         killed_at = fake.clock()
         recorded_at_kill = len(fake.requests)
         queued = await sending
