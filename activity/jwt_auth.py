@@ -41,16 +41,6 @@ def _token_text(body: bytes) -> str:
     return text
 
 
-def _header(token: str) -> dict[str, Any]:
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise AuthError("malformed JWT header", reason="malformed_token") from None
-    if header.get("alg") != ALGORITHM:
-        raise AuthError("JWT algorithm must be HS256", reason="wrong_algorithm")
-    return header
-
-
 def verify(
     body: bytes,
     secret: str,
@@ -62,7 +52,6 @@ def verify(
     if not secret:
         raise AuthError("no signing secret configured", reason="no_secret")
     token = _token_text(body)
-    _header(token)
     try:
         # Signature first, with PyJWT's own exp check off: we check exp against the
         # injected clock below so expiry is testable without sleeping.
@@ -82,6 +71,9 @@ def verify(
         )
     except jwt.InvalidSignatureError:
         raise AuthError("bad signature", reason="bad_signature") from None
+    except jwt.InvalidAlgorithmError:
+        # PyJWT checks the header's alg against `algorithms` before any key is used.
+        raise AuthError("JWT algorithm must be HS256", reason="wrong_algorithm") from None
     except (jwt.DecodeError, json.JSONDecodeError, UnicodeDecodeError):
         raise AuthError("malformed JWT", reason="malformed_token") from None
     except jwt.PyJWTError:
