@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 
 from activity.errors import InvalidInput
@@ -78,6 +79,20 @@ SCHEMA: dict[str, Any] = {
 }
 
 _VALIDATOR = Draft202012Validator(SCHEMA)
+# Compiled fast path: almost every contact is valid, and jsonschema's own check costs more than
+# the rest of execute. The schema uses only draft-07 keywords; jsonschema still writes the
+# sentences whenever the fast path finds a problem (tests prove both agree).
+_FAST = fastjsonschema.compile({**SCHEMA, "$schema": "http://json-schema.org/draft-07/schema#"})
+
+
+def schema_valid(given: Mapping[str, Any]) -> bool:
+    try:
+        _FAST(given)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
 _DIGITS = re.compile(r"\s*\d{1,9}\s*")
 _MAX_REPORTED = 3
 
@@ -127,7 +142,7 @@ def validate(merged: Any) -> None:
     if not isinstance(merged, Mapping):
         raise InvalidInput(f"inArguments is {_kind(merged)}; expected an object")
     given = present(merged)
-    errors = sorted(_VALIDATOR.iter_errors(given), key=_order)
+    errors = [] if schema_valid(given) else sorted(_VALIDATOR.iter_errors(given), key=_order)
     sentences = list(dict.fromkeys(s for e in errors for s in _sentences(e, given)))
     notify = given.get("notifyBefore")
     if isinstance(notify, str) and _DIGITS.fullmatch(notify) and int(notify) > NOTIFY_MAX:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from activity.errors import InvalidInput
@@ -184,3 +186,60 @@ def test_nul_characters_are_rejected_with_the_field_named() -> None:
         merge([{"title": "a\x00b"}])
     with pytest.raises(InvalidInput, match="NUL"):
         merge({"<<F\x00>>": "x"})
+
+
+def _json_values() -> st.SearchStrategy[object]:
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-10, 50000),
+        st.floats(allow_nan=False),
+        st.text(max_size=12),
+        st.sampled_from(
+            [
+                "create",
+                "cancel",
+                "shared",
+                "eject",
+                "TRUE",
+                "15",
+                "2026-12-01T09:00",
+                "Eastern Standard Time",
+            ]
+        ),
+    )
+    return st.one_of(scalars, st.lists(scalars, max_size=3))
+
+
+KEYS = [
+    "mid",
+    "eid",
+    "action",
+    "eventId",
+    "eventScope",
+    "title",
+    "start",
+    "end",
+    "timezone",
+    "allDay",
+    "notifyBefore",
+    "onError",
+    "calendarSubscriptionId",
+    "<<First Name>>",
+    "x",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(KEYS), _json_values(), max_size=10))
+def test_fast_path_agrees_with_jsonschema(candidate: dict[str, object]) -> None:
+    from activity.inarguments import _VALIDATOR, schema_valid
+
+    assert schema_valid(candidate) == _VALIDATOR.is_valid(candidate)
+
+
+@pytest.mark.parametrize("good", [{"eventId": "e", "mid": "1", "action": "cancel"}])
+def test_fast_path_accepts_what_jsonschema_accepts(good: dict[str, object]) -> None:
+    from activity.inarguments import schema_valid
+
+    assert schema_valid(good)
