@@ -30,6 +30,8 @@ class Settings:
     # Delivery tuning; tests shorten these, production keeps the defaults.
     # execute wakes the local worker; polling finds work accepted by other instances.
     delivery_poll_seconds: float = 0.25
+    # Minimum time between two delivery rounds that are not draining a backlog.
+    delivery_round_interval_seconds: float = 0.2
     delivery_batch_size: int = 500
     delivery_lease_seconds: float = 60.0
     rokt_timeout_seconds: float = 10.0

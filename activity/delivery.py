@@ -89,6 +89,7 @@ class DeliveryWorker:
         batch_size: int = 500,
         lease_seconds: float = 60.0,
         poll_seconds: float = 1.0,
+        round_interval_seconds: float = 0.0,
         concurrency: int = DEFAULT_CONCURRENCY,
         stop_grace_seconds: float = 5.0,
         clock: Callable[[], float] = time.time,
@@ -102,6 +103,7 @@ class DeliveryWorker:
         self._batch_size = batch_size
         self._lease = lease_seconds
         self._poll = poll_seconds
+        self._round_interval = round_interval_seconds
         self._calls = asyncio.Semaphore(concurrency)
         self._grace = stop_grace_seconds
         self._clock = clock
@@ -126,6 +128,7 @@ class DeliveryWorker:
             batch_size=settings.delivery_batch_size,
             lease_seconds=settings.delivery_lease_seconds,
             poll_seconds=settings.delivery_poll_seconds,
+            round_interval_seconds=settings.delivery_round_interval_seconds,
         )
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -159,10 +162,22 @@ class DeliveryWorker:
         self._wakeup.set()
 
     async def _run(self) -> None:
+        last_round, claimed = float("-inf"), 0
         while not self._stopping:
+            # Under load, executes wake us for every contact. Spacing rounds that found work lets
+            # contacts arriving together share one Rokt call; after a quiet spell the first round
+            # starts at once, and a backlog (full rounds) is drained without pause.
+            gap = self._round_interval - (time.monotonic() - last_round)
+            if gap > 0 and claimed < self._batch_size:
+                await asyncio.sleep(gap)
+                if self._stopping:
+                    break
             self._wakeup.clear()
+            round_start = time.monotonic()
             try:
                 claimed = await self.run_once()
+                if claimed:
+                    last_round = round_start
                 if claimed < self._batch_size and not self._stopping:
                     await self._sleep(idle=claimed == 0)
             except Exception:

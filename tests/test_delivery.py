@@ -457,3 +457,27 @@ async def test_stop_gives_back_the_leases_of_a_round_in_flight(env: Env) -> None
     await eventually(lambda: _true(env.fake.in_flight > 0), within=2)
     await worker.stop()
     assert await env.states() == {QUEUED: 4}
+
+
+async def test_rounds_are_spaced_so_a_trickle_shares_calls_but_the_first_goes_at_once(
+    env: Env,
+) -> None:
+    env.clock = time.time  # type: ignore[assignment]  # items must be due on the wall clock
+    worker = env.worker(poll_seconds=5.0, round_interval_seconds=0.4)
+    await worker.start()
+    try:
+        started = time.monotonic()
+        first = await env.enqueue(1)
+        worker.wake()
+        await eventually(lambda: _true(env.fake.subscription_ids_sent() == first), within=5)
+        assert time.monotonic() - started < 0.3  # after a quiet spell: no waiting
+        trickle: list[str] = []
+        for _ in range(8):  # one contact every 30 ms, each waking the worker
+            trickle += await env.enqueue(1)
+            worker.wake()
+            await asyncio.sleep(0.03)
+        await eventually(lambda: _true(len(env.fake.subscription_ids_sent()) >= 9), within=5)
+        assert sorted(env.fake.subscription_ids_sent()) == sorted(first + trickle)
+        assert len(env.fake.calls("create", 202)) <= 3  # not one call per contact
+    finally:
+        await worker.stop()
