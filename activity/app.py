@@ -56,7 +56,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await store.open()
     app[STORE] = store
     app[SETTINGS_SERVICE] = SettingsService(store, app[KEYRING])
-    app[EXECUTOR] = Executor(store, app[SETTINGS_SERVICE])
+    app[EXECUTOR] = Executor(
+        store, app[SETTINGS_SERVICE], max_in_flight=app[SETTINGS].max_executes_in_flight
+    )
     yield
     await store.close()
 

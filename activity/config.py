@@ -27,6 +27,8 @@ class Settings:
     app_key: str = ""
     rokt_api_url: str = DEFAULT_ROKT_API_URL
     max_body_bytes: int = 256 * 1024
+    # Beyond this many concurrent executes, answer 503 at once (JB retries) to bound memory.
+    max_executes_in_flight: int = 512
     # Delivery tuning; tests shorten these, production keeps the defaults.
     # execute wakes the local worker; polling finds work accepted by other instances.
     delivery_poll_seconds: float = 0.25

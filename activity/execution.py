@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,7 @@ def answer(status: str, *, event_id: str = "", error: str = "", http_status: int
     return Answer(http_status, {"roktStatus": status, "roktEventId": event_id, "roktError": error})
 
 
-def _body(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+def body_of(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     # Old docs wrap the body in "contents"; every real capture is flat. Accept both.
     contents = payload.get("contents")
     if "inArguments" not in payload and isinstance(contents, Mapping):
@@ -45,7 +46,7 @@ def _body(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     return payload
 
 
-def _text_id(body: Mapping[str, Any], *keys: str) -> str:
+def text_id(body: Mapping[str, Any], *keys: str) -> str:
     for key in keys:
         value = body.get(key)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
@@ -56,10 +57,10 @@ def _text_id(body: Mapping[str, Any], *keys: str) -> str:
 
 def call_ids(body: Mapping[str, Any]) -> CallIds:
     ids = CallIds(
-        activity_id=_text_id(body, "activityId", "activityObjectID"),
-        definition_instance_id=_text_id(body, "definitionInstanceId"),
-        journey_id=_text_id(body, "journeyId"),
-        contact_key=_text_id(body, "keyValue"),
+        activity_id=text_id(body, "activityId", "activityObjectID"),
+        definition_instance_id=text_id(body, "definitionInstanceId"),
+        journey_id=text_id(body, "journeyId"),
+        contact_key=text_id(body, "keyValue"),
     )
     missing = [
         name
@@ -78,20 +79,45 @@ def call_ids(body: Mapping[str, Any]) -> CallIds:
     return ids
 
 
+def log_ids(payload: Mapping[str, Any]) -> dict[str, str]:
+    """Journey and activity ids for log lines, read leniently before validation."""
+    body = body_of(payload)
+    return {
+        "journey_id": text_id(body, "journeyId"),
+        "activity_id": text_id(body, "activityId", "activityObjectID"),
+    }
+
+
 class Executor:
     def __init__(
         self,
         store: Store,
         settings: SettingsService,
         clock: Callable[[], float] = time.time,
+        max_in_flight: int = 512,
     ) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
+        self._max_in_flight = max_in_flight
+        self._in_flight = 0
+
+    @contextmanager
+    def admitted(self) -> Iterator[bool]:
+        """False when too many executes are in flight: shed load (JB retries a 503) rather
+        than let memory and latency grow without bound."""
+        if self._in_flight >= self._max_in_flight:
+            yield False
+            return
+        self._in_flight += 1
+        try:
+            yield True
+        finally:
+            self._in_flight -= 1
 
     async def run(self, payload: Mapping[str, Any]) -> Answer:
         """Decide, then durably record, the answer for one contact. Raises StorageUnavailable."""
-        body = _body(payload)
+        body = body_of(payload)
         merged: dict[str, Any] = {}
         try:
             ids = call_ids(body)

@@ -35,6 +35,5 @@ if [ "$what" = "test" ]; then
   fi
 fi
 
-if [ "$what" = "bench" ]; then
-  command -v wrk >/dev/null 2>&1 || apt_install wrk
-fi
+# The benchmark needs wrk; so does its smoke test in the test suite.
+command -v wrk >/dev/null 2>&1 || apt_install wrk

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from activity.fake_rokt import FakeRokt, RecordedRequest
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is installed by `make bench`")
 def test_small_bench_prints_every_figure_with_its_target() -> None:
     out = io.StringIO()
     config = BenchConfig(

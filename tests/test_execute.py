@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from activity import create_app
 from activity.appkeys import SETTINGS_SERVICE, STORE
 from activity.settings_service import Actor
 from activity.storage.models import QUEUED, OutboxItem
-from activity.testing import event_arguments, execute_payload, sign
+from activity.testing import event_arguments, execute_payload, sign, test_settings
+from tests.conftest import ClientFactory
 
 MID = "500000001"
 
@@ -199,3 +203,21 @@ async def test_nul_in_contact_data_is_invalid_not_a_storage_error(client: TestCl
     status, body = await post(client, execute_payload(event_arguments(title="Sale\x00now")))
     assert (status, body["roktStatus"]) == (200, "invalid")
     assert "NUL" in body["roktError"]
+
+
+async def test_beyond_the_in_flight_limit_executes_are_shed_with_503(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = await aiohttp_client(create_app(test_settings(tmp_path, max_executes_in_flight=2)))
+    await configure(client)
+    payloads = [execute_payload(event_arguments()) for _ in range(40)]
+    answers = await asyncio.gather(*(post(client, p) for p in payloads))
+    statuses = Counter(status for status, _ in answers)
+    assert statuses[503] > 0, statuses
+    assert statuses[200] > 0, statuses
+    shed = [body for status, body in answers if status == 503]
+    assert all(body["reason"] == "overloaded" for body in shed)
+    # Shed contacts were not accepted: JB's retry is their first real call.
+    for payload, (status, _) in zip(payloads, answers, strict=True):
+        if status == 503:
+            assert (await post(client, payload))[1]["roktStatus"] == "queued"
