@@ -42,7 +42,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     app = create_baseline_app(os.environ[SECRET_ENV])
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    from activity.eventloop import new_event_loop
+
+    web.run_app(
+        app, host=args.host, port=args.port, print=None, access_log=None, loop=new_event_loop()
+    )
 
 
 if __name__ == "__main__":

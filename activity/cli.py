@@ -17,11 +17,21 @@ from activity.config import ConfigError, Settings, settings_from_env
 
 def _serve(args: argparse.Namespace) -> int:
     from activity.app import create_app
+    from activity.eventloop import new_event_loop
     from activity.logs import configure_logging
 
     settings = settings_from_env()
     configure_logging()
-    web.run_app(create_app(settings), host=args.host, port=args.port, print=None)
+    loop = new_event_loop()
+    # Our own JSON log lines cover requests; aiohttp's access log would cost per request.
+    web.run_app(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        print=None,
+        access_log=None,
+        loop=loop,
+    )
     return 0
 
 
