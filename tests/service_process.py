@@ -77,16 +77,14 @@ class Service:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):
-                try:
-                    async with http.get(f"{self.url}/readyz") as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise AssertionError("service did not start")
+        await wait_ready(self.url)
+
+    async def configure(self, mid: str = "500000001") -> None:
+        """Store the business unit's settings for the fake Rokt's demo client."""
+        await self.cli(
+            "settings", "set", "--mid", mid, "--account-code", "acme",
+            "--client-id", "demo-client", ROKT_CLIENT_SECRET="demo-secret",
+        )  # fmt: skip
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -96,6 +94,20 @@ class Service:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.terminate()
             await self.proc.wait()
+
+
+async def wait_ready(url: str) -> None:
+    """Until `url`/readyz answers 200 (10 s at most)."""
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            try:
+                async with http.get(f"{url}/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("service did not start")
 
 
 async def send_all(url: str, payloads: list[dict[str, object]], stop_after: float = 0) -> list[str]:

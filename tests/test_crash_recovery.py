@@ -27,17 +27,7 @@ async def test_killed_while_rokt_is_down_then_restarted_delivers_each_exactly_on
 ) -> None:
     url = f"http://127.0.0.1:{rokt_port}"
     service = Service(url, database_url=f"sqlite:///{tmp_path / 'crash.db'}")
-    await service.cli(
-        "settings",
-        "set",
-        "--mid",
-        "500000001",
-        "--account-code",
-        "acme",
-        "--client-id",
-        "demo-client",
-        ROKT_CLIENT_SECRET="demo-secret",
-    )
+    await service.configure()
     await service.start()
     try:
         queued = await send_all(service.url, payloads(200))
@@ -84,17 +74,7 @@ async def test_killed_mid_delivery_loses_nothing(tmp_path: Path, rokt_port: int)
     fake, url, runner = await start_fake_rokt(port=rokt_port)
     fake.delay = 0.2  # slow Rokt: requests are in flight when the process dies
     service = Service(url, database_url=f"sqlite:///{tmp_path / 'crash.db'}")
-    await service.cli(
-        "settings",
-        "set",
-        "--mid",
-        "500000001",
-        "--account-code",
-        "acme",
-        "--client-id",
-        "demo-client",
-        ROKT_CLIENT_SECRET="demo-secret",
-    )
+    await service.configure()
     await service.start()
     try:
         sending = asyncio.create_task(send_all(service.url, payloads(400, scope="contact")))

@@ -40,6 +40,7 @@ from activity.testing import (
 from tests.admin_support import MID_A, csrf_from, login_token
 from tests.log_scan import JWT, Watch, assert_clean, leaks, record_lines
 from tests.scrape import AUTH, TOKEN, samples, value
+from tests.service_process import wait_ready
 from tests.test_attacks import (
     ALGORITHM_CONFUSION,
     OTHER_SECRETS,
@@ -125,16 +126,7 @@ class Served:
             stderr=asyncio.subprocess.STDOUT,
         )
         self._reader = asyncio.create_task(self._read())
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):
-                try:
-                    async with http.get(f"{self.url}/readyz") as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise AssertionError("service did not start")
+        await wait_ready(self.url)
 
     async def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None

@@ -190,17 +190,7 @@ async def run_scenario(
     try:
         # Both start together on the empty database: migrations run under a lock.
         await asyncio.gather(a.start(), b.start())
-        await a.cli(
-            "settings",
-            "set",
-            "--mid",
-            "500000001",
-            "--account-code",
-            "acme",
-            "--client-id",
-            "demo-client",
-            ROKT_CLIENT_SECRET="demo-secret",
-        )
+        await a.configure()
         contacts = [
             Contact(i, subscription_of(p), sign(p)) for i, p in enumerate(payloads(CONTACTS))
         ]
