@@ -28,6 +28,7 @@ from activity.crypto import keyring_for
 from activity.execution import Executor
 from activity.metrics import Metrics
 from activity.middlewares import all_middlewares
+from activity.retention import Pruner
 from activity.routes import setup_routes
 from activity.sessions import setup_sessions
 from activity.settings_service import SettingsService
@@ -84,13 +85,20 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
     await worker.stop()
 
 
+async def _retention(app: web.Application) -> AsyncIterator[None]:
+    pruner = Pruner(app[STORE], app[SETTINGS].retention_days * 86400)
+    await pruner.start()
+    yield
+    await pruner.stop()
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=all_middlewares())
     app[SETTINGS] = settings
     app[KEYRING] = keyring_for(settings.database_url, settings.encryption_keys)
     app[METRICS] = Metrics()
     app[ASSET_VERSION] = asset_version()
-    app.cleanup_ctx.extend([_database, _http_client, _delivery])
+    app.cleanup_ctx.extend([_database, _http_client, _delivery, _retention])
     setup_sessions(app, settings)
     aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("activity", "templates"), autoescape=True)
     setup_routes(app)

@@ -39,6 +39,9 @@ class Settings:
     rokt_timeout_seconds: float = 10.0
     session_max_age_seconds: int = 8 * 3600
     run_delivery: bool = True
+    # Finished work (answers, sent and dead items) older than this is deleted. JB retries come
+    # within seconds, so a week of answers keeps every retry deduplicated.
+    retention_days: float = 7.0
     instance_id: str = ""
     # Bearer token Prometheus must send to GET /metrics; empty turns /metrics off (404).
     metrics_token: str = field(default="", repr=False)
@@ -84,7 +87,9 @@ def check_public_url(url: str) -> str:
     )
 
 
-def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive_seconds(
+    env: Mapping[str, str], name: str, default: float, unit: str = "seconds"
+) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -93,7 +98,7 @@ def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> floa
     except ValueError:
         value = 0.0
     if not value > 0:
-        raise ConfigError(f"{name} must be a positive number of seconds, got {raw!r}")
+        raise ConfigError(f"{name} must be a positive number of {unit}, got {raw!r}")
     return value
 
 
@@ -117,4 +122,5 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = T
         instance_id=env.get("ACTIVITY_INSTANCE_ID", ""),
         metrics_token=env.get("ACTIVITY_METRICS_TOKEN", "").strip(),
         delivery_lease_seconds=_positive_seconds(env, "ACTIVITY_DELIVERY_LEASE_SECONDS", 60.0),
+        retention_days=_positive_seconds(env, "ACTIVITY_RETENTION_DAYS", 7.0, unit="days"),
     )

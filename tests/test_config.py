@@ -109,3 +109,12 @@ def test_delivery_owner_is_unique_per_process_on_postgres_unless_named() -> None
     assert pg.delivery_owner.endswith(f"-{os.getpid()}")
     named = settings_from_env({**BASE_ENV, "ACTIVITY_INSTANCE_ID": "node-a"})
     assert named.delivery_owner == "node-a"
+
+
+def test_retention_days_from_env() -> None:
+    assert settings_from_env(BASE_ENV).retention_days == 7.0
+    assert settings_from_env({**BASE_ENV, "ACTIVITY_RETENTION_DAYS": "30"}).retention_days == 30.0
+    with pytest.raises(
+        ConfigError, match="ACTIVITY_RETENTION_DAYS must be a positive number of days"
+    ):
+        settings_from_env({**BASE_ENV, "ACTIVITY_RETENTION_DAYS": "0"})

@@ -401,3 +401,27 @@ async def test_outbox_depth(store: Store) -> None:
 
 async def test_ping(store: Store) -> None:
     await store.ping()
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+async def test_prune_deletes_only_old_finished_work_in_chunks(store: Store) -> None:
+    await enqueue(store, 6, now=100.0)  # ids 1..6, answers created at 100
+    await store.accept("activity-1", "late", QUEUED_ANSWER, [item(9)], 500.0)  # id 7
+    ids = await claim_all(store, now=150.0)
+    await store.mark_sent(ids[:3], 200.0)  # 1..3 sent at 200
+    await store.mark_dead([ids[3]], 200.0, "rejected: no")  # 4 dead at 200
+    await store.mark_retry([ids[4]], 200.0, 210.0, "rokt_retryable: 503")  # 5 queued again
+    # 6 stays leased (sending), 7 is queued: unfinished work is never pruned.
+    assert await store.prune(before=300.0, limit=2) == 4  # 2 answers + 2 items
+    assert await store.prune(before=300.0, limit=100) == 4 + 2  # 4 answers + 2 items
+    assert await store.prune(before=300.0, limit=100) == 0
+    counts = {c.state: c.count for c in await store.delivery_counts()}
+    assert counts == {"queued": 2, "sending": 1}
+    # The answer from 500 survives: a JB retry of it still gets the first answer.
+    assert await store.accept("activity-1", "late", Answer(400, {}), [], 600.0) == (
+        QUEUED_ANSWER, False,
+    )  # fmt: skip
+    # A pruned answer is forgotten: the same key is new again (retention bounds dedupe).
+    assert (await store.accept("activity-1", "instance-0", QUEUED_ANSWER, [], 600.0))[1]

@@ -106,3 +106,7 @@ class Store(Protocol):
         """(bucket start, items sent) pairs, oldest first."""
 
     async def outbox_depth(self, now: float) -> OutboxDepth: ...
+
+    async def prune(self, before: float, limit: int) -> int:
+        """Delete up to `limit` execute answers and up to `limit` finished (sent or dead)
+        outbox items older than `before`; returns how many rows went."""

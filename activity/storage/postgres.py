@@ -258,6 +258,13 @@ class PostgresStore:
         age = max(0.0, now - float(oldest)) if oldest is not None else 0.0
         return OutboxDepth(int(row["n"]), age)
 
+    async def prune(self, before: float, limit: int) -> int:
+        async with self._tx() as conn:
+            answers = await conn.execute(sql.PRUNE_EXECUTIONS, before, limit)
+            items = await conn.execute(sql.PRUNE_OUTBOX, before, limit)
+        # asyncpg returns the command tag, e.g. "DELETE 42".
+        return int(answers.split()[-1]) + int(items.split()[-1])
+
 
 async def _insert_audit(conn: Any, audit: AuditEntry) -> None:
     a = audit

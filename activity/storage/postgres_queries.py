@@ -104,3 +104,13 @@ ON CONFLICT (route, activity_object_id, interaction_id, interaction_version) DO 
     original_definition_id = excluded.original_definition_id,
     interaction_key = excluded.interaction_key
 """
+
+PRUNE_EXECUTIONS = """
+DELETE FROM executions WHERE (activity_id, definition_instance_id) IN
+  (SELECT activity_id, definition_instance_id FROM executions WHERE created_at < $1 LIMIT $2)
+"""
+
+PRUNE_OUTBOX = """
+DELETE FROM outbox WHERE id IN
+  (SELECT id FROM outbox WHERE state IN ('sent', 'dead') AND updated_at < $1 LIMIT $2)
+"""

@@ -411,6 +411,23 @@ class SQLiteStore:
         oldest = row["oldest"]
         return OutboxDepth(int(row["n"]), max(0.0, now - float(oldest)) if oldest else 0.0)
 
+    async def prune(self, before: float, limit: int) -> int:
+        def run(db: sqlite3.Connection) -> int:
+            answers = db.execute(PRUNE_EXECUTIONS, (before, limit)).rowcount
+            return answers + db.execute(PRUNE_OUTBOX, (before, limit)).rowcount
+
+        return await self._tx(run)
+
+
+PRUNE_EXECUTIONS = (
+    "DELETE FROM executions WHERE (activity_id, definition_instance_id) IN "
+    "(SELECT activity_id, definition_instance_id FROM executions WHERE created_at < ? LIMIT ?)"
+)
+PRUNE_OUTBOX = (
+    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
+    "WHERE state IN ('sent', 'dead') AND updated_at < ? LIMIT ?)"
+)
+
 
 def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
