@@ -110,6 +110,21 @@ class GroupCommit:
                 fut.set_result(result)
 
 
+async def accept(
+    commits: GroupCommit | None,
+    activity_id: str,
+    definition_instance_id: str,
+    answer: Answer,
+    items: Sequence[NewItem],
+    now: float,
+) -> Result:
+    """Store.accept for either backend: queue the job on the open store's group commit."""
+    if commits is None:
+        raise StorageUnavailable("database is not open")
+    job = AcceptJob(activity_id, definition_instance_id, answer, tuple(items), now)
+    return await commits.submit(job)
+
+
 def _fail(waiters: Sequence[Waiter], error: BaseException) -> None:
     for _, fut in waiters:
         if not fut.done():

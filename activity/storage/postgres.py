@@ -15,8 +15,8 @@ from typing import Any
 import asyncpg
 
 from activity.errors import StorageUnavailable
+from activity.storage import group_commit, rows
 from activity.storage import postgres_queries as sql
-from activity.storage import rows
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
 from activity.storage.models import (
     Answer,
@@ -186,10 +186,9 @@ class PostgresStore:
         items: Sequence[NewItem],
         now: float,
     ) -> tuple[Answer, bool]:
-        if self._commits is None:
-            raise StorageUnavailable("database is not open")
-        job = AcceptJob(activity_id, definition_instance_id, answer, tuple(items), now)
-        return await self._commits.submit(job)
+        return await group_commit.accept(
+            self._commits, activity_id, definition_instance_id, answer, items, now
+        )
 
     # --- outbox ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from activity.errors import StorageUnavailable
-from activity.storage import rows
+from activity.storage import group_commit, rows
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
 from activity.storage.migrations import migrations_for
 from activity.storage.models import (
@@ -275,10 +275,9 @@ class SQLiteStore:
         items: Sequence[NewItem],
         now: float,
     ) -> tuple[Answer, bool]:
-        if self._commits is None:
-            raise StorageUnavailable("database is not open")
-        job = AcceptJob(activity_id, definition_instance_id, answer, tuple(items), now)
-        return await self._commits.submit(job)
+        return await group_commit.accept(
+            self._commits, activity_id, definition_instance_id, answer, items, now
+        )
 
     async def _accept_batch(self, jobs: Sequence[AcceptJob]) -> list[Result]:
         return await self._tx(lambda db: [_accept_one(db, job) for job in jobs])
