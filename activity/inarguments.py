@@ -110,7 +110,7 @@ def merge(in_arguments: Any) -> dict[str, Any]:
     for index, item in enumerate(in_arguments):
         if not isinstance(item, Mapping):
             raise InvalidInput(
-                f"inArguments[{index}] is {_kind(item)}; expected an object such as "
+                f"inArguments[{index}] is {kind_of(item)}; expected an object such as "
                 '{"eventId": "summer-sale"}'
             )
         merged.update((str(k), v) for k, v in item.items())
@@ -140,7 +140,7 @@ def present(merged: Mapping[str, Any]) -> dict[str, Any]:
 def validate(merged: Any) -> None:
     """InvalidInput naming every (up to three) field that is wrong, and what was expected."""
     if not isinstance(merged, Mapping):
-        raise InvalidInput(f"inArguments is {_kind(merged)}; expected an object")
+        raise InvalidInput(f"inArguments is {kind_of(merged)}; expected an object")
     given = present(merged)
     errors = [] if schema_valid(given) else sorted(_VALIDATOR.iter_errors(given), key=_order)
     sentences = list(dict.fromkeys(s for e in errors for s in _sentences(e, given)))
@@ -213,7 +213,7 @@ def _sentences(error: ValidationError, given: Mapping[str, Any]) -> list[str]:
     field = str(error.path[0]) if error.path else "inArguments"
     value = given.get(field)
     if error.validator in ("type", "anyOf") and not _fits_text(value):
-        return [f"{field} is {_kind(value)}; expected {_expected(field)}"]
+        return [f"{field} is {kind_of(value)}; expected {_expected(field)}"]
     return [f"{field} is {_clip(repr(value))}; expected {_expected(field)}"]
 
 
@@ -235,7 +235,8 @@ def _fits_text(value: Any) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """How a JSON value is named in error sentences: "an object", "a str", "null"..."""
     names = {dict: "an object", list: "an array", bool: "a boolean", type(None): "null"}
     for kind, name in names.items():
         if isinstance(value, kind):

@@ -19,7 +19,7 @@ from aiohttp import web
 from activity import events, timezones
 from activity.appkeys import SETTINGS_SERVICE
 from activity.errors import InvalidInput
-from activity.inarguments import SCHEMA, merge
+from activity.inarguments import SCHEMA, kind_of, merge
 
 MAX_SAMPLE_KEYS = 200
 _ID = re.compile(r"\d{1,18}")
@@ -57,7 +57,7 @@ async def preview(request: web.Request) -> web.Response:
         samples = _samples(body.get("samples", {}))
         contact_key = body.get("contactKey", "SampleContact")
         if not isinstance(contact_key, str):
-            raise BadRequest(f"contactKey is {_kind(contact_key)}; expected a string")
+            raise BadRequest(f"contactKey is {kind_of(contact_key)}; expected a string")
     except BadRequest as err:
         return _bad_request(err)
     try:
@@ -120,7 +120,7 @@ async def _object_body(request: web.Request) -> dict[str, Any]:
             "the request body holds a number too long; expected a JSON object"
         ) from None
     if not isinstance(body, dict):
-        raise BadRequest(f"the request body is {_kind(body)}; expected a JSON object")
+        raise BadRequest(f"the request body is {kind_of(body)}; expected a JSON object")
     return body
 
 
@@ -130,7 +130,7 @@ def _arguments(body: Mapping[str, Any]) -> dict[str, Any]:
         raise BadRequest('arguments is missing; expected {"arguments": {"eventId": ...}}')
     raw = body["arguments"]
     if not isinstance(raw, dict | list):
-        raise BadRequest(f"arguments is {_kind(raw)}; expected an object or an array of objects")
+        raise BadRequest(f"arguments is {kind_of(raw)}; expected an object or an array of objects")
     try:
         merged = merge(raw)
     except InvalidInput as err:
@@ -138,7 +138,7 @@ def _arguments(body: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in merged.items():
         if not _is_argument_value(value):
             raise BadRequest(
-                f"arguments.{key} is {_kind(value)}; expected a string, number, boolean or null"
+                f"arguments.{key} is {kind_of(value)}; expected a string, number, boolean or null"
             )
     return merged
 
@@ -151,13 +151,13 @@ def _is_argument_value(value: Any) -> bool:
 
 def _samples(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise BadRequest(f"samples is {_kind(raw)}; expected an object of field name to value")
+        raise BadRequest(f"samples is {kind_of(raw)}; expected an object of field name to value")
     if len(raw) > MAX_SAMPLE_KEYS:
         raise BadRequest(f"samples has {len(raw)} entries; expected at most {MAX_SAMPLE_KEYS}")
     for key, value in raw.items():
         if not isinstance(value, _SCALARS):
             raise BadRequest(
-                f"samples[{key!r}] is {_kind(value)}; expected a string, number, boolean or null"
+                f"samples[{key!r}] is {kind_of(value)}; expected a string, number, boolean or null"
             )
     return dict(raw)
 
@@ -173,14 +173,6 @@ def _offset(delta: timedelta) -> str:
     sign = "+" if minutes >= 0 else "−"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours:02d}:{rest:02d}"
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "an array", bool: "a boolean", type(None): "null"}
-    for kind, name in names.items():
-        if isinstance(value, kind):
-            return name
-    return f"a {type(value).__name__}"
 
 
 def _bad_request(err: BadRequest) -> web.Response:
