@@ -8,14 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from aiohttp import web
 from cryptography.fernet import Fernet
 
+from activity.appkeys import SETTINGS_SERVICE
 from activity.config import Settings
+from activity.fake_rokt.state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from activity.settings_service import Actor
 
 TEST_SECRET = "test-jwt-signing-secret-0123456789"  # noqa: S105 - a test fixture, not a credential
 DEFAULT_SUBSCRIPTION_BINDING = (
     '{{Contact.Attribute."Calendar Subscription"."CalendarSubscriptionId"}}'
 )
+DEMO_MID = "500000001"
 ENTRY_KEY = "DEAudience-ee51a166-8c63-2436-fcf8-91c30358bee1"
 
 
@@ -39,6 +44,36 @@ def test_settings(
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def rokt_event(event_id: str = "summer-sale", **overrides: Any) -> dict[str, Any]:
+    """A rendered Rokt event object, as the outbox holds it and Rokt receives it."""
+    body: dict[str, Any] = {
+        "eventId": event_id,
+        "title": "Summer Sale",
+        "description": "Offers",
+        "location": "https://shop.example.com",
+        "timezone": "Eastern Standard Time",
+        "timezoneIanaId": "America/New_York",
+        "start": "2026-12-01T09:00:00",
+        "end": "2026-12-01T10:00:00",
+        "allDayEvent": False,
+        "notifyBefore": 15,
+    }
+    body.update(overrides)
+    return body
+
+
+async def store_demo_settings(app: web.Application, mid: str = DEMO_MID, **kw: Any) -> None:
+    """Rokt settings for `mid` with the fake Rokt's demo client (activity.fake_rokt)."""
+    await app[SETTINGS_SERVICE].save(
+        mid=mid,
+        account_code="acme",
+        client_id=DEMO_CLIENT_ID,
+        client_secret=DEMO_CLIENT_SECRET,
+        actor=Actor("test"),
+        **kw,
+    )
 
 
 def lifecycle_payload(**overrides: Any) -> dict[str, Any]:

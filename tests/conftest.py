@@ -1,16 +1,32 @@
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
 from activity import create_app
 from activity.config import Settings
+from activity.fake_rokt import FakeRokt, start_fake_rokt
 from activity.testing import test_settings
 
 ClientFactory = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def rokt() -> AsyncIterator[tuple[FakeRokt, str]]:
+    """A fake Rokt over real HTTP whose one client is cid/csecret."""
+    fake, url, runner = await start_fake_rokt(client_id="cid", client_secret="csecret")
+    yield fake, url
+    await runner.cleanup()
 
 
 @pytest.fixture

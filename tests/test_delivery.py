@@ -23,28 +23,12 @@ from activity.rokt_client import RoktClient
 from activity.settings_service import Actor, SettingsService
 from activity.storage.models import DEAD, QUEUED, SENDING, SENT, Answer, NewItem
 from activity.storage.sqlite import SQLiteStore
+from activity.testing import rokt_event
 from activity.token_cache import TokenCache
 
 MID = "500000001"
 OTHER_MID = "500000002"
 START = 1_900_000_000.0
-
-
-def event(event_id: str = "summer-sale", **overrides: Any) -> dict[str, Any]:
-    body = {
-        "eventId": event_id,
-        "title": "Summer Sale",
-        "description": "Offers",
-        "location": "https://shop.example.com",
-        "timezone": "Eastern Standard Time",
-        "timezoneIanaId": "America/New_York",
-        "start": "2026-12-01T09:00:00",
-        "end": "2026-12-01T10:00:00",
-        "allDayEvent": False,
-        "notifyBefore": 15,
-    }
-    body.update(overrides)
-    return body
 
 
 class Clock:
@@ -83,7 +67,7 @@ class Env:
         subs: Callable[[int], tuple[str, ...]] | None = None,
     ) -> list[str]:
         """Accept `n` contacts, one execute each, concurrently; returns their subscription IDs."""
-        payload = payload or event()
+        payload = payload or rokt_event()
         ids = [subs(i) if subs else (str(uuid.uuid4()),) for i in range(n)]
 
         async def one(i: int) -> None:
@@ -172,7 +156,7 @@ async def test_items_with_the_same_event_go_out_in_one_call(env: Env) -> None:
 
 
 async def test_groups_by_account_event_and_action(env: Env) -> None:
-    a, b = event("a"), event("b")
+    a, b = rokt_event("a"), rokt_event("b")
     await env.enqueue(3, payload=a)
     await env.enqueue(2, payload=b)
     beta = await env.enqueue(2, payload=a, mid=OTHER_MID, account_code="beta")
@@ -408,7 +392,7 @@ async def test_a_401_mid_delivery_refreshes_the_token_once(env: Env) -> None:
 
 async def test_calls_to_rokt_are_bounded(env: Env) -> None:
     for i in range(12):
-        await env.enqueue(2, payload=event(f"event-{i}"))
+        await env.enqueue(2, payload=rokt_event(f"event-{i}"))
     env.fake.delay = 0.05
     await env.worker(concurrency=3).run_once()
     assert env.fake.max_in_flight <= 3

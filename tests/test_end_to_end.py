@@ -19,7 +19,13 @@ from activity.fake_rokt.server import start_fake_rokt
 from activity.fake_rokt.state import FakeRokt
 from activity.settings_service import Actor
 from activity.storage.models import DEAD, SENT
-from activity.testing import event_arguments, execute_payload, sign, test_settings
+from activity.testing import (
+    event_arguments,
+    execute_payload,
+    sign,
+    store_demo_settings,
+    test_settings,
+)
 from tests.conftest import ClientFactory
 
 MID = "500000001"
@@ -38,13 +44,7 @@ async def service(
 ) -> TestClient:
     _, url, _ = rokt
     client = await aiohttp_client(create_app(test_settings(tmp_path, rokt_api_url=url)))
-    await client.app[SETTINGS_SERVICE].save(
-        mid=MID,
-        account_code="acme",
-        client_id="demo-client",
-        client_secret="demo-secret",
-        actor=Actor("test"),
-    )
+    await store_demo_settings(client.app)
     return client
 
 

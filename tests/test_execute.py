@@ -11,24 +11,22 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from activity import create_app
-from activity.appkeys import SETTINGS_SERVICE, STORE
-from activity.settings_service import Actor
+from activity.appkeys import STORE
 from activity.storage.models import QUEUED, OutboxItem
-from activity.testing import event_arguments, execute_payload, sign, test_settings
+from activity.testing import (
+    event_arguments,
+    execute_payload,
+    sign,
+    store_demo_settings,
+    test_settings,
+)
 from tests.conftest import ClientFactory
 
 MID = "500000001"
 
 
 async def configure(client: TestClient, mid: str = MID, **kw: object) -> None:
-    await client.app[SETTINGS_SERVICE].save(
-        mid=mid,
-        account_code="acme",
-        client_id="demo-client",
-        client_secret="demo-secret",
-        actor=Actor("test"),
-        **kw,  # type: ignore[arg-type]
-    )
+    await store_demo_settings(client.app, mid, **kw)
 
 
 async def post(client: TestClient, payload: dict[str, object]) -> tuple[int, dict[str, str]]:

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from activity.fake_rokt import FakeRokt, start_fake_rokt
+from activity.testing import rokt_event
 
 ACCOUNT = "acme"
 
@@ -38,29 +39,6 @@ async def rokt(clock: Clock) -> AsyncIterator[tuple[FakeRokt, str]]:
     )
     yield fake, url
     await runner.cleanup()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-def event(**overrides: Any) -> dict[str, Any]:
-    body = {
-        "eventId": "summer-sale",
-        "title": "Summer Sale",
-        "description": "Offers",
-        "location": "https://shop.example.com",
-        "timezone": "Eastern Standard Time",
-        "timezoneIanaId": "America/New_York",
-        "start": "2026-12-01T09:00:00",
-        "end": "2026-12-01T10:00:00",
-        "allDayEvent": False,
-        "notifyBefore": 15,
-    }
-    body.update(overrides)
-    return body
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:
@@ -161,7 +139,7 @@ async def test_create_update_remove_cancel_change_state(
         "POST",
         f"{url}/v1/subscriptionevent/{ACCOUNT}",
         token,
-        {"event": event(), "subscriptionIds": subs},
+        {"event": rokt_event(), "subscriptionIds": subs},
     )
     assert status == 202
     # Idempotent: the same create again changes nothing.
@@ -170,7 +148,7 @@ async def test_create_update_remove_cancel_change_state(
         "POST",
         f"{url}/v1/subscriptionevent/{ACCOUNT}",
         token,
-        {"event": event(), "subscriptionIds": subs[:1]},
+        {"event": rokt_event(), "subscriptionIds": subs[:1]},
     )
     assert fake.holders[(ACCOUNT, "summer-sale")] == set(subs)
     assert fake.subscription_ids_sent(ACCOUNT) == [*subs, subs[0]]
@@ -180,7 +158,7 @@ async def test_create_update_remove_cancel_change_state(
         "POST",
         f"{url}/v1/subscriptionevent/{ACCOUNT}/update",
         token,
-        event(title="Summer Sale, extended"),
+        rokt_event(title="Summer Sale, extended"),
     )
     assert status == 202
     assert fake.events[(ACCOUNT, "summer-sale")]["title"] == "Summer Sale, extended"
@@ -229,23 +207,26 @@ async def test_create_update_remove_cancel_change_state(
     [
         ({"subscriptionIds": ["x"]}, "event is required"),
         (
-            {"event": event(title=""), "subscriptionIds": [str(uuid.uuid4())]},
+            {"event": rokt_event(title=""), "subscriptionIds": [str(uuid.uuid4())]},
             "event.title is required",
         ),
         (
-            {"event": event(timezone=None), "subscriptionIds": [str(uuid.uuid4())]},
+            {"event": rokt_event(timezone=None), "subscriptionIds": [str(uuid.uuid4())]},
             "event.timezone is required",
         ),
         (
-            {"event": event(start="soon"), "subscriptionIds": [str(uuid.uuid4())]},
+            {"event": rokt_event(start="soon"), "subscriptionIds": [str(uuid.uuid4())]},
             "is not an ISO date",
         ),
         (
-            {"event": event(end="2026-12-01T08:00:00"), "subscriptionIds": [str(uuid.uuid4())]},
+            {
+                "event": rokt_event(end="2026-12-01T08:00:00"),
+                "subscriptionIds": [str(uuid.uuid4())],
+            },
             "end is before",
         ),
-        ({"event": event(), "subscriptionIds": []}, "non-empty list"),
-        ({"event": event(), "subscriptionIds": ["not-a-guid"]}, "is not a GUID"),
+        ({"event": rokt_event(), "subscriptionIds": []}, "non-empty list"),
+        ({"event": rokt_event(), "subscriptionIds": ["not-a-guid"]}, "is not a GUID"),
     ],
 )
 async def test_create_validates_body(
@@ -267,7 +248,7 @@ async def test_update_of_unknown_event_and_rejected_subscriptions(
     fake, url = rokt
     token = await get_token(http, url)
     status, answer, _ = await call(
-        http, "POST", f"{url}/v1/subscriptionevent/{ACCOUNT}/update", token, event()
+        http, "POST", f"{url}/v1/subscriptionevent/{ACCOUNT}/update", token, rokt_event()
     )
     assert status == 400 and "does not exist" in answer["message"]
 
@@ -278,7 +259,7 @@ async def test_update_of_unknown_event_and_rejected_subscriptions(
         "POST",
         f"{url}/v1/subscriptionevent/{ACCOUNT}",
         token,
-        {"event": event(), "subscriptionIds": [good, bad]},
+        {"event": rokt_event(), "subscriptionIds": [good, bad]},
     )
     assert status == 400
     assert f"{bad}: subscription is deactivated" in answer["message"]
@@ -296,7 +277,7 @@ async def test_script_answers_in_order_then_normally(
     token = await get_token(http, url)
     fake.script("create", [503, 429], retry_after=7)
     path = f"{url}/v1/subscriptionevent/{ACCOUNT}"
-    body = {"event": event(), "subscriptionIds": [str(uuid.uuid4())]}
+    body = {"event": rokt_event(), "subscriptionIds": [str(uuid.uuid4())]}
     first = await call(http, "POST", path, token, body)
     second = await call(http, "POST", path, token, body)
     third = await call(http, "POST", path, token, body)
@@ -364,7 +345,7 @@ async def test_delays_and_dropped_connections(
             "POST",
             f"{url}/v1/subscriptionevent/{ACCOUNT}",
             token,
-            {"event": event(), "subscriptionIds": [sub]},
+            {"event": rokt_event(), "subscriptionIds": [sub]},
         )
     assert fake.holders == {}
 

@@ -13,12 +13,17 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from activity import create_app
-from activity.appkeys import SETTINGS_SERVICE, STORE
+from activity.appkeys import STORE
 from activity.config import settings_from_env
 from activity.fake_rokt import FakeRokt, running_fake_rokt
-from activity.settings_service import Actor
 from activity.storage.models import SENT
-from activity.testing import event_arguments, execute_payload, lifecycle_payload, sign
+from activity.testing import (
+    event_arguments,
+    execute_payload,
+    lifecycle_payload,
+    sign,
+    store_demo_settings,
+)
 from activity.testing import test_settings as make_settings
 from tests.conftest import ClientFactory
 from tests.scrape import AUTH, TOKEN, Samples, samples, value
@@ -37,13 +42,7 @@ async def service(
 ) -> TestClient:
     settings = make_settings(tmp_path, rokt_api_url=rokt_url, metrics_token=TOKEN, **overrides)
     client = await aiohttp_client(create_app(settings))
-    await client.app[SETTINGS_SERVICE].save(
-        mid=MID,
-        account_code="acme",
-        client_id="demo-client",
-        client_secret="demo-secret",
-        actor=Actor("test"),
-    )
+    await store_demo_settings(client.app)
     return client
 
 

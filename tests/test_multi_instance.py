@@ -37,7 +37,7 @@ from activity.rokt_client import RoktClient
 from activity.settings_service import Actor, SettingsService
 from activity.storage.models import SENT, Answer, NewItem
 from activity.storage.postgres import PostgresStore
-from activity.testing import sign
+from activity.testing import rokt_event, sign
 from activity.token_cache import TokenCache
 from tests.pg import fresh_database
 from tests.service_process import Service, payloads, subscription_of, wait_until
@@ -310,18 +310,9 @@ async def run_scenario(
 
 def personal_item(i: int) -> NewItem:
     """A contact with its own event (personalized title): one Rokt call of its own."""
-    event = {
-        "eventId": f"appointment-{i}",
-        "title": f"Your appointment {i}",
-        "description": "",
-        "location": "",
-        "timezone": "Eastern Standard Time",
-        "timezoneIanaId": "America/New_York",
-        "start": "2026-12-01T09:00:00",
-        "end": "2026-12-01T10:00:00",
-        "allDayEvent": False,
-        "notifyBefore": 15,
-    }
+    event = rokt_event(
+        f"appointment-{i}", title=f"Your appointment {i}", description="", location=""
+    )
     return NewItem(
         mid="500000001",
         account_code="acme",

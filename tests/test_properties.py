@@ -20,11 +20,16 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from activity.appkeys import SETTINGS, SETTINGS_SERVICE
+from activity.appkeys import SETTINGS
 from activity.execution import INVALID, QUEUED, STATUSES
 from activity.jwt_auth import EXP_LEEWAY_SECONDS, MAX_EXP
-from activity.settings_service import Actor
-from activity.testing import TEST_SECRET, event_arguments, execute_payload, sign
+from activity.testing import (
+    TEST_SECRET,
+    event_arguments,
+    execute_payload,
+    sign,
+    store_demo_settings,
+)
 
 MID = "500000001"
 AUTH_REASONS = {"missing_token", "malformed_token", "json_body", "wrong_algorithm", "bad_signature"}
@@ -208,13 +213,7 @@ def no_unhandled_errors(caplog: pytest.LogCaptureFixture) -> None:
 
 @pytest.fixture
 async def configured(client: TestClient) -> TestClient:
-    await client.app[SETTINGS_SERVICE].save(
-        mid=MID,
-        account_code="acme",
-        client_id="demo-client",
-        client_secret="demo-secret",
-        actor=Actor("test"),
-    )
+    await store_demo_settings(client.app)
     return client
 
 

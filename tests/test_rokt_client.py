@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
 from email.utils import formatdate
 from typing import Any
 
@@ -12,7 +11,7 @@ import aiohttp
 import pytest
 
 from activity.errors import RoktAuthFailed, RoktRejected, RoktRetryable
-from activity.fake_rokt import FakeRokt, start_fake_rokt
+from activity.fake_rokt import FakeRokt
 from activity.metrics import Metrics
 from activity.rokt_client import MAX_REASON_CHARS, RoktClient, error_text
 from activity.rokt_requests import CANCEL, CREATE, REMOVE, UPDATE, RoktRequest, requests_for
@@ -30,19 +29,6 @@ EVENT = {
     "start": "2026-12-01T09:00:00",
     "end": "2026-12-01T10:00:00",
 }
-
-
-@pytest.fixture
-async def rokt() -> AsyncIterator[tuple[FakeRokt, str]]:
-    fake, url, runner = await start_fake_rokt(client_id="cid", client_secret="csecret")
-    yield fake, url
-    await runner.cleanup()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture

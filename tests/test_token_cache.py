@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
 from activity.errors import RoktAuthFailed, RoktError, RoktRetryable
-from activity.fake_rokt import FakeRokt, start_fake_rokt
+from activity.fake_rokt import FakeRokt
 from activity.metrics import Metrics
 from activity.settings_service import RoktAccount
 from activity.token_cache import TokenCache, fetch_token, usable_for
@@ -26,19 +25,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-async def rokt() -> AsyncIterator[tuple[FakeRokt, str]]:
-    fake, url, runner = await start_fake_rokt(client_id="cid", client_secret="csecret")
-    yield fake, url
-    await runner.cleanup()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def test_fetch_token_returns_a_grant_that_hides_the_token(
