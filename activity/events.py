@@ -19,18 +19,28 @@ Decisions:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
+from cachetools import LRUCache
+
 from activity import inarguments, placeholders, subscriptions, timezones
 from activity.errors import InvalidInput
 from activity.inarguments import CONTINUE, EJECT, on_error_of, present
-from activity.rokt_requests import ACTIONS, CANCEL, CREATE, REMOVE, RoktRequest, requests_for
+from activity.rokt_requests import (
+    ACTIONS,
+    CANCEL,
+    CREATE,
+    REMOVE,
+    RoktRequest,
+    canonical_json,
+    requests_for,
+)
 
 SHARED = "shared"
 CONTACT = "contact"
@@ -69,6 +79,7 @@ class EventPlan:
     batch_key: str  # equal for equal (action, payload)
     start_utc: str | None
     end_utc: str | None
+    payload_json: str = dataclasses.field(default="", compare=False)  # canonical_json(payload)
 
 
 @dataclass(frozen=True)
@@ -78,26 +89,106 @@ class Problem:
 
 
 def plan(merged: Mapping[str, Any], contact_key: str) -> EventPlan:
-    """Merged, resolved inArguments -> what to send; InvalidInput says which field is wrong."""
-    inarguments.validate(merged)
-    given = present(merged)
+    """Merged, resolved inArguments -> what to send; InvalidInput says which field is wrong.
+
+    Every contact of a journey activity sends the same event fields, so the validated,
+    rendered event is remembered per distinct set of inArguments other than the contact's
+    own subscription IDs (which are parsed on every call). Errors are never remembered.
+    """
+    subscription = merged.get(subscriptions.FIELD)
+    key = _template_key(merged)
+    template = _TEMPLATES.get(key) if key is not None else None
+    # The schema only types calendarSubscriptionId (string or array): with every other
+    # inArgument as remembered, these types cannot make the contact invalid.
+    if template is None or type(subscription) not in (str, list, type(None)):
+        inarguments.validate(merged)
+        given = present(merged)
+        # Checked before rendering, so errors come in the order they always did.
+        scoped_event_id(given["eventId"], given.get("eventScope", CONTACT), contact_key)
+        subscriptions.parse(given.get(subscriptions.FIELD))
+        template = _template(merged, given)
+        if key is not None:
+            _TEMPLATES[key] = template
+    event_id = scoped_event_id(template.event_id, template.scope, contact_key)
+    ids = subscriptions.parse(subscription)
+    payload, payload_json, key_hash = template.payload, template.payload_json, template.batch_key
+    if event_id != template.event_id:
+        payload = {**payload, "eventId": event_id}
+        payload_json = canonical_json(payload)
+        key_hash = batch_key_of(template.action, payload_json)
+    return EventPlan(
+        action=template.action,
+        mid=template.mid,
+        eid=template.eid,
+        on_error=template.on_error,
+        event_id=event_id,
+        payload=payload,
+        subscription_ids=ids,
+        batch_key=key_hash,
+        start_utc=template.start_utc,
+        end_utc=template.end_utc,
+        payload_json=payload_json,
+    )
+
+
+@dataclass(frozen=True)
+class _Template:
+    """What a set of inArguments plans to, before the contact key and subscription IDs."""
+
+    action: str
+    scope: str
+    mid: str
+    eid: str
+    on_error: str
+    event_id: str  # unscoped
+    payload: dict[str, Any]  # read-only: shared by every plan made from this template
+    payload_json: str
+    batch_key: str
+    start_utc: str | None
+    end_utc: str | None
+
+
+TEMPLATE_CACHE_SIZE = 1024
+_TEMPLATES: LRUCache[tuple[Any, ...], _Template] = LRUCache(maxsize=TEMPLATE_CACHE_SIZE)
+
+
+def forget_templates() -> None:
+    """Empty the template cache (tests compare a remembered plan with a fresh one)."""
+    _TEMPLATES.clear()
+
+
+def _template_key(merged: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """Hashable and exact (True, 1 and 1.0 differ), or None when a value is not hashable."""
+    key = tuple(
+        (name, type(value), value) for name, value in merged.items() if name != subscriptions.FIELD
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _template(merged: Mapping[str, Any], given: Mapping[str, Any]) -> _Template:
     action = str(given.get("action", CREATE))
-    event_id = scoped_event_id(given["eventId"], given.get("eventScope", CONTACT), contact_key)
-    ids = subscriptions.parse(given.get("calendarSubscriptionId"))
+    scope = inarguments.choice(given.get("eventScope", CONTACT), SCOPES, "eventScope")
+    event_id = inarguments.event_id(given["eventId"])
     payload: dict[str, Any] = {"eventId": event_id}
     start_utc = end_utc = None
     if action not in (REMOVE, CANCEL):
         values = {k: v for k, v in merged.items() if k.startswith("<<")}
         payload, start_utc, end_utc = _render(given, values, event_id)
-    return EventPlan(
+    payload_json = canonical_json(payload)
+    return _Template(
         action=action,
+        scope=scope,
         mid=_id_text(given.get("mid")),
         eid=_id_text(given.get("eid")),
         on_error=on_error_of(given),
         event_id=event_id,
         payload=payload,
-        subscription_ids=ids,
-        batch_key=batch_key(action, payload),
+        payload_json=payload_json,
+        batch_key=batch_key_of(action, payload_json),
         start_utc=start_utc,
         end_utc=end_utc,
     )
@@ -195,8 +286,11 @@ def _names_a_subscription(value: Any) -> bool:
 
 
 def batch_key(action: str, payload: Mapping[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{action}\n{canonical}".encode()).hexdigest()
+    return batch_key_of(action, canonical_json(payload))
+
+
+def batch_key_of(action: str, payload_json: str) -> str:
+    return hashlib.sha256(f"{action}\n{payload_json}".encode()).hexdigest()
 
 
 def scoped_event_id(event_id: Any, scope: Any, contact_key: str) -> str:

@@ -163,6 +163,7 @@ class Executor:
             action=plan.action,
             batch_key=plan.batch_key,
             payload=plan.payload,
+            payload_json=plan.payload_json,
             subscription_ids=plan.subscription_ids,
             event_id=plan.event_id,
             journey_id=ids.journey_id,

@@ -8,6 +8,7 @@ out of one subscription.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,11 @@ ACTIONS = (CREATE, UPDATE, REMOVE, CANCEL)
 
 # Subscription IDs per create call. Rokt accepts arrays; this bounds request size.
 MAX_SUBSCRIPTIONS_PER_CALL = 500
+
+
+def canonical_json(event: Mapping[str, Any]) -> str:
+    """A rendered event as stored in the outbox and hashed into its batch key."""
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from activity.events import (
     SAMPLE_SUBSCRIPTION_ID,
     EventPlan,
     Problem,
+    forget_templates,
     plan,
     preview,
     problems,
@@ -506,3 +507,59 @@ def test_preview_raises_only_invalid_input(arguments: dict[str, Any]) -> None:
         return
     assert requests and all(r.path.startswith(("/v1/", "/v2/")) for r in requests)
     assert result.subscription_ids
+
+
+def outcome(merged: dict[str, Any], contact_key: str) -> EventPlan | str:
+    """The plan, or the error's message and reason, for comparing two ways to get there."""
+    try:
+        return plan(merged, contact_key)
+    except InvalidInput as problem:
+        return f"{problem.reason}: {problem.message}"
+
+
+SUBSCRIPTION_VALUES = (
+    st.none()
+    | st.sampled_from([SUB, f"{SUB}, {SUB2}", "", "  ", "not-a-guid", f'["{SUB}"]', "[1"])
+    | st.lists(st.sampled_from([SUB, SUB2, "x", 3]), max_size=3)
+    | st.integers()
+    | st.booleans()
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(ARGUMENTS, SUBSCRIPTION_VALUES, SUBSCRIPTION_VALUES, st.sampled_from(["C-1", "C 2", "C-3"]))
+def test_remembered_template_plans_exactly_as_a_fresh_one(
+    merged: dict[str, Any], first: Any, second: Any, contact_key: str
+) -> None:
+    forget_templates()
+    outcome({**merged, "calendarSubscriptionId": first}, "C-1")  # may remember a template
+    remembered = outcome({**merged, "calendarSubscriptionId": second}, contact_key)
+    forget_templates()
+    assert remembered == outcome({**merged, "calendarSubscriptionId": second}, contact_key)
+
+
+@pytest.mark.parametrize(
+    ("valid", "other"),
+    [({"allDay": True}, {"allDay": 1}), ({"notifyBefore": 15}, {"notifyBefore": 15.0})],
+)
+def test_equal_values_of_another_type_are_not_taken_for_remembered_ones(
+    valid: dict[str, Any], other: dict[str, Any]
+) -> None:
+    forget_templates()
+    plan(args(**valid), "C-1")
+    remembered = outcome(args(**other), "C-1")
+    forget_templates()
+    assert remembered == outcome(args(**other), "C-1")
+
+
+def test_shared_plans_share_one_rendered_event_and_contact_plans_do_not() -> None:
+    forget_templates()
+    one, two = (
+        plan(args(eventScope="shared", calendarSubscriptionId=s), "C-1") for s in (SUB, SUB2)
+    )
+    assert one.payload is two.payload and one.payload_json == two.payload_json
+    assert (one.subscription_ids, two.subscription_ids) == ((SUB,), (SUB2,))
+    mine, yours = (plan(args(eventScope="contact"), key) for key in ("C-1", "C-2"))
+    base = args()["eventId"]
+    assert (mine.payload["eventId"], yours.payload["eventId"]) == (f"{base}_C-1", f"{base}_C-2")
+    assert json.loads(mine.payload_json) == mine.payload and mine.batch_key != yours.batch_key

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from activity.rokt_requests import canonical_json
+
 QUEUED = "queued"
 SENDING = "sending"
 SENT = "sent"
@@ -84,6 +86,12 @@ class NewItem:
     activity_id: str = ""
     definition_instance_id: str = ""
     contact_key: str = ""
+    # canonical_json(payload), as stored; execute passes the one its plan already made.
+    payload_json: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.payload_json:
+            object.__setattr__(self, "payload_json", canonical_json(self.payload))
 
 
 @dataclass(frozen=True)

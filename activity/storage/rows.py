@@ -67,7 +67,7 @@ def item_values(item: NewItem) -> tuple[Any, ...]:
         item.account_code,
         item.action,
         item.batch_key,
-        json.dumps(item.payload, separators=(",", ":"), sort_keys=True),
+        item.payload_json,
         json.dumps(list(item.subscription_ids)),
         item.event_id,
         item.journey_id,
