@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 import pytest
 
 from activity.errors import AuthError
@@ -71,3 +75,36 @@ def test_error_messages_never_contain_the_token_or_secret() -> None:
         verify(token, TEST_SECRET, clock=clock)
     assert token.decode() not in err.value.message
     assert TEST_SECRET not in err.value.message
+
+
+def hand_signed(payload: bytes, secret: bytes) -> bytes:
+    """An HS256 token signed without PyJWT, which refuses to sign with key-shaped secrets."""
+
+    def b64(data: bytes) -> bytes:
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+    signing_input = b64(b'{"alg":"HS256","typ":"JWT"}') + b"." + b64(payload)
+    signature = hmac.new(secret, signing_input, hashlib.sha256).digest()
+    return signing_input + b"." + b64(signature)
+
+
+PEM_SECRET = (
+    "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----"
+)
+
+
+def test_a_secret_shaped_like_a_public_key_is_refused_on_every_call() -> None:
+    token = hand_signed(b'{"keyValue":"K"}', PEM_SECRET.encode())
+    for _ in range(3):  # the key checks run once per key: a refusal must never be remembered
+        with pytest.raises(AuthError) as caught:
+            verify(token, PEM_SECRET, clock=clock)
+        assert caught.value.reason == "invalid_token"
+
+
+def test_a_remembered_key_still_checks_every_signature() -> None:
+    good = sign({"keyValue": "K"})
+    assert verify(good, TEST_SECRET, clock=clock) == {"keyValue": "K"}
+    forged = hand_signed(b'{"keyValue":"K"}', b"another-secret-of-the-same-length-xx")
+    with pytest.raises(AuthError) as caught:
+        verify(forged, TEST_SECRET, clock=clock)
+    assert caught.value.reason == "bad_signature"
