@@ -240,7 +240,7 @@ class DeliveryWorker:
                 item.account_code,
                 item.action,
                 item.batch_key,
-                json.dumps(item.payload, sort_keys=True),
+                item.payload_json or json.dumps(item.payload, sort_keys=True),
             )
             group = groups.setdefault(
                 key, _Group(account, item.account_code, item.action, item.payload)

@@ -93,7 +93,9 @@ def verify(
     except jwt.InvalidAlgorithmError:
         # PyJWS checks the header's alg against `algorithms` before any key is used.
         raise AuthError("JWT algorithm must be HS256", reason="wrong_algorithm") from None
-    except (jwt.DecodeError, json.JSONDecodeError, UnicodeDecodeError):
+    except (jwt.DecodeError, ValueError, RecursionError):
+        # ValueError covers bad JSON, bad UTF-8 and integers too long to read; RecursionError
+        # deeply nested arrays.
         raise AuthError("malformed JWT", reason="malformed_token") from None
     except (jwt.PyJWTError, InvalidKeyError):
         raise AuthError("invalid JWT", reason="invalid_token") from None

@@ -113,6 +113,7 @@ class OutboxItem:
     created_at: float
     next_attempt_at: float
     last_error: str = ""
+    payload_json: str = field(default="", compare=False)  # payload as stored
 
 
 @dataclass(frozen=True)

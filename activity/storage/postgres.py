@@ -196,7 +196,7 @@ class PostgresStore:
         self, owner: str, now: float, lease_seconds: float, limit: int
     ) -> list[OutboxItem]:
         found = await self._fetch(sql.CLAIM, owner, now, lease_seconds, limit)
-        return sorted((rows.item_from_row(r) for r in found), key=lambda item: item.id)
+        return rows.items_from_rows(found)
 
     async def _update(self, query: str, ids: Sequence[int], owner: str | None, *args: Any) -> None:
         """With `owner`, only rows still leased by it change: a worker whose lease ran out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from activity.storage.models import (
@@ -83,14 +84,29 @@ OUTBOX_INSERT_COLUMNS = (
 )
 
 
-def item_from_row(row: Row) -> OutboxItem:
+def items_from_rows(found: Iterable[Row]) -> list[OutboxItem]:
+    """Outbox rows as items, ordered by id. Items of one batch usually carry the same event:
+    each distinct payload text is parsed once, and its items share the (read-only) result."""
+    payloads: dict[str, dict[str, Any]] = {}
+    items = [item_from_row(r, payloads) for r in found]
+    items.sort(key=lambda item: item.id)
+    return items
+
+
+def item_from_row(row: Row, payloads: dict[str, dict[str, Any]] | None = None) -> OutboxItem:
+    text = row["payload"]
+    payload = payloads.get(text) if payloads is not None else None
+    if payload is None:
+        payload = json.loads(text)
+        if payloads is not None:
+            payloads[text] = payload
     return OutboxItem(
         id=int(row["id"]),
         mid=row["mid"],
         account_code=row["account_code"],
         action=row["action"],
         batch_key=row["batch_key"],
-        payload=json.loads(row["payload"]),
+        payload=payload,
         subscription_ids=tuple(json.loads(row["subscription_ids"])),
         event_id=row["event_id"],
         journey_id=row["journey_id"],
@@ -102,6 +118,7 @@ def item_from_row(row: Row) -> OutboxItem:
         created_at=float(row["created_at"]),
         next_attempt_at=float(row["next_attempt_at"]),
         last_error=row["last_error"],
+        payload_json=text,
     )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from activity.errors import StorageUnavailable
-from activity.storage import group_commit, rows
+from activity.storage import group_commit, rows, sqlite_accept
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
 from activity.storage.migrations import migrations_for
 from activity.storage.models import (
@@ -280,35 +280,24 @@ class SQLiteStore:
         )
 
     async def _accept_batch(self, jobs: Sequence[AcceptJob]) -> list[Result]:
-        return await self._tx(lambda db: [_accept_one(db, job) for job in jobs])
+        batch = sqlite_accept.prepare(jobs)
+        return await self._tx(lambda db: sqlite_accept.run(db, batch))
 
     # --- outbox ---------------------------------------------------------------------------
 
     async def claim(
         self, owner: str, now: float, lease_seconds: float, limit: int
     ) -> list[OutboxItem]:
-        def run(db: sqlite3.Connection) -> list[OutboxItem]:
-            found = list(
-                db.execute(
-                    "SELECT * FROM outbox WHERE (state = ? AND next_attempt_at <= ?) "
-                    "OR (state = ? AND lease_until < ?) ORDER BY id LIMIT ?",
-                    (QUEUED, now, SENDING, now, limit),
-                )
-            )
-            if not found:
-                return []
-            ids = [r["id"] for r in found]
-            db.execute(
-                f"UPDATE outbox SET state = ?, lease_owner = ?, lease_until = ?, "
-                f"attempts = attempts + 1, updated_at = ? WHERE id IN ({_marks(ids)})",
-                (SENDING, owner, now + lease_seconds, now, *ids),
-            )
-            return [
-                rows.item_from_row({**dict(r), "state": SENDING, "attempts": r["attempts"] + 1})
-                for r in found
-            ]
+        def run(db: sqlite3.Connection) -> str:
+            (ids,) = db.execute(CLAIM_IDS, (now, limit, now, limit, limit)).fetchone()
+            if ids == "[]":
+                return "[]"
+            db.execute(CLAIM, (SENDING, owner, now + lease_seconds, now, ids))
+            (found,) = db.execute(CLAIMED, (ids,)).fetchone()
+            return str(found)
 
-        return await self._tx(run)
+        found = json.loads(await self._tx(run))
+        return rows.items_from_rows(dict(zip(CLAIMED_COLUMNS, r, strict=True)) for r in found)
 
     async def _update(
         self, ids: Sequence[int], sql: str, params: Sequence[Any], owner: str | None = None
@@ -418,6 +407,31 @@ class SQLiteStore:
         return await self._tx(run)
 
 
+# Due items in the order they fell due (the index order: no sort of the whole backlog), then
+# items whose lease ran out. Claimed rows come back as one JSON row, not a row per item: the
+# database thread retakes the GIL after every row it steps through.
+CLAIM_IDS = f"""
+SELECT json_group_array(id) FROM (
+    SELECT id FROM (SELECT id FROM outbox WHERE state = '{QUEUED}' AND next_attempt_at <= ?
+                    ORDER BY next_attempt_at LIMIT ?)
+    UNION ALL
+    SELECT id FROM (SELECT id FROM outbox WHERE state = '{SENDING}' AND lease_until < ? LIMIT ?)
+    LIMIT ?
+)
+"""
+CLAIM = """
+UPDATE outbox SET state = ?, lease_owner = ?, lease_until = ?, attempts = attempts + 1,
+                  updated_at = ?
+WHERE id IN (SELECT value FROM json_each(?))
+"""
+CLAIMED_COLUMNS = (
+    "id", *(c.strip() for c in rows.OUTBOX_INSERT_COLUMNS.split(",")),
+    "state", "attempts", "created_at", "next_attempt_at", "last_error",
+)  # fmt: skip
+CLAIMED = f"""
+SELECT json_group_array(json_array({", ".join(CLAIMED_COLUMNS)}))
+FROM outbox WHERE id IN (SELECT value FROM json_each(?))
+"""
 PRUNE_EXECUTIONS = (
     "DELETE FROM executions WHERE (activity_id, definition_instance_id) IN "
     "(SELECT activity_id, definition_instance_id FROM executions WHERE created_at < ? LIMIT ?)"
@@ -438,30 +452,6 @@ def _insert_audit(db: sqlite3.Connection, audit: AuditEntry) -> None:
         "VALUES (?, ?, ?, ?, ?, ?)",
         (audit.mid, audit.at, audit.user_id, audit.user_email, audit.action, audit.detail),
     )
-
-
-def _accept_one(db: sqlite3.Connection, job: AcceptJob) -> Result:
-    activity_id, instance_id, answer, items, now = (
-        job.activity_id, job.definition_instance_id, job.answer, job.items, job.now
-    )  # fmt: skip
-    inserted = db.execute(
-        "INSERT INTO executions VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (activity_id, instance_id, answer.status, rows.dump_body(answer.body), now),
-    ).rowcount
-    if not inserted:
-        first = db.execute(
-            "SELECT status, body FROM executions WHERE activity_id = ? "
-            "AND definition_instance_id = ?",
-            (activity_id, instance_id),
-        ).fetchone()
-        return Answer(int(first["status"]), json.loads(first["body"])), False
-    if items:
-        db.executemany(
-            f"INSERT INTO outbox ({rows.OUTBOX_INSERT_COLUMNS}, state, attempts, created_at, "
-            "next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-            [(*rows.item_values(i), QUEUED, now, now, now) for i in items],
-        )
-    return answer, True
 
 
 __all__ = ["SENT", "SQLiteStore"]
