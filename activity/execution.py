@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +87,23 @@ def log_ids(payload: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+class _Admission:
+    __slots__ = ("_admitted", "_executor")
+
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+        self._admitted = False
+
+    def __enter__(self) -> bool:
+        executor = self._executor
+        self._admitted = executor._in_flight < executor._max_in_flight
+        executor._in_flight += self._admitted
+        return self._admitted
+
+    def __exit__(self, *exc: object) -> None:
+        self._executor._in_flight -= self._admitted
+
+
 class Executor:
     def __init__(
         self,
@@ -102,18 +118,10 @@ class Executor:
         self._max_in_flight = max_in_flight
         self._in_flight = 0
 
-    @contextmanager
-    def admitted(self) -> Iterator[bool]:
-        """False when too many executes are in flight: shed load (JB retries a 503) rather
-        than let memory and latency grow without bound."""
-        if self._in_flight >= self._max_in_flight:
-            yield False
-            return
-        self._in_flight += 1
-        try:
-            yield True
-        finally:
-            self._in_flight -= 1
+    def admitted(self) -> _Admission:
+        """Entered, False when too many executes are in flight: shed load (JB retries a 503)
+        rather than let memory and latency grow without bound."""
+        return _Admission(self)
 
     async def run(self, payload: Mapping[str, Any]) -> Answer:
         """Decide, then durably record, the answer for one contact. Raises StorageUnavailable."""

@@ -106,14 +106,16 @@ def merge(in_arguments: Any) -> dict[str, Any]:
     if not isinstance(in_arguments, list):
         kind = "missing" if in_arguments is None else f"a {type(in_arguments).__name__}"
         raise InvalidInput(f"inArguments is {kind}; expected an array of objects")
-    merged: dict[str, Any] = {}
+    merged: dict[Any, Any] = {}
     for index, item in enumerate(in_arguments):
         if not isinstance(item, Mapping):
             raise InvalidInput(
                 f"inArguments[{index}] is {kind_of(item)}; expected an object such as "
                 '{"eventId": "summer-sale"}'
             )
-        merged.update((str(k), v) for k, v in item.items())
+        merged.update(item)
+    if not all(type(k) is str for k in merged):  # JSON keys always are; other callers' may not
+        merged = {str(k): v for k, v in merged.items()}
     _reject_nul(merged)
     return merged
 

@@ -6,8 +6,6 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -31,15 +29,22 @@ CONTEXT_FIELDS = (
 _CONTEXT: ContextVar[dict[str, str] | None] = ContextVar("log_context", default=None)
 
 
-@contextmanager
-def log_context(**fields: str) -> Iterator[None]:
-    """Add `fields` (empty ones ignored) to every log line written inside the block."""
-    merged = {**(_CONTEXT.get() or {}), **{k: v for k, v in fields.items() if v}}
-    token = _CONTEXT.set(merged)
-    try:
-        yield
-    finally:
-        _CONTEXT.reset(token)
+class log_context:
+    """Add `fields` (empty ones ignored) to every log line written inside the block.
+
+    A class, not a generator-based context manager: it runs twice per execute."""
+
+    __slots__ = ("_fields", "_token")
+
+    def __init__(self, **fields: str) -> None:
+        self._fields = fields
+
+    def __enter__(self) -> None:
+        merged = {**(_CONTEXT.get() or {}), **{k: v for k, v in self._fields.items() if v}}
+        self._token = _CONTEXT.set(merged)
+
+    def __exit__(self, *exc: object) -> None:
+        _CONTEXT.reset(self._token)
 
 
 def current_context() -> dict[str, str]:

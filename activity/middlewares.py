@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
+import secrets
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -49,7 +49,7 @@ def _decorate(response: web.StreamResponse) -> None:
 @web.middleware
 async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get("X-Request-Id", "")
-    rid = incoming if _INCOMING_ID.fullmatch(incoming) else uuid.uuid4().hex
+    rid = incoming if _INCOMING_ID.fullmatch(incoming) else secrets.token_hex(16)
     request[REQUEST_ID] = rid
     with log_context(request_id=rid):
         response = await handler(request)

@@ -243,3 +243,8 @@ def test_fast_path_accepts_what_jsonschema_accepts(good: dict[str, object]) -> N
     from activity.inarguments import schema_valid
 
     assert schema_valid(good)
+
+
+def test_merge_names_every_key_as_text_whoever_calls_it() -> None:
+    assert merge([{1: "a"}, {"b": 2}]) == {"1": "a", "b": 2}
+    assert all(isinstance(k, str) for k in merge([{1: "a"}, {"b": 2}]))
