@@ -8,19 +8,16 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
   else
+    sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq
     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
   fi
 }
 
 if [ "$what" = "test" ]; then
   if [ ! -x /usr/bin/chromium ]; then
-    if [ "$(id -u)" -eq 0 ]; then
-      echo "installing Debian chromium for the browser tests"
-      apt_install chromium
-    else
-      echo "installing Playwright's chromium (not root)"
-      .venv/bin/python -m playwright install chromium
-    fi
+    # Debian's chromium, never a downloaded browser: the tests use /usr/bin/chromium.
+    echo "installing Debian chromium for the browser tests"
+    apt_install chromium
   fi
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     if ! command -v pg_ctlcluster >/dev/null 2>&1; then
