@@ -9,7 +9,6 @@ per call), update and cancel go out once per group, remove once per subscription
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -240,7 +239,7 @@ class DeliveryWorker:
                 item.account_code,
                 item.action,
                 item.batch_key,
-                item.payload_json or json.dumps(item.payload, sort_keys=True),
+                item.payload_json,
             )
             group = groups.setdefault(
                 key, _Group(account, item.account_code, item.action, item.payload)

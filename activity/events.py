@@ -115,7 +115,7 @@ def plan(merged: Mapping[str, Any], contact_key: str) -> EventPlan:
     if event_id != template.event_id:
         payload = {**payload, "eventId": event_id}
         payload_json = canonical_json(payload)
-        key_hash = batch_key_of(template.action, payload_json)
+        key_hash = batch_key(template.action, payload_json)
     return EventPlan(
         action=template.action,
         mid=template.mid,
@@ -188,7 +188,7 @@ def _template(merged: Mapping[str, Any], given: Mapping[str, Any]) -> _Template:
         event_id=event_id,
         payload=payload,
         payload_json=payload_json,
-        batch_key=batch_key_of(action, payload_json),
+        batch_key=batch_key(action, payload_json),
         start_utc=start_utc,
         end_utc=end_utc,
     )
@@ -285,11 +285,8 @@ def _names_a_subscription(value: Any) -> bool:
         return True
 
 
-def batch_key(action: str, payload: Mapping[str, Any]) -> str:
-    return batch_key_of(action, canonical_json(payload))
-
-
-def batch_key_of(action: str, payload_json: str) -> str:
+def batch_key(action: str, payload_json: str) -> str:
+    """Equal for equal (action, canonical_json(event))."""
     return hashlib.sha256(f"{action}\n{payload_json}".encode()).hexdigest()
 
 

@@ -90,8 +90,7 @@ class NewItem:
     payload_json: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        if not self.payload_json:
-            object.__setattr__(self, "payload_json", canonical_json(self.payload))
+        _fill_payload_json(self)
 
 
 @dataclass(frozen=True)
@@ -114,6 +113,9 @@ class OutboxItem:
     next_attempt_at: float
     last_error: str = ""
     payload_json: str = field(default="", compare=False)  # payload as stored
+
+    def __post_init__(self) -> None:
+        _fill_payload_json(self)
 
 
 @dataclass(frozen=True)
@@ -139,3 +141,9 @@ class DeadItem:
 class OutboxDepth:
     pending: int
     oldest_age_seconds: float
+
+
+def _fill_payload_json(item: NewItem | OutboxItem) -> None:
+    """An item built without its payload's JSON text gets canonical_json(payload)."""
+    if not item.payload_json:
+        object.__setattr__(item, "payload_json", canonical_json(item.payload))

@@ -25,14 +25,12 @@ JOIN unnest($1::text[], $2::text[]) AS k (activity_id, definition_instance_id)
   USING (activity_id, definition_instance_id)
 """
 
-_ITEM_COLUMNS = [c.strip() for c in rows.OUTBOX_INSERT_COLUMNS.split(",")]
-
 INSERT_OUTBOX = f"""
 INSERT INTO outbox ({rows.OUTBOX_INSERT_COLUMNS}, state, attempts, created_at,
                     next_attempt_at, updated_at)
 SELECT {rows.OUTBOX_INSERT_COLUMNS}, '{QUEUED}', 0, at, at, at
-FROM unnest({", ".join(f"${n}::text[]" for n in range(1, len(_ITEM_COLUMNS) + 1))},
-            ${len(_ITEM_COLUMNS) + 1}::float8[])
+FROM unnest({", ".join(f"${n}::text[]" for n in range(1, len(rows.OUTBOX_INSERT_FIELDS) + 1))},
+            ${len(rows.OUTBOX_INSERT_FIELDS) + 1}::float8[])
   AS u ({rows.OUTBOX_INSERT_COLUMNS}, at)
 """
 

@@ -78,28 +78,28 @@ def item_values(item: NewItem) -> tuple[Any, ...]:
     )
 
 
-OUTBOX_INSERT_COLUMNS = (
-    "mid, account_code, action, batch_key, payload, subscription_ids, event_id, "
-    "journey_id, activity_id, definition_instance_id, contact_key"
-)
+# The columns item_values fills, in its order.
+OUTBOX_INSERT_FIELDS = (
+    "mid", "account_code", "action", "batch_key", "payload", "subscription_ids", "event_id",
+    "journey_id", "activity_id", "definition_instance_id", "contact_key",
+)  # fmt: skip
+OUTBOX_INSERT_COLUMNS = ", ".join(OUTBOX_INSERT_FIELDS)
 
 
 def items_from_rows(found: Iterable[Row]) -> list[OutboxItem]:
     """Outbox rows as items, ordered by id. Items of one batch usually carry the same event:
     each distinct payload text is parsed once, and its items share the (read-only) result."""
     payloads: dict[str, dict[str, Any]] = {}
-    items = [item_from_row(r, payloads) for r in found]
+    items = [_item_from_row(r, payloads) for r in found]
     items.sort(key=lambda item: item.id)
     return items
 
 
-def item_from_row(row: Row, payloads: dict[str, dict[str, Any]] | None = None) -> OutboxItem:
+def _item_from_row(row: Row, payloads: dict[str, dict[str, Any]]) -> OutboxItem:
     text = row["payload"]
-    payload = payloads.get(text) if payloads is not None else None
+    payload = payloads.get(text)
     if payload is None:
-        payload = json.loads(text)
-        if payloads is not None:
-            payloads[text] = payload
+        payload = payloads[text] = json.loads(text)
     return OutboxItem(
         id=int(row["id"]),
         mid=row["mid"],

@@ -425,7 +425,7 @@ UPDATE outbox SET state = ?, lease_owner = ?, lease_until = ?, attempts = attemp
 WHERE id IN (SELECT value FROM json_each(?))
 """
 CLAIMED_COLUMNS = (
-    "id", *(c.strip() for c in rows.OUTBOX_INSERT_COLUMNS.split(",")),
+    "id", *rows.OUTBOX_INSERT_FIELDS,
     "state", "attempts", "created_at", "next_attempt_at", "last_error",
 )  # fmt: skip
 CLAIMED = f"""

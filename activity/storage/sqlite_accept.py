@@ -29,9 +29,7 @@ JOIN executions e ON e.activity_id = json_extract(k.value, '$[0]')
                  AND e.definition_instance_id = json_extract(k.value, '$[1]')
 """
 _EXECUTION_ROW = "(?, ?, ?, ?, ?)"
-_OUTBOX_ROW = (
-    f"({', '.join('?' * len(rows.OUTBOX_INSERT_COLUMNS.split(',')))}, '{QUEUED}', 0, ?, ?, ?)"
-)
+_OUTBOX_ROW = f"({', '.join('?' * len(rows.OUTBOX_INSERT_FIELDS))}, '{QUEUED}', 0, ?, ?, ?)"
 _OUTBOX_INSERT = (
     f"INSERT INTO outbox ({rows.OUTBOX_INSERT_COLUMNS}, state, attempts, created_at, "
     "next_attempt_at, updated_at) VALUES "
