@@ -15,7 +15,8 @@ from typing import Any
 
 import jwt
 from jwt.algorithms import HMACAlgorithm
-from jwt.exceptions import InvalidKeyError
+from jwt.exceptions import DecodeError, InvalidKeyError
+from jwt.utils import base64url_decode, base64url_encode
 
 from activity.errors import AuthError
 
@@ -50,8 +51,37 @@ class _CheckedOnceHMAC(HMACAlgorithm):
         return prepared
 
 
+_BASE64URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+class _StrictSegmentsJWS(jwt.PyJWS):
+    """PyJWS with its strict base64url segment check run in C.
+
+    PyJWT 2.15 refuses segments with bytes outside the base64url alphabet or with
+    non-canonical padding, testing the alphabet one byte at a time in a Python generator:
+    a sixth of an execute's cost. This does the same checks in the same order, the alphabet
+    with `bytes.translate`; a property test holds it equal to PyJWT's own.
+    """
+
+    @staticmethod
+    def _decode_base64url_segment(segment: bytes, name: str) -> bytes:
+        stripped = segment.rstrip(b"=")
+        padding = len(segment) - len(stripped)
+        if (
+            padding > 2
+            or (padding and len(segment) % 4 != 0)
+            or len(stripped) % 4 == 1
+            or stripped.translate(None, _BASE64URL_ALPHABET)
+        ):
+            raise DecodeError(f"Invalid {name} padding")
+        decoded = base64url_decode(stripped)
+        if base64url_encode(decoded) != stripped:
+            raise DecodeError(f"Invalid {name} padding")
+        return decoded
+
+
 # PyJWS verifies the signature; the claims are ours to read (exp below; no other claim is used).
-_JWS = jwt.PyJWS(algorithms=[ALGORITHM])
+_JWS = _StrictSegmentsJWS(algorithms=[ALGORITHM])
 _JWS.unregister_algorithm(ALGORITHM)
 _JWS.register_algorithm(ALGORITHM, _CheckedOnceHMAC())
 

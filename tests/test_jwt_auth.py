@@ -3,11 +3,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 
+import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jwt.exceptions import DecodeError
 
 from activity.errors import AuthError
-from activity.jwt_auth import EXP_LEEWAY_SECONDS, verify
+from activity.jwt_auth import EXP_LEEWAY_SECONDS, _StrictSegmentsJWS, verify
 from activity.testing import TEST_SECRET, sign
 
 NOW = 1_800_000_000.0
@@ -108,3 +113,33 @@ def test_a_remembered_key_still_checks_every_signature() -> None:
     with pytest.raises(AuthError) as caught:
         verify(forged, TEST_SECRET, clock=clock)
     assert caught.value.reason == "bad_signature"
+
+
+SEGMENT_BYTES = st.sampled_from(list(b"ABCXYZabcxyz0189-_=+/.! \x00\xff"))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(SEGMENT_BYTES, max_size=24).map(bytes) | st.binary(max_size=24))
+def test_segment_decoding_matches_pyjwt_exactly(segment: bytes) -> None:
+    def outcome(decode: Callable[[bytes, str], bytes]) -> bytes | str:
+        try:
+            return decode(segment, "payload")
+        except DecodeError as error:
+            return f"DecodeError: {error}"
+
+    ours = outcome(_StrictSegmentsJWS._decode_base64url_segment)
+    assert ours == outcome(jwt.PyJWS._decode_base64url_segment)
+
+
+@pytest.mark.parametrize(
+    "token_edit",
+    [
+        lambda t: t.replace(b".", b"!.", 1),  # a byte outside the alphabet in the header
+        lambda t: t + b"===",  # three padding characters
+        lambda t: t[:-1] + b"+",  # standard base64, not base64url
+    ],
+)
+def test_non_base64url_segments_are_malformed(token_edit: Callable[[bytes], bytes]) -> None:
+    with pytest.raises(AuthError) as caught:
+        verify(token_edit(sign({"keyValue": "K"})), TEST_SECRET, clock=clock)
+    assert caught.value.reason == "malformed_token"
