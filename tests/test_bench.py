@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ from aiohttp import web
 from rich.console import Console
 
 from activity.bench import BenchConfig, run_bench
-from activity.bench_load import LoadResult, run_paced, write_bodies
+from activity.bench_load import LoadResult, run_wrk, write_bodies
 from activity.bench_report import BenchReport, Phase
 from activity.bench_rokt import Stats
 from activity.fake_rokt import FakeRokt, RecordedRequest
@@ -108,6 +110,8 @@ def test_targets() -> None:
     assert not _report(baseline=_load(2000)).checks()["ratio"]
     assert not _report(peak_rss_mb=150.0).checks()["rss"]
     assert not _report(paced=Phase(_load(1000, p99=50.0), 1, 1, 0, 0)).checks()["paced"]
+    late = replace(_load(1000, p99=5.0), late=1, max_lag_ms=300.0)
+    assert not _report(paced=Phase(late, 1, 1, 0, 0)).checks()["paced"]
     assert not _report(shared=Phase(_load(1000), 1000, 900, 10, 0)).checks()["shared_calls"]
 
 
@@ -118,16 +122,48 @@ def test_token_grants_allow_one_per_account_per_lifetime() -> None:
     assert not _report(token_grants=2, service_seconds=100.0).checks()["grants"]
 
 
-async def test_paced_load_names_the_bodies_without_an_answer(aiohttp_server: Any) -> None:
+def _execute_app(seen: list[bytes], delay: float = 0.0) -> web.Application:
     async def execute(request: web.Request) -> web.Response:
         body = await request.read()
-        return web.json_response({}, status=503 if body == b"bad" else 200)
+        seen.append(body)
+        await asyncio.sleep(delay)
+        return web.json_response({}, status=503 if body.startswith(b"bad") else 200)
 
     app = web.Application()
     app.router.add_post("/execute", execute)
-    server = await aiohttp_server(app)
+    return app
+
+
+async def _paced(
+    aiohttp_server: Any, tmp_path: Path, bodies: list[bytes], *, rate: float, delay: float = 0.0
+) -> tuple[LoadResult, list[bytes]]:
+    seen: list[bytes] = []
+    server = await aiohttp_server(_execute_app(seen, delay))
+    write_bodies(tmp_path / "paced", bodies, threads=1)
     url = str(server.make_url("")).rstrip("/")
-    result = await run_paced(url, [b"ok", b"bad", b"ok", b"bad"], rate=200)
-    assert result.failed == (1, 3)
-    assert (result.requests, result.non_2xx, result.errors) == (4, 2, 0)
-    assert 0 < result.p50_ms <= result.p99_ms
+    load = await run_wrk(
+        url, tmp_path / "paced", threads=1, connections=4, seconds=60, exhaust=True, rate=rate
+    )
+    return load, seen
+
+
+async def test_paced_wrk_sends_every_body_on_schedule(aiohttp_server: Any, tmp_path: Path) -> None:
+    bodies = [f"{'bad' if i % 5 == 0 else 'ok'}-{i}".encode() for i in range(40)]
+    load, seen = await _paced(aiohttp_server, tmp_path, bodies, rate=200)
+    assert sorted(seen[: len(bodies)]) == sorted(bodies)  # each once before any repeat
+    assert (load.non_2xx, load.errors, load.late) == (8, 0, 0)
+    assert load.requests >= len(bodies)
+    # 40 slots 5 ms apart: sending faster than the schedule would finish sooner.
+    assert load.seconds >= 39 / 200
+    assert 0 < load.p50_ms <= load.p99_ms
+
+
+async def test_paced_wrk_reports_sends_that_waited_for_a_connection(
+    aiohttp_server: Any, tmp_path: Path
+) -> None:
+    # 4 connections, 100 ms answers: at most 40/s get through, so a 200/s schedule falls behind.
+    bodies = [f"ok-{i}".encode() for i in range(20)]
+    load, seen = await _paced(aiohttp_server, tmp_path, bodies, rate=200, delay=0.1)
+    assert sorted(seen[: len(bodies)]) == sorted(bodies)
+    assert load.late >= 10
+    assert load.max_lag_ms >= 100
