@@ -55,7 +55,7 @@ class BenchConfig:
     per_contact: int = 10_000  # contact scope: one Rokt event per contact
     paced_rate: float = 1000.0
     paced_seconds: float = 10.0
-    paced_connections: int = 128  # like JB's bounded pool; only a few are busy at once
+    paced_connections: int = 128  # JB: up to 50 per worker, several workers; few are busy
     baseline_seconds: float = 10.0
     threads: int = 1
     connections: int = 32

@@ -8,7 +8,7 @@ service answers from its idempotency record as it would a JB retry.
 At full speed (closed loop, C connections) wrk finds the highest rate a server sustains.
 Paced (open loop), wrk's `delay()` hook hands each free connection the next slot of a fixed
 schedule, so requests leave at the rate whatever the answers, from a bounded pool of
-connections as JB's is (wrk2 does this too but is not packaged in Debian). wrk times each
+connections as JB does (wrk2 does this too but is not packaged in Debian). wrk times each
 request from when it was sent; a send that left after its slot because every connection was
 busy is counted with its lag, so when none is late the latency is the latency from schedule.
 """
