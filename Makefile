@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install test lint typecheck pytest demo bench serve system-deps clean
+.PHONY: install test lint typecheck pytest demo bench profile serve system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -41,6 +41,12 @@ demo: install
 bench: install
 	bash scripts/system-deps.sh bench
 	$(VENV)/bin/python -m activity.bench
+
+# A shorter benchmark with a py-spy flame graph of the service's GIL during the shared load.
+profile: install
+	bash scripts/system-deps.sh bench
+	$(PY) -m activity.bench --contacts 30000 --per-contact 1000 --paced-seconds 2 \
+		--profile bench-profile.svg
 
 serve: install
 	ACTIVITY_PUBLIC_URL=$${ACTIVITY_PUBLIC_URL:-http://localhost:8080} \

@@ -38,7 +38,9 @@ from activity.bench_procs import (
     peak_rss_mb,
     rokt_command,
     rokt_stats,
+    start_profiler,
     stop,
+    stop_profiler,
     wait_ready,
 )
 from activity.bench_report import BenchReport, Phase, print_report
@@ -61,6 +63,7 @@ class BenchConfig:
     connections: int = 32
     token_ttl: float = 300.0
     drain_timeout: float = 180.0
+    profile: Path | None = None  # py-spy flame graph of the service's GIL during the shared load
 
 
 def signed_bodies(
@@ -219,12 +222,16 @@ class Run:
             started = time.monotonic()
             await wait_ready(http, f"{self.service_url}/readyz", service)
             url, forever = self.service_url, 3600.0
+            profiler = c.profile and await start_profiler(self.procs, service.pid, c.profile)
             shared = await self.phase(
                 http,
                 "shared scope, wrk",
                 loads.shared,
                 self.wrk(url, "shared", exhaust=True, seconds=forever),
             )
+            if profiler:
+                stop_profiler(self.procs, profiler)
+                self.console.print(f"flame graph of the shared-scope load: {c.profile}")
             contact = await self.phase(
                 http,
                 "contact scope, wrk",
@@ -289,6 +296,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline-seconds", type=float, default=defaults.baseline_seconds)
     parser.add_argument("--connections", type=int, default=defaults.connections)
     parser.add_argument("--threads", type=int, default=defaults.threads)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="SVG",
+        help="write a py-spy flame graph of the service during the shared-scope load",
+    )
     args = parser.parse_args(argv)
     config = BenchConfig(
         contacts=args.contacts,
@@ -298,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         baseline_seconds=args.baseline_seconds,
         connections=args.connections,
         threads=args.threads,
+        profile=args.profile.resolve() if args.profile else None,
     )
     report = run_bench(config)
     # Targets are goals, not a gate: the exit status fails only when delivery was wrong.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ from activity.demo import free_socket
 
 READY_SECONDS = 30.0
 POLL_SECONDS = 0.25
+PROFILE_RATE = 200  # samples per second
 
 
 def free_port() -> int:
@@ -97,3 +100,25 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+async def start_profiler(procs: Processes, pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy on `pid`, sampling only the thread that holds the GIL (what limits the rate),
+    once it has attached."""
+    pyspy = Path(sys.executable).with_name("py-spy")
+    argv = [str(pyspy) if pyspy.exists() else "py-spy", "record", "--pid", str(pid)]
+    argv += ["--gil", "--nonblocking", "--rate", str(PROFILE_RATE), "--output", str(output)]
+    # py-spy gets no secrets: only PATH.
+    profiler = procs.start("py-spy", argv, {"PATH": os.environ.get("PATH", os.defpath)})
+    deadline = time.monotonic() + READY_SECONDS
+    while "Sampling process" not in procs.log_tail("py-spy"):
+        if profiler.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"py-spy did not start:\n{procs.log_tail('py-spy')}")
+        await asyncio.sleep(0.05)
+    return profiler
+
+
+def stop_profiler(procs: Processes, profiler: subprocess.Popen[bytes]) -> None:
+    profiler.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
+    if profiler.wait(timeout=60) != 0:
+        raise RuntimeError(f"py-spy failed:\n{procs.log_tail('py-spy')}")

@@ -20,7 +20,7 @@ from activity.fake_rokt import FakeRokt, RecordedRequest
 
 
 @pytest.mark.slow
-def test_small_bench_prints_every_figure_with_its_target() -> None:
+def test_small_bench_prints_every_figure_with_its_target(tmp_path: Path) -> None:
     out = io.StringIO()
     config = BenchConfig(
         contacts=300,
@@ -29,9 +29,12 @@ def test_small_bench_prints_every_figure_with_its_target() -> None:
         paced_seconds=1,
         baseline_seconds=1,
         connections=8,
+        profile=tmp_path / "profile.svg",
     )
     report = run_bench(config, Console(file=out, width=200))
     text = out.getvalue()
+    # The flame graph sampled the service while it answered executes.
+    assert "execute (" in (tmp_path / "profile.svg").read_text(), text
     assert report.delivered_exactly_once, text
     assert report.baseline.requests > 0 and report.shared.load.requests >= 300
     assert report.shared.load.errors == report.shared.load.non_2xx == 0
