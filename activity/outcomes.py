@@ -107,9 +107,9 @@ class Outcomes:
         )
 
     async def requeue(self, items: Sequence[OutboxItem], why: str) -> None:
-        """Due again at once: the items were not tried (this round ran out of lease)."""
-        now = self._clock()
-        await self._store.mark_retry([i.id for i in items], now, now, why, owner=self._owner)
+        """Due again at once: the items were not tried (this round ran out of lease), so
+        their attempt is not counted towards giving up."""
+        await self._store.give_back([i.id for i in items], self._clock(), why, owner=self._owner)
         self._count("retry", len(items))
 
     async def dead(self, items: Sequence[OutboxItem], reason: str) -> None:

@@ -399,6 +399,30 @@ async def test_calls_to_rokt_are_bounded(env: Env) -> None:
     assert await env.states() == {SENT: 24}
 
 
+async def test_rounds_that_ran_out_of_lease_before_sending_are_not_attempts(env: Env) -> None:
+    await env.enqueue(2)
+    lease = 60.0
+    for _ in range(MAX_ATTEMPTS + 2):
+        reads = iter([env.clock.now])  # the claim; every later read is past half the lease
+        late = env.clock.now + lease
+
+        worker = env.worker(clock=lambda r=reads, t=late: next(r, t), lease_seconds=lease)
+        assert await worker.run_once() == 2
+        env.clock.now = late
+    assert env.fake.calls("create") == []  # never tried...
+    assert await env.states() == {QUEUED: 2}
+    # ...so the first real failure is the first attempt, retried like any other.
+    env.fake.script("create", [503])
+    await env.worker().run_once()
+    assert await env.states() == {QUEUED: 2}
+    env.clock.now += 3600
+    items = await env.store.claim("check", env.clock.now, lease, 10)
+    assert [(i.attempts, i.last_error.partition(":")[0]) for i in items] == [
+        (2, "rokt_retryable"),
+        (2, "rokt_retryable"),
+    ]
+
+
 # --- restarts --------------------------------------------------------------------------------
 
 

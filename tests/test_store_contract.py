@@ -294,12 +294,29 @@ async def test_mark_dead_is_final_and_visible(store: Store) -> None:
     ]
 
 
+async def test_give_back_is_due_at_once_and_uncounts_the_claims_attempt(store: Store) -> None:
+    await enqueue(store, 3)
+    ids = await claim_all(store, "w1")
+    await store.mark_retry(ids[2:], 101.0, 101.0, "503")  # tried: its attempt stands
+    await store.give_back(ids[:1], 101.0, "lease_expired: next round", owner="w2")  # not w2's
+    await store.give_back(ids[:2], 101.0, "lease_expired: next round", owner="w1")
+    assert await store.next_due_at() == 101.0
+    again = await store.claim("w1", 101.0, 30.0, 10)
+    assert [(i.id, i.attempts, i.last_error) for i in again] == [
+        (ids[0], 1, "lease_expired: next round"),
+        (ids[1], 1, "lease_expired: next round"),
+        (ids[2], 2, "503"),
+    ]
+
+
 async def test_release_gives_back_only_the_owners_leases(store: Store) -> None:
     await enqueue(store, 4)
     mine = [i.id for i in await store.claim("w1", 100.0, 30.0, 2)]
     theirs = [i.id for i in await store.claim("w2", 100.0, 30.0, 2)]
     await store.release("w1")
-    assert [i.id for i in await store.claim("w3", 101.0, 30.0, 10)] == mine
+    # Given back untried: claiming them again is their first attempt, not their second.
+    again = await store.claim("w3", 101.0, 30.0, 10)
+    assert [(i.id, i.attempts) for i in again] == [(n, 1) for n in mine]
     assert await store.claim("w4", 129.0, 30.0, 10) == []  # w2 and w3 still hold theirs
     assert [i.id for i in await store.claim("w4", 131.5, 30.0, 10)] == sorted(mine + theirs)
 

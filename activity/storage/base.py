@@ -90,8 +90,13 @@ class Store(Protocol):
         self, ids: Sequence[int], now: float, error: str, *, owner: str | None = None
     ) -> None: ...
 
+    async def give_back(
+        self, ids: Sequence[int], now: float, why: str, *, owner: str | None = None
+    ) -> None:
+        """Claimed but never tried: due again at once, and the claim's attempt not counted."""
+
     async def release(self, owner: str) -> None:
-        """Give back this owner's leases (clean shutdown)."""
+        """Give back this owner's leases (clean shutdown), their attempts not counted."""
 
     async def next_due_at(self) -> float | None:
         """When the earliest queued item becomes due, or None when nothing waits."""

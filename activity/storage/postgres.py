@@ -229,6 +229,11 @@ class PostgresStore:
     ) -> None:
         await self._update(sql.MARK_DEAD, ids, owner, error, now)
 
+    async def give_back(
+        self, ids: Sequence[int], now: float, why: str, *, owner: str | None = None
+    ) -> None:
+        await self._update(sql.GIVE_BACK, ids, owner, now, why)
+
     async def release(self, owner: str) -> None:
         await self._execute(sql.RELEASE, owner)
 

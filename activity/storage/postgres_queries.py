@@ -30,10 +30,16 @@ MARK_RETRY = (
 MARK_DEAD = (
     f"UPDATE outbox SET state = '{DEAD}', lease_owner = '', last_error = $1, updated_at = $2"
 )
+# Claimed but never tried: the claim counted an attempt that did not happen.
+GIVE_BACK = (
+    f"UPDATE outbox SET state = '{QUEUED}', lease_owner = '', lease_until = 0, "
+    "attempts = GREATEST(attempts - 1, 0), next_attempt_at = $1, last_error = $2, updated_at = $1"
+)
 OWNER_GUARD = f" AND state = '{SENDING}' AND lease_owner = $"
 
 RELEASE = f"""
-UPDATE outbox SET state = '{QUEUED}', lease_owner = '', lease_until = 0
+UPDATE outbox SET state = '{QUEUED}', lease_owner = '', lease_until = 0,
+                  attempts = GREATEST(attempts - 1, 0)
 WHERE state = '{SENDING}' AND lease_owner = $1
 """
 

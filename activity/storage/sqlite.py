@@ -33,6 +33,8 @@ from activity.storage.models import (
 
 T = TypeVar("T")
 CLOSE_GRACE_SECONDS = 10.0  # commit accepts already waiting before the connection closes
+# Claimed but never tried: the claim counted an attempt that did not happen.
+UNCOUNT_ATTEMPT = "MAX(attempts - 1, 0)"
 
 
 def split_statements(script: str) -> list[str]:
@@ -345,11 +347,22 @@ class SQLiteStore:
             owner,
         )
 
+    async def give_back(
+        self, ids: Sequence[int], now: float, why: str, *, owner: str | None = None
+    ) -> None:
+        await self._update(
+            ids,
+            "UPDATE outbox SET state = ?, lease_owner = '', lease_until = 0, "
+            f"attempts = {UNCOUNT_ATTEMPT}, next_attempt_at = ?, last_error = ?, updated_at = ?",
+            (QUEUED, now, why, now),
+            owner,
+        )
+
     async def release(self, owner: str) -> None:
         await self._tx(
             lambda db: db.execute(
-                "UPDATE outbox SET state = ?, lease_owner = '', lease_until = 0 "
-                "WHERE state = ? AND lease_owner = ?",
+                "UPDATE outbox SET state = ?, lease_owner = '', lease_until = 0, "
+                f"attempts = {UNCOUNT_ATTEMPT} WHERE state = ? AND lease_owner = ?",
                 (QUEUED, SENDING, owner),
             )
         )
