@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
@@ -33,6 +33,7 @@ from rich.console import Console
 from activity.bench_load import LoadResult, run_wrk, write_bodies
 from activity.bench_procs import (
     Processes,
+    cpu_seconds,
     drain,
     free_port,
     peak_rss_mb,
@@ -176,9 +177,11 @@ class Run:
         proc = self.procs.start("baseline", [*argv, self.port(self.baseline_url)], self.env)
         await wait_ready(http, f"{self.baseline_url}/healthz", proc)
         self.console.print(f"baseline: wrk for {self.config.baseline_seconds:.0f} s")
+        cpu = cpu_seconds(proc.pid)
         result = await self.wrk(
             self.baseline_url, "shared", exhaust=False, seconds=self.config.baseline_seconds
         )
+        result = replace(result, server_cpu_seconds=cpu_seconds(proc.pid) - cpu)
         stop(proc)
         return result
 
@@ -192,6 +195,7 @@ class Run:
         queued, subs = accepted(contacts)
         before = (await rokt_stats(http, self.rokt_url))["calls_total"]
         self.console.print(f"service, {name}: {len(contacts):,} contacts")
+        cpu = cpu_seconds(self.service_pid)
         result = await load
         # wrk counts failures but cannot say which bodies failed: assume the largest.
         most = max((len(c.subscription_ids) for c in contacts), default=0)
@@ -201,6 +205,8 @@ class Run:
         limit = self.config.drain_timeout
         waited, stats = await drain(http, self.rokt_url, self.confirmed, limit)
         calls = stats["calls_total"] - before
+        # The service's CPU until its deliveries drained: accepting and delivering.
+        result = replace(result, server_cpu_seconds=cpu_seconds(self.service_pid) - cpu)
         return Phase(result, len(contacts), queued, calls, waited, peak_rss_mb(self.service_pid))
 
     async def measure(self) -> BenchReport:

@@ -120,10 +120,15 @@ class LoadResult:
     p99_ms: float
     late: int = 0  # paced sends that left more than LATE_MS after their slot
     max_lag_ms: float = 0.0
+    server_cpu_seconds: float = 0.0  # the server process's, measured by the caller
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.server_cpu_seconds / self.requests if self.requests else 0.0
 
 
 def write_bodies(prefix: Path, bodies: Iterable[bytes], threads: int) -> int:

@@ -105,6 +105,13 @@ def print_report(r: BenchReport, console: Console) -> None:
     )
     table.add_row("latency p50 / p99 at max", _latency(s.load), _latency(b), "", "")
     table.add_row(
+        "CPU per execute (server process, all threads)",
+        f"{s.load.cpu_ms_per_request:.2f} ms",
+        f"{b.cpu_ms_per_request:.2f} ms",
+        "",
+        "",
+    )
+    table.add_row(
         f"latency p50 / p99 at {p.load.rate:,.0f}/s (paced)",
         _latency(p.load),
         "",

@@ -40,9 +40,12 @@ def test_small_bench_prints_every_figure_with_its_target(tmp_path: Path) -> None
     assert report.shared.load.errors == report.shared.load.non_2xx == 0
     assert report.per_contact.calls_per_1000 > report.shared.calls_per_1000
     assert report.token_grants >= 1 and report.peak_rss_mb > 0
+    # Both servers burn CPU for every execute; the service also accepts and delivers.
+    assert 0 < report.baseline.cpu_ms_per_request < report.shared.load.cpu_ms_per_request
     for figure in (
         "executes/s, max",
         "latency p50 / p99 at max",
+        "CPU per execute (server process, all threads)",
         "(paced)",
         "Rokt calls per 1,000 contacts, shared scope",
         "Rokt calls per 1,000 contacts, contact scope",
