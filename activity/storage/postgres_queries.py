@@ -30,16 +30,18 @@ MARK_RETRY = (
 MARK_DEAD = (
     f"UPDATE outbox SET state = '{DEAD}', lease_owner = '', last_error = $1, updated_at = $2"
 )
-# Claimed but never tried: the claim counted an attempt that did not happen.
+# Claimed but never tried (given back, or released): the claim counted an attempt that did
+# not happen.
+UNCOUNT_ATTEMPT = "GREATEST(attempts - 1, 0)"
 GIVE_BACK = (
     f"UPDATE outbox SET state = '{QUEUED}', lease_owner = '', lease_until = 0, "
-    "attempts = GREATEST(attempts - 1, 0), next_attempt_at = $1, last_error = $2, updated_at = $1"
+    f"attempts = {UNCOUNT_ATTEMPT}, next_attempt_at = $1, last_error = $2, updated_at = $1"
 )
 OWNER_GUARD = f" AND state = '{SENDING}' AND lease_owner = $"
 
 RELEASE = f"""
 UPDATE outbox SET state = '{QUEUED}', lease_owner = '', lease_until = 0,
-                  attempts = GREATEST(attempts - 1, 0)
+                  attempts = {UNCOUNT_ATTEMPT}
 WHERE state = '{SENDING}' AND lease_owner = $1
 """
 

@@ -33,7 +33,8 @@ from activity.storage.models import (
 
 T = TypeVar("T")
 CLOSE_GRACE_SECONDS = 10.0  # commit accepts already waiting before the connection closes
-# Claimed but never tried: the claim counted an attempt that did not happen.
+# Claimed but never tried (given back, or released): the claim counted an attempt that did
+# not happen.
 UNCOUNT_ATTEMPT = "MAX(attempts - 1, 0)"
 
 
