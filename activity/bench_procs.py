@@ -26,9 +26,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _beside_python(name: str) -> str | None:
+    """A console script installed with this interpreter (the virtual environment's bin)."""
+    script = Path(sys.executable).with_name(name)
+    return str(script) if script.exists() else None
+
+
 def rokt_command() -> list[str]:
-    script = Path(sys.executable).with_name("rokt-activity")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "activity"]
+    script = _beside_python("rokt-activity")
+    return [script] if script else [sys.executable, "-m", "activity"]
 
 
 class Processes:
@@ -112,8 +118,7 @@ def peak_rss_mb(pid: int) -> float:
 async def start_profiler(procs: Processes, pid: int, output: Path) -> subprocess.Popen[bytes]:
     """py-spy on `pid`, sampling only the thread that holds the GIL (what limits the rate),
     once it has attached."""
-    pyspy = Path(sys.executable).with_name("py-spy")
-    argv = [str(pyspy) if pyspy.exists() else "py-spy", "record", "--pid", str(pid)]
+    argv = [_beside_python("py-spy") or "py-spy", "record", "--pid", str(pid)]
     argv += ["--gil", "--nonblocking", "--rate", str(PROFILE_RATE), "--output", str(output)]
     # py-spy gets no secrets: only PATH.
     profiler = procs.start("py-spy", argv, {"PATH": os.environ.get("PATH", os.defpath)})
