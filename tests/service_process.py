@@ -1,6 +1,7 @@
 """`rokt-activity serve` as a real child process, and Journey Builder traffic to send it.
 
-Shared by the crash test (SQLite) and the multi-instance test (PostgreSQL).
+Shared by the crash test (SQLite), the multi-instance test (PostgreSQL) and the log-hygiene
+test, which reads every line the process and its CLI print.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -17,13 +17,8 @@ from collections.abc import Callable
 import aiohttp
 from cryptography.fernet import Fernet
 
+from activity.bench_procs import free_port
 from activity.testing import TEST_SECRET, event_arguments, execute_payload, sign
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Service:
@@ -53,6 +48,9 @@ class Service:
             **env,
         }
         self.proc: asyncio.subprocess.Process | None = None
+        self.lines: list[str] = []  # what the served process printed, stdout and stderr
+        self.cli_output: list[str] = []
+        self._reader: asyncio.Task[None] | None = None
 
     async def cli(self, *args: str, **env: str) -> None:
         proc = await asyncio.create_subprocess_exec(
@@ -61,11 +59,15 @@ class Service:
             "activity",
             *args,
             env={**self.env, **env},
-            stdout=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
-        assert await proc.wait() == 0
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err
+        self.cli_output += (out + err).decode().splitlines()
 
     async def start(self) -> None:
+        await self._drain_output()  # of a previous process, killed or stopped
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -74,10 +76,21 @@ class Service:
             "--port",
             str(self.port),
             env=self.env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
+        self._reader = asyncio.create_task(self._read(self.proc))
         await wait_ready(self.url)
+
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        async for raw in proc.stdout:
+            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    async def _drain_output(self) -> None:
+        if self._reader is not None:
+            await self._reader
+            self._reader = None
 
     async def configure(self, mid: str = "500000001") -> None:
         """Store the business unit's settings for the fake Rokt's demo client."""
@@ -94,6 +107,7 @@ class Service:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.terminate()
             await self.proc.wait()
+        await self._drain_output()
 
 
 async def wait_ready(url: str) -> None:

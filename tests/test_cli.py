@@ -2,24 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
 
+from activity.bench_procs import free_port
 from activity.testing import TEST_SECRET, lifecycle_payload, sign
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_serve_runs_the_service_a_newcomer_can_reach(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("ACTIVITY_", "ROKT_"))},
         "ACTIVITY_PUBLIC_URL": "https://ca.example.com",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import time
 import uuid
@@ -13,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from activity.bench_procs import free_port
 from activity.fake_rokt import FakeRokt, start_fake_rokt
 from activity.testing import rokt_event
 
@@ -350,14 +350,8 @@ async def test_delays_and_dropped_connections(
     assert fake.holders == {}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_runs_standalone_from_the_command_line(http: aiohttp.ClientSession) -> None:
-    port = _free_port()
+    port = free_port()
     args = ["--port", str(port), "--client-id", "standalone", "--client-secret", "s3cret"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

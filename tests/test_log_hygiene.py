@@ -10,15 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
-import signal
-import socket
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +35,7 @@ from activity.testing import (
 from tests.admin_support import MID_A, csrf_from, login_token
 from tests.log_scan import JWT, Watch, assert_clean, leaks, record_lines
 from tests.scrape import AUTH, TOKEN, samples, value
-from tests.service_process import wait_ready
+from tests.service_process import Service
 from tests.test_attacks import (
     ALGORITHM_CONFUSION,
     OTHER_SECRETS,
@@ -83,78 +78,16 @@ def test_the_scanner_passes_ordinary_lines() -> None:
 # --- the real service -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Served:
-    url: str
-    env: dict[str, str]
-    proc: asyncio.subprocess.Process | None = None
-    lines: list[str] = field(default_factory=list)  # the server's stdout and stderr
-    cli_output: list[str] = field(default_factory=list)
-    _reader: asyncio.Task[None] | None = None
-
-    async def cli(self, *args: str, **env: str) -> None:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "activity",
-            *args,
-            env={**self.env, **env},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await proc.communicate()
-        assert proc.returncode == 0, err
-        self.cli_output += (out + err).decode().splitlines()
-
-    async def start(self) -> None:
-        port = self.url.rsplit(":", 1)[1]
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "activity",
-            "serve",
-            "--port",
-            port,
-            env=self.env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        self._reader = asyncio.create_task(self._read())
-        await wait_ready(self.url)
-
-    async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        async for raw in self.proc.stdout:
-            self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-            await self.proc.wait()
-        if self._reader is not None:
-            await self._reader
-
-
 @pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[Served, FakeRokt, Watch]]:
+async def served(tmp_path: Path) -> AsyncIterator[tuple[Service, FakeRokt, Watch]]:
     async with running_fake_rokt(client_secret=CLIENT_SECRET, token_ttl=60) as (fake, rokt_url):
         key = Fernet.generate_key().decode()
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("ACTIVITY_", "ROKT_"))},
-            "ACTIVITY_PUBLIC_URL": "https://hygiene.example.com",
-            "ACTIVITY_JWT_SECRET": TEST_SECRET,
-            "ACTIVITY_DATABASE_URL": f"sqlite:///{tmp_path / 'hygiene.db'}",
-            "ACTIVITY_ENCRYPTION_KEY": key,
-            "ACTIVITY_METRICS_TOKEN": TOKEN,
-            "ROKT_API_URL": rokt_url,
-        }
-        service = Served(f"http://127.0.0.1:{free_port()}", env)
+        service = Service(
+            rokt_url,
+            database_url=f"sqlite:///{tmp_path / 'hygiene.db'}",
+            encryption_key=key,
+            ACTIVITY_METRICS_TOKEN=TOKEN,
+        )
         watch = Watch({TEST_SECRET, CLIENT_SECRET, TOKEN, key})
         watch.fakes.append(fake)
         try:
@@ -247,7 +180,7 @@ async def until(predicate: Any, within: float = 30.0) -> None:
 
 @pytest.mark.slow
 async def test_the_served_process_logs_json_with_ids_and_never_a_secret(
-    served: tuple[Served, FakeRokt, Watch],
+    served: tuple[Service, FakeRokt, Watch],
 ) -> None:
     service, fake, watch = served
     await service.cli(
