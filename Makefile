@@ -40,12 +40,12 @@ demo: install
 
 bench: install
 	bash scripts/system-deps.sh bench
-	$(VENV)/bin/python -m activity.bench
+	$(VENV)/bin/python -m activity.devtools.bench
 
 # A shorter benchmark with a py-spy flame graph of the service's GIL during the shared load.
 profile: install
 	bash scripts/system-deps.sh bench
-	$(PY) -m activity.bench --contacts 30000 --per-contact 1000 --paced-seconds 2 \
+	$(PY) -m activity.devtools.bench --contacts 30000 --per-contact 1000 --paced-seconds 2 \
 		--profile bench-profile.svg
 
 serve: install

@@ -11,6 +11,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from activity.admin.sessions import setup_sessions
+from activity.admin.settings_service import SettingsService
 from activity.appkeys import (
     ASSET_VERSION,
     EXECUTOR,
@@ -25,14 +27,12 @@ from activity.appkeys import (
 )
 from activity.config import Settings
 from activity.crypto import keyring_for
-from activity.execution import Executor
-from activity.metrics import Metrics
-from activity.middlewares import all_middlewares
-from activity.retention import Pruner
+from activity.journey.execution import Executor
+from activity.ops.metrics import Metrics
+from activity.ops.middlewares import all_middlewares
 from activity.routes import setup_routes
-from activity.sessions import setup_sessions
-from activity.settings_service import SettingsService
 from activity.storage.factory import store_for
+from activity.storage.retention import Pruner
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,8 +73,8 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
-    from activity.delivery import DeliveryWorker
-    from activity.token_cache import TokenCache
+    from activity.rokt.delivery import DeliveryWorker
+    from activity.rokt.token_cache import TokenCache
 
     app[TOKENS] = TokenCache(app[HTTP], app[SETTINGS].rokt_api_url, metrics=app[METRICS])
     worker = DeliveryWorker.from_app(app)

@@ -11,11 +11,11 @@ from activity.crypto import Keyring
 from activity.storage.base import Store
 
 if TYPE_CHECKING:
-    from activity.delivery import DeliveryWorker
-    from activity.execution import Executor
-    from activity.metrics import Metrics
-    from activity.settings_service import SettingsService
-    from activity.token_cache import TokenCache
+    from activity.admin.settings_service import SettingsService
+    from activity.journey.execution import Executor
+    from activity.ops.metrics import Metrics
+    from activity.rokt.delivery import DeliveryWorker
+    from activity.rokt.token_cache import TokenCache
 
 SETTINGS = web.AppKey("settings", Settings)
 KEYRING = web.AppKey("keyring", Keyring)

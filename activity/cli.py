@@ -17,8 +17,8 @@ from activity.config import ConfigError, Settings, settings_from_env
 
 def _serve(args: argparse.Namespace) -> int:
     from activity.app import create_app
-    from activity.eventloop import new_event_loop
-    from activity.logs import configure_logging
+    from activity.ops.eventloop import new_event_loop
+    from activity.ops.logs import configure_logging
 
     settings = settings_from_env()
     configure_logging()
@@ -36,7 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _fake_rokt(args: argparse.Namespace) -> int:
-    from activity.fake_rokt.server import run_fake_rokt
+    from activity.devtools.fake_rokt.server import run_fake_rokt
 
     run_fake_rokt(
         host=args.host,
@@ -62,8 +62,8 @@ def _read_secret() -> str:
 
 
 async def _with_settings_service(settings: Settings, action: str, args: argparse.Namespace) -> int:
+    from activity.admin.settings_service import Actor, SettingsService
     from activity.crypto import keyring_for
-    from activity.settings_service import Actor, SettingsService
     from activity.storage.factory import store_for
 
     store = store_for(settings)
@@ -117,7 +117,7 @@ def _settings(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from activity.demo import run_demo
+    from activity.devtools.demo import run_demo
 
     return int(
         run_demo(

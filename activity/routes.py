@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from activity.admin import operations, settings_page, sso
 from activity.appkeys import ASSET_VERSION
-from activity.views import (
-    editor,
-    editor_api,
-    execute,
-    health,
-    lifecycle,
-    manifest,
-    metrics,
-    operations,
-    settings_page,
-    sso,
-)
+from activity.journey import config_json as manifest
+from activity.journey import editor, editor_api, execute, lifecycle
+from activity.ops import health
+from activity.ops import metrics_view as metrics
 
 
 def setup_routes(app: web.Application) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import ClientResponse, CookieJar, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from activity.testing import TEST_SECRET, sign
+from activity.devtools.jb import TEST_SECRET, sign
 
 MID_A = "500000001"
 MID_B = "500000002"

@@ -9,8 +9,8 @@ from aiohttp.test_utils import TestClient
 
 from activity import create_app
 from activity.config import Settings
-from activity.fake_rokt import FakeRokt, start_fake_rokt
-from activity.testing import test_settings
+from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
+from activity.devtools.jb import test_settings
 
 ClientFactory = Callable[..., Awaitable[TestClient]]
 

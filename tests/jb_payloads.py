@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from activity.testing import ENTRY_KEY
+from activity.devtools.jb import ENTRY_KEY
 
 CONFIGURED_MID = 500000001
 UNCONFIGURED_MID = 500000099

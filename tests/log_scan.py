@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from activity.fake_rokt import FakeRokt
-from activity.logs import JsonFormatter
-from activity.testing import TEST_SECRET
+from activity.devtools.fake_rokt import FakeRokt
+from activity.devtools.jb import TEST_SECRET
+from activity.ops.logs import JsonFormatter
 
 JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
 # Fernet tokens: session cookies and encrypted client secrets.

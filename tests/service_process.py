@@ -17,8 +17,8 @@ from collections.abc import Callable
 import aiohttp
 from cryptography.fernet import Fernet
 
-from activity.bench_procs import free_port
-from activity.testing import TEST_SECRET, event_arguments, execute_payload, sign
+from activity.devtools.bench.procs import free_port
+from activity.devtools.jb import TEST_SECRET, event_arguments, execute_payload, sign
 
 
 class Service:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import aiohttp
 
-from activity.bench_procs import free_port
-from activity.testing import TEST_SECRET, lifecycle_payload, sign
+from activity.devtools.bench.procs import free_port
+from activity.devtools.jb import TEST_SECRET, lifecycle_payload, sign
 
 
 async def test_serve_runs_the_service_a_newcomer_can_reach(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from activity.rokt_requests import canonical_json
+from activity.rokt.api_requests import canonical_json
 
 QUEUED = "queued"
 SENDING = "sending"

@@ -1,0 +1,1 @@
+"""People: sign-in sessions, business-unit settings, the settings and Deliveries pages."""

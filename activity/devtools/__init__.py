@@ -1,0 +1,1 @@
+"""Tools apart from the product: demo, benchmark, fake Rokt, a Journey Builder player."""

@@ -1,0 +1,3 @@
+from activity.devtools.bench.run import main
+
+raise SystemExit(main())

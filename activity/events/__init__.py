@@ -1,0 +1,1 @@
+"""The calendar event: placeholders, time zones, subscription ids, a contact's plan."""

@@ -1,0 +1,86 @@
+"""Cross-cutting HTTP concerns: framing policy, request ids, and no unhandled 500s."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from activity.appkeys import SETTINGS
+from activity.ops.logs import log_context
+
+FRAME_ANCESTORS = (
+    "frame-ancestors 'self' https://*.exacttarget.com https://*.marketingcloudapps.com"
+)
+
+REQUEST_ID = web.RequestKey("request_id", str)
+# A caller's id is logged, so it may not carry a dot: nothing shaped like a JWT gets into logs.
+_INCOMING_ID = re.compile(r"[A-Za-z0-9_:-]{1,64}")
+log = logging.getLogger("activity.http")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+        _decorate(response)
+        raise
+    _decorate(response)
+    return response
+
+
+def _decorate(response: web.StreamResponse) -> None:
+    if response.prepared:
+        return
+    existing = response.headers.get("Content-Security-Policy")
+    response.headers["Content-Security-Policy"] = (
+        f"{existing}; {FRAME_ANCESTORS}" if existing else FRAME_ANCESTORS
+    )
+    response.headers.pop("X-Frame-Options", None)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-Id", "")
+    rid = incoming if _INCOMING_ID.fullmatch(incoming) else secrets.token_hex(16)
+    request[REQUEST_ID] = rid
+    with log_context(request_id=rid):
+        response = await handler(request)
+    if not response.prepared:
+        response.headers["X-Request-Id"] = rid
+    return response
+
+
+def _too_large() -> web.Response:
+    return web.json_response({"error": "request body too large", "reason": "too_large"}, status=413)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    # Refused up front too: a handler that never reads the body would otherwise answer it.
+    length = request.content_length
+    if length is not None and length > request.app[SETTINGS].max_body_bytes:
+        return _too_large()
+    try:
+        return await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        return _too_large()
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception(
+            "unhandled error",
+            extra={"request_id": request.get(REQUEST_ID, ""), "path": request.path},
+        )
+        return web.json_response({"error": "internal error", "reason": "internal"}, status=500)
+
+
+def all_middlewares() -> list[Middleware]:
+    return [security_headers, request_ids, json_errors]

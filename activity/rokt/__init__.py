@@ -1,0 +1,1 @@
+"""The Rokt Calendar API: requests, client, token cache, retries, the delivery worker."""

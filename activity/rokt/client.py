@@ -1,0 +1,120 @@
+"""Sends one RoktRequest with the account's token; turns every answer into success or an error
+from the RoktError family."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from activity.errors import RoktAuthFailed, RoktRejected, RoktRetryable
+from activity.rokt.api_requests import CANCEL, REMOVE, RoktRequest
+from activity.rokt.retry import is_retryable, parse_retry_after
+
+if TYPE_CHECKING:
+    from activity.admin.settings_service import RoktAccount
+    from activity.ops.metrics import Metrics
+    from activity.rokt.token_cache import TokenCache
+
+SUCCESS = frozenset({200, 201, 202, 204})
+# Deleting what Rokt no longer has leaves the state we asked for.
+GONE_IS_DONE = frozenset({CANCEL, REMOVE})
+MAX_REASON_CHARS = 300
+
+
+def error_text(body: str) -> str:
+    """Rokt's explanation from an error body (JSON when it can), on one short line."""
+    text = body
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        parts = [str(data[k]) for k in ("message", "error", "error_description") if data.get(k)]
+        said = "; ".join(parts)
+        for err in data.get("errors") or []:
+            detail = (err.get("reason") or err.get("message")) if isinstance(err, dict) else err
+            if detail and str(detail) not in said:
+                parts.append(str(detail))
+        text = "; ".join(parts) or body
+    text = " ".join(text.split()) or "(no details)"
+    if len(text) > MAX_REASON_CHARS:
+        return text[: MAX_REASON_CHARS - 1] + "…"
+    return text
+
+
+class RoktClient:
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        api_url: str,
+        tokens: TokenCache,
+        metrics: Metrics | None = None,
+        *,
+        request_timeout: float | None = None,
+    ) -> None:
+        self._http = http
+        self._api_url = api_url.rstrip("/")
+        self._tokens = tokens
+        self._metrics = metrics
+        self._timeout = (
+            aiohttp.ClientTimeout(total=request_timeout) if request_timeout is not None else None
+        )
+
+    async def send(self, account: RoktAccount, request: RoktRequest) -> None:
+        """Returns when Rokt accepted the request; raises RoktRetryable, RoktRejected or
+        RoktAuthFailed otherwise."""
+        token = await self._tokens.get(account)
+        status, body, retry_after = await self._call(token, request)
+        if status == 401:
+            self._tokens.invalidate(account, token)
+            token = await self._tokens.get(account)
+            status, body, retry_after = await self._call(token, request)
+            if status == 401:
+                raise RoktAuthFailed(
+                    "Rokt refused a freshly granted access token (HTTP 401)", status=401
+                )
+        if status in SUCCESS or (status == 404 and request.endpoint in GONE_IS_DONE):
+            return
+        reason = error_text(body)
+        if is_retryable(status):
+            raise RoktRetryable(
+                f"Rokt answered HTTP {status}: {reason}",
+                status=status,
+                retry_after=parse_retry_after(retry_after),
+            )
+        raise RoktRejected(f"Rokt answered HTTP {status}: {reason}", status=status)
+
+    async def _call(self, token: str, request: RoktRequest) -> tuple[int, str, str | None]:
+        """(status, body, Retry-After header)."""
+        kwargs: dict[str, Any] = {
+            "headers": {"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        }
+        if request.body is not None:
+            kwargs["json"] = request.body
+        if self._timeout is not None:
+            kwargs["timeout"] = self._timeout
+        started = time.monotonic()
+        label = "error"
+        try:
+            async with self._http.request(
+                request.method, f"{self._api_url}{request.path}", **kwargs
+            ) as resp:
+                body = await resp.text(errors="replace")
+                label = str(resp.status)
+                return resp.status, body, resp.headers.get("Retry-After")
+        except TimeoutError:
+            label = "timeout"
+            raise RoktRetryable(f"Rokt did not answer {request.endpoint} in time") from None
+        except aiohttp.ClientError as exc:
+            raise RoktRetryable(
+                f"Rokt unreachable during {request.endpoint}: {type(exc).__name__}"
+            ) from None
+        finally:
+            if self._metrics is not None:
+                self._metrics.rokt_calls.labels(endpoint=request.endpoint, status=label).inc()
+                self._metrics.rokt_seconds.labels(endpoint=request.endpoint).observe(
+                    time.monotonic() - started
+                )

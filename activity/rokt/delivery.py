@@ -1,0 +1,330 @@
+"""The delivery worker: claims due outbox items, sends them to Rokt in as few calls as the
+API allows, and records each item's outcome (sent, retry later, or dead with a reason).
+
+Items that share (credentials, account code, action, rendered event) form one group: a create
+goes out as one call carrying all their subscription IDs (at most MAX_SUBSCRIPTIONS_PER_CALL
+per call), update and cancel go out once per group, remove once per subscription.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from activity.admin.settings_service import RoktAccount, SettingsService
+from activity.errors import RoktError, RoktRejected
+from activity.rokt.api_requests import CREATE, MAX_SUBSCRIPTIONS_PER_CALL, REMOVE, requests_for
+from activity.rokt.client import RoktClient
+from activity.rokt.outcomes import NOT_CONFIGURED, Outcomes
+from activity.storage.base import Store
+from activity.storage.models import OutboxItem
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from activity.ops.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 8  # Rokt calls in flight at once, across all groups
+DEPTH_REFRESH_SECONDS = 5.0
+ERROR_PAUSE_SECONDS = 1.0
+# Answers that can be about single subscriptions in a batch; others (403, 404...) concern
+# the whole call, so splitting would only repeat them.
+SPLIT_ON = frozenset({400, 422})
+# `_send` answers this instead of calling Rokt once half the lease has passed: the items go
+# back to the queue untried, so no call starts for items another instance may take over.
+NOT_STARTED = RoktError("lease_expired: not sent in this round", reason="lease_expired")
+
+
+@dataclass
+class _Group:
+    account: RoktAccount
+    account_code: str
+    action: str
+    payload: dict[str, Any]
+    items: list[OutboxItem] = field(default_factory=list)
+
+
+def union(items: Sequence[OutboxItem]) -> list[str]:
+    """The items' subscription IDs, each once, in order."""
+    return list(dict.fromkeys(sub for item in items for sub in item.subscription_ids))
+
+
+def packs(
+    items: Sequence[OutboxItem], limit: int = MAX_SUBSCRIPTIONS_PER_CALL
+) -> list[list[OutboxItem]]:
+    """Consecutive items whose subscription IDs fit in one create call."""
+    result: list[list[OutboxItem]] = []
+    current: list[OutboxItem] = []
+    subs: set[str] = set()
+    for item in items:
+        fresh = set(item.subscription_ids) - subs
+        if current and len(subs) + len(fresh) > limit:
+            result.append(current)
+            current, subs, fresh = [], set(), set(item.subscription_ids)
+        current.append(item)
+        subs |= fresh
+    if current:
+        result.append(current)
+    return result
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: Store,
+        settings_service: SettingsService,
+        client: RoktClient,
+        *,
+        metrics: Metrics | None = None,
+        owner: str = "local",
+        batch_size: int = 500,
+        lease_seconds: float = 60.0,
+        poll_seconds: float = 1.0,
+        round_interval_seconds: float = 0.0,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        stop_grace_seconds: float = 5.0,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._settings = settings_service
+        self._client = client
+        self._metrics = metrics
+        self._owner = owner
+        self._batch_size = batch_size
+        self._lease = lease_seconds
+        self._poll = poll_seconds
+        self._round_interval = round_interval_seconds
+        self._calls = asyncio.Semaphore(concurrency)
+        self._grace = stop_grace_seconds
+        self._clock = clock
+        self._outcomes = Outcomes(store, metrics, owner=owner, clock=clock, rand=rand)
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._depth_at = float("-inf")
+
+    @classmethod
+    def from_app(cls, app: web.Application) -> DeliveryWorker:
+        from activity.appkeys import HTTP, METRICS, SETTINGS, SETTINGS_SERVICE, STORE, TOKENS
+
+        settings = app[SETTINGS]
+        client = RoktClient(app[HTTP], settings.rokt_api_url, app[TOKENS], app[METRICS])
+        return cls(
+            app[STORE],
+            app[SETTINGS_SERVICE],
+            client,
+            metrics=app[METRICS],
+            owner=settings.delivery_owner,
+            batch_size=settings.delivery_batch_size,
+            lease_seconds=settings.delivery_lease_seconds,
+            poll_seconds=settings.delivery_poll_seconds,
+            round_interval_seconds=settings.delivery_round_interval_seconds,
+        )
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        # Leases this owner held before a restart belong to no running task: resume them now.
+        await self._store.release(self._owner)
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="delivery-worker")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wakeup.set()
+        _, pending = await asyncio.wait({task}, timeout=self._grace)
+        if pending:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        try:
+            await self._store.release(self._owner)
+        except Exception:
+            log.exception("could not release outbox leases; they expire on their own")
+
+    def wake(self) -> None:
+        """New work was accepted: deliver now instead of at the next poll."""
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        last_round, claimed = float("-inf"), 0
+        while not self._stopping:
+            # Under load, executes wake us for every contact. Spacing rounds that found work lets
+            # contacts arriving together share one Rokt call; after a quiet spell the first round
+            # starts at once, and a backlog (full rounds) is drained without pause.
+            gap = self._round_interval - (time.monotonic() - last_round)
+            if gap > 0 and claimed < self._batch_size:
+                await asyncio.sleep(gap)
+                if self._stopping:
+                    break
+            self._wakeup.clear()
+            round_start = time.monotonic()
+            try:
+                claimed = await self.run_once()
+                if claimed:
+                    last_round = round_start
+                if claimed < self._batch_size and not self._stopping:
+                    await self._sleep(idle=claimed == 0)
+            except Exception:
+                log.exception("delivery round failed")
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._wakeup.wait(), max(self._poll, ERROR_PAUSE_SECONDS)
+                    )
+
+    async def _sleep(self, *, idle: bool) -> None:
+        delay = self._poll
+        due = await self._store.next_due_at()
+        if due is not None:
+            delay = min(delay, due - self._clock())
+        if delay <= 0 and idle:
+            delay = self._poll  # due but not claimable (leased elsewhere): don't spin
+        if delay > 0:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), delay)
+
+    # --- one round --------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim one batch of due items and deliver it; returns how many were claimed."""
+        now = self._clock()
+        items = await self._store.claim(self._owner, now, self._lease, self._batch_size)
+        if items:
+            # Start no new Rokt call after half the lease: the rest waits for the next round
+            # rather than risk another instance claiming items we are still sending.
+            deadline = now + self._lease / 2
+            groups = await self._group(items)
+            results = await asyncio.gather(
+                *(self._deliver(g, deadline) for g in groups), return_exceptions=True
+            )
+            for result in results:
+                if isinstance(result, Exception):
+                    log.error("delivering a group failed", exc_info=result)
+        await self._refresh_depth(force=bool(items))
+        return len(items)
+
+    async def _group(self, items: Sequence[OutboxItem]) -> list[_Group]:
+        accounts: dict[str, RoktAccount | None] = {}
+        groups: dict[tuple[Any, ...], _Group] = {}
+        for item in items:
+            if item.mid not in accounts:
+                try:
+                    accounts[item.mid] = await self._settings.account_for(item.mid)
+                except Exception as exc:
+                    error = RoktError(f"cannot read settings: {exc}", reason="settings_unavailable")
+                    await self._outcomes.retry([item], error)
+                    continue
+            account = accounts[item.mid]
+            if account is None:
+                await self._outcomes.dead(
+                    [item], f"{NOT_CONFIGURED}: business unit has no Rokt settings any more"
+                )
+                continue
+            key = (
+                account.credentials_key,
+                item.account_code,
+                item.action,
+                item.batch_key,
+                item.payload_json,
+            )
+            group = groups.setdefault(
+                key, _Group(account, item.account_code, item.action, item.payload)
+            )
+            group.items.append(item)
+        return list(groups.values())
+
+    async def _deliver(self, group: _Group, deadline: float) -> None:
+        if group.action == CREATE:
+            await asyncio.gather(*(self._create(group, p, deadline) for p in packs(group.items)))
+        elif group.action == REMOVE:
+            await self._remove(group, deadline)
+        else:  # update and cancel concern the event, not the subscriptions: once per group
+            await self._settle(
+                group.items, await self._send(group, group.action, deadline, group.items)
+            )
+
+    async def _create(self, group: _Group, items: list[OutboxItem], deadline: float) -> None:
+        error = await self._send(group, CREATE, deadline, items)
+        if not isinstance(error, RoktRejected) or error.status not in SPLIT_ON or len(items) == 1:
+            await self._settle(items, error)
+        elif self._clock() >= deadline:
+            await self._outcomes.requeue(
+                items, "lease_expired: batch split continues in the next round"
+            )
+        else:  # a 400 on a batch: split it until the bad items stand alone
+            half = len(items) // 2
+            await asyncio.gather(
+                self._create(group, items[:half], deadline),
+                self._create(group, items[half:], deadline),
+            )
+
+    async def _remove(self, group: _Group, deadline: float) -> None:
+        subs = union(group.items)
+        errors = await asyncio.gather(*(self._send(group, REMOVE, deadline, [], [s]) for s in subs))
+        by_sub = dict(zip(subs, errors, strict=True))
+        outcomes: dict[int, tuple[RoktError | None, list[OutboxItem]]] = {}
+        for item in group.items:
+            found = [e for e in (by_sub[s] for s in item.subscription_ids) if e is not None]
+            rejected = [e for e in found if isinstance(e, RoktRejected)]
+            failed = [e for e in found if e is not NOT_STARTED]
+            error = (rejected or failed or found or [None])[0]
+            outcomes.setdefault(id(error), (error, []))[1].append(item)
+        for error, items in outcomes.values():
+            await self._settle(items, error)
+
+    async def _settle(self, items: Sequence[OutboxItem], error: RoktError | None) -> None:
+        if error is NOT_STARTED:
+            await self._outcomes.requeue(items, error.message)
+        else:
+            await self._outcomes.settle(items, error)
+
+    async def _send(
+        self,
+        group: _Group,
+        action: str,
+        deadline: float,
+        items: Sequence[OutboxItem],
+        subs: Sequence[str] | None = None,
+    ) -> RoktError | None:
+        """Send the requests for `items` (or `subs`); the first error, or None when all passed.
+
+        NOT_STARTED when the first call would start after `deadline`.
+        """
+        try:
+            requests = requests_for(
+                action, group.account_code, group.payload, union(items) if subs is None else subs
+            )
+        except (KeyError, ValueError) as exc:
+            return RoktRejected(f"cannot build the Rokt request: {exc}")
+        for n, request in enumerate(requests):
+            try:
+                async with self._calls:
+                    if n == 0 and self._clock() >= deadline:
+                        return NOT_STARTED
+                    await self._client.send(group.account, request)
+            except RoktError as exc:
+                return exc
+        return None
+
+    async def _refresh_depth(self, *, force: bool) -> None:
+        now = self._clock()
+        if self._metrics is None or (not force and now - self._depth_at < DEPTH_REFRESH_SECONDS):
+            return
+        self._depth_at = now
+        depth = await self._store.outbox_depth(now)
+        self._metrics.outbox_depth.set(depth.pending)
+        self._metrics.outbox_oldest_age.set(depth.oldest_age_seconds)

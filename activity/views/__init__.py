@@ -1,1 +1,0 @@
-"""HTTP handlers: read, verify, one domain call, respond."""

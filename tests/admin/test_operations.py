@@ -1,0 +1,259 @@
+"""GET /settings/deliveries: the operator view, behind the settings login, one business unit."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from markupsafe import escape
+
+from activity import create_app
+from activity.admin.operations import DEAD_MEANINGS, chart, rows_by_activity, window_start
+from activity.admin.sessions import COOKIE_NAME
+from activity.admin.settings_service import Actor
+from activity.appkeys import SETTINGS_SERVICE, STORE
+from activity.devtools.fake_rokt import FakeRokt, running_fake_rokt
+from activity.devtools.jb import event_arguments, execute_payload, sign
+from activity.devtools.jb import test_settings as make_settings
+from activity.ops.middlewares import FRAME_ANCESTORS
+from activity.rokt.outcomes import DEAD_PREFIXES
+from activity.storage.models import DEAD, SENT, DeliveryCount
+from tests.admin_support import MID_A, MID_B, ClientFactory, ServerFactory, admin_client, signed_in
+
+pytestmark = pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning")
+
+JOURNEY_A = "11111111-aaaa-4aaa-8aaa-000000000001"
+JOURNEY_B = "22222222-bbbb-4bbb-8bbb-000000000002"
+ACTIVITY = "2ad157c6-d111-4124-b996-4a3a48b2b168"
+PAGE = "/settings/deliveries"
+
+
+@dataclass
+class Env:
+    app: web.Application
+    rokt: FakeRokt
+    jb: TestClient
+    admin_a: TestClient
+    admin_b: TestClient
+
+
+async def make_env(
+    tmp_path: Path,
+    aiohttp_server: ServerFactory,
+    aiohttp_client: ClientFactory,
+    rokt: FakeRokt,
+    url: str,
+    *,
+    run_delivery: bool = True,
+) -> Env:
+    app = create_app(make_settings(tmp_path, rokt_api_url=url, run_delivery=run_delivery))
+    server = await aiohttp_server(app)
+    for mid, code in ((MID_A, "acme"), (MID_B, "globex")):
+        await app[SETTINGS_SERVICE].save(
+            mid=mid,
+            account_code=code,
+            client_id="demo-client",
+            client_secret="demo-secret",
+            actor=Actor("test"),
+        )
+    admin_a = await admin_client(aiohttp_server, aiohttp_client, server)
+    admin_b = await admin_client(aiohttp_server, aiohttp_client, server)
+    await signed_in(admin_a, mid=MID_A)
+    await signed_in(admin_b, mid=MID_B, eid="500000099")
+    return Env(app, rokt, await aiohttp_client(server), admin_a, admin_b)
+
+
+@pytest.fixture
+async def env(
+    tmp_path: Path, aiohttp_server: ServerFactory, aiohttp_client: ClientFactory
+) -> AsyncIterator[Env]:
+    async with running_fake_rokt() as (rokt, url):
+        yield await make_env(tmp_path, aiohttp_server, aiohttp_client, rokt, url)
+
+
+@pytest.fixture
+async def quiet_env(
+    tmp_path: Path, aiohttp_server: ServerFactory, aiohttp_client: ClientFactory
+) -> Env:
+    """No delivery worker: the test places deliveries in the past itself."""
+    url = "http://127.0.0.1:9"
+    return await make_env(
+        tmp_path, aiohttp_server, aiohttp_client, FakeRokt(), url, run_delivery=False
+    )
+
+
+async def send(env: Env, mid: str, journey: str, sub: str, contact: str = "C1") -> None:
+    payload = execute_payload(
+        event_arguments(mid=mid, eid="", calendarSubscriptionId=sub),
+        journey_id=journey,
+        contact_key=contact,
+    )
+    resp = await env.jb.post("/execute", data=sign(payload))
+    assert (await resp.json())["roktStatus"] == "queued"
+
+
+async def settled(env: Env, expected: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        counts = await env.app[STORE].delivery_counts()
+        if sum(c.count for c in counts if c.state in (SENT, DEAD)) >= expected:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not settled")
+
+
+def table_rows(html: str) -> dict[tuple[str, str], dict[str, int]]:
+    found = re.findall(r'<tr data-journey="([^"]*)" data-activity="([^"]*)">(.*?)</tr>', html, re.S)
+    return {
+        (journey, activity): {s: int(n) for s, n in re.findall(r'data-state="(\w+)">(\d+)<', cells)}
+        for journey, activity, cells in found
+    }
+
+
+def bars(html: str) -> list[tuple[int, str]]:
+    return [
+        (int(n), start) for n, start in re.findall(r'data-count="(\d+)" data-start="([^"]+)"', html)
+    ]
+
+
+async def test_without_a_session_the_page_is_401_and_shows_nothing(env: Env) -> None:
+    await send(env, MID_A, JOURNEY_A, str(uuid.uuid4()))
+    for headers in ({}, {"Cookie": f"{COOKIE_NAME}=tampered"}):
+        resp = await env.jb.get(PAGE, headers=headers)
+        html = await resp.text()
+        assert resp.status == 401
+        assert JOURNEY_A not in html and "Sign in from Marketing Cloud" in html
+        assert "Set-Cookie" not in resp.headers
+
+
+async def test_counts_dead_reasons_and_chart_for_the_sessions_business_unit_only(env: Env) -> None:
+    bad = str(uuid.uuid4())
+    env.rokt.reject_subscriptions(bad, reason="subscription deactivated")
+    for i in range(5):
+        await send(env, MID_A, JOURNEY_A, str(uuid.uuid4()), contact=f"A{i}")
+    await send(env, MID_A, JOURNEY_A, bad, contact="A-bad")
+    for i in range(2):
+        await send(env, MID_B, JOURNEY_B, str(uuid.uuid4()), contact=f"B{i}")
+    await settled(env, 8)
+
+    resp = await env.admin_a.get(PAGE)
+    html = await resp.text()
+    assert resp.status == 200
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert FRAME_ANCESTORS in resp.headers["Content-Security-Policy"]
+    assert f"Business unit {MID_A}" in html
+    assert table_rows(html) == {
+        (JOURNEY_A, ACTIVITY): {"queued": 0, "sending": 0, "sent": 5, "dead": 1}
+    }
+    assert JOURNEY_B not in html and "globex" not in html and "B0" not in html
+    dead = re.findall(r'<tr data-reason="(\w*)">(.*?)</tr>', html, re.S)
+    assert len(dead) == 1 and dead[0][0] == "rejected"
+    assert "A-bad" in dead[0][1] and "subscription deactivated" in dead[0][1]
+    assert str(escape(DEAD_MEANINGS["rejected"])) in dead[0][1]
+    counted = bars(html)
+    assert len(counted) == 24 and sum(n for n, _ in counted) == 5 and counted[-1][0] == 5
+
+    html_b = await (await env.admin_b.get(PAGE)).text()
+    assert table_rows(html_b) == {
+        (JOURNEY_B, ACTIVITY): {"queued": 0, "sending": 0, "sent": 2, "dead": 0}
+    }
+    assert JOURNEY_A not in html_b and "A-bad" not in html_b and 'id="no-dead"' in html_b
+    assert sum(n for n, _ in bars(html_b)) == 2
+
+
+async def test_a_query_naming_another_business_unit_changes_nothing(env: Env) -> None:
+    await send(env, MID_B, JOURNEY_B, str(uuid.uuid4()))
+    await settled(env, 1)
+    for query in (f"?mid={MID_B}", f"?mid={MID_B}&window=7d", f"?window=24h&eid={MID_B}"):
+        html = await (await env.admin_a.get(PAGE + query)).text()
+        assert JOURNEY_B not in html and 'id="no-deliveries"' in html
+
+
+async def test_the_chart_window_picks_the_bars(quiet_env: Env) -> None:
+    env = quiet_env
+    store = env.app[STORE]
+    now = time.time()
+    for hours_ago, n in ((3, 2), (50, 4)):
+        for i in range(n):
+            await send(env, MID_A, JOURNEY_A, str(uuid.uuid4()), contact=f"H{hours_ago}-{i}")
+        # Deliver them in the past through the outbox's own methods, as a worker would have.
+        claimed = await store.claim("history", now + 1, 60, 100)
+        assert len(claimed) == n
+        await store.mark_sent([c.id for c in claimed], now - hours_ago * 3600)
+
+    async def shown(window: str, current: str) -> list[tuple[int, str]]:
+        html = await (await env.admin_a.get(f"{PAGE}?window={window}")).text()
+        assert f'aria-current="page">Last {current}' in html
+        return bars(html)
+
+    day = await shown("24h", "24h")
+    assert len(day) == 24 and sum(n for n, _ in day) == 2
+    assert day[-4][0] + day[-3][0] == 2  # three hours back, whatever the minute now
+    week = await shown("7d", "7d")
+    assert len(week) == 28 and sum(n for n, _ in week) == 6
+    hour = await shown("1h", "1h")
+    assert len(hour) == 12 and sum(n for n, _ in hour) == 0
+    assert await shown("forever", "24h") == day
+
+
+async def test_ids_and_reasons_are_escaped(env: Env) -> None:
+    hostile = '<script>alert("j")</script>'
+    bad = str(uuid.uuid4())
+    env.rokt.reject_subscriptions(bad, reason="<img src=x onerror=alert(1)>")
+    await send(env, MID_A, hostile, bad, contact="<b>k")
+    await settled(env, 1)
+    html = await (await env.admin_a.get(PAGE)).text()
+    assert "<script>alert" not in html and "<img src=x" not in html and "<b>k" not in html
+    assert "&lt;script&gt;alert(&#34;j&#34;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+# --- the pure parts -----------------------------------------------------------------------
+
+
+def test_rows_pivot_states_and_put_dead_first() -> None:
+    counts = [
+        DeliveryCount("j1", "a1", "sent", 10),
+        DeliveryCount("j2", "a2", "sent", 3),
+        DeliveryCount("j2", "a2", "dead", 1),
+        DeliveryCount("j1", "a1", "queued", 2),
+    ]
+    rows = rows_by_activity(counts)
+    assert [(r.journey_id, r.counts, r.total) for r in rows] == [
+        ("j2", {"sent": 3, "dead": 1}, 4),
+        ("j1", {"sent": 10, "queued": 2}, 12),
+    ]
+
+
+def test_chart_fills_empty_buckets_and_scales_to_the_peak() -> None:
+    now = 1_800_000_000.0
+    since = window_start(now, 86400, 3600)
+    assert since % 3600 == 0 and now - 86400 < since <= now - 86400 + 3600
+    drawn = chart([(since, 4), (since + 5 * 3600, 8)], since, now, 3600)
+    assert len(drawn.bars) == 24 and drawn.peak == 8 and drawn.total == 12
+    assert [b.count for b in drawn.bars][:6] == [4, 0, 0, 0, 0, 8]
+    full = drawn.height - drawn.axis
+    assert drawn.bars[5].height == full and drawn.bars[0].height == full / 2
+    assert drawn.bars[1].height == 0 and drawn.bars[1].y == full
+    assert drawn.first.endswith(" UTC") and drawn.bars[-1].start == drawn.last
+    empty = chart([], since, now, 3600)
+    assert empty.peak == 0 and all(b.height == 0 for b in empty.bars)
+
+
+def test_every_dead_reason_prefix_is_explained() -> None:
+    assert set(DEAD_MEANINGS) == set(DEAD_PREFIXES)
+
+
+async def test_the_settings_page_links_to_the_deliveries(env: Env) -> None:
+    html = await (await env.admin_a.get("/settings")).text()
+    assert f'href="{PAGE}"' in html
+    back = await (await env.admin_a.get(PAGE)).text()
+    assert 'href="/settings"' in back

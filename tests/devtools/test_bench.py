@@ -1,0 +1,175 @@
+"""The benchmark's machinery on a small run: every figure and target is printed."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from rich.console import Console
+
+from activity.devtools.bench.load import LoadResult, run_wrk, write_bodies
+from activity.devtools.bench.report import BenchReport, Phase
+from activity.devtools.bench.rokt import Stats
+from activity.devtools.bench.run import BenchConfig, run_bench
+from activity.devtools.fake_rokt import FakeRokt, RecordedRequest
+
+
+@pytest.mark.slow
+def test_small_bench_prints_every_figure_with_its_target(tmp_path: Path) -> None:
+    out = io.StringIO()
+    config = BenchConfig(
+        contacts=1000,  # enough shared load for py-spy to sample
+        per_contact=100,
+        paced_rate=100,
+        paced_seconds=1,
+        baseline_seconds=1,
+        connections=8,
+        profile=tmp_path / "profile.svg",
+    )
+    report = run_bench(config, Console(file=out, width=200))
+    text = out.getvalue()
+    # The flame graph sampled the service while it answered executes.
+    assert "execute (" in (tmp_path / "profile.svg").read_text(), text
+    assert report.delivered_exactly_once, text
+    assert report.baseline.requests > 0 and report.shared.load.requests >= 1000
+    assert report.shared.load.errors == report.shared.load.non_2xx == 0
+    assert report.per_contact.calls_per_1000 > report.shared.calls_per_1000
+    assert report.token_grants >= 1 and report.peak_rss_mb > 0
+    # Both servers burn CPU for every execute; the service also accepts and delivers.
+    assert 0 < report.baseline.cpu_ms_per_request < report.shared.load.cpu_ms_per_request
+    for figure in (
+        "executes/s, max",
+        "latency p50 / p99 at max",
+        "CPU per execute (server process, all threads)",
+        "(paced)",
+        "Rokt calls per 1,000 contacts, shared scope",
+        "Rokt calls per 1,000 contacts, contact scope",
+        "token grants",
+        "peak RSS (VmHWM) after 1,200 contacts",
+        "≥ 0.6 × baseline",
+        "p99 < 50 ms",
+        "≤ 10",
+        "< 150 MB",
+    ):
+        assert figure in text, figure
+    assert config.paced_rate and "ms" in text
+
+
+def test_bodies_are_dealt_to_one_file_per_wrk_thread(tmp_path: Path) -> None:
+    n = write_bodies(tmp_path / "b", (f"body{i}".encode() for i in range(5)), threads=2)
+    assert n == 5
+    lines = [(tmp_path / f"b.{t}").read_bytes().splitlines() for t in range(2)]
+    assert sorted(lines[0] + lines[1]) == [f"body{i}".encode() for i in range(5)]
+    assert abs(len(lines[0]) - len(lines[1])) <= 1
+
+
+def test_stats_count_calls_and_repeated_subscriptions() -> None:
+    fake = FakeRokt()
+    stats = Stats(fake)
+
+    def create(subs: list[str], status: int = 202) -> None:
+        path = "/v1/subscriptionevent/A"
+        fake.record(RecordedRequest("create", "POST", path, {"subscriptionIds": subs}, 0, status))
+
+    create(["a", "b"])
+    fake.record(RecordedRequest("token", "POST", "/oauth2/token", {}, 0, 200))
+    assert stats.snapshot()["calls_total"] == 1
+    create(["b"])
+    create(["c"], status=500)
+    snap = stats.snapshot()
+    assert snap["calls"] == {"create": 3}
+    assert (snap["subscriptions_distinct"], snap["subscriptions_repeated"]) == (2, 1)
+
+
+def _load(rate: float, p99: float = 10.0) -> LoadResult:
+    return LoadResult(int(rate * 10), 10.0, 0, 0, 1.0, p99)
+
+
+def _report(**kw: object) -> BenchReport:
+    phase = Phase(_load(1000), 1000, 900, 5, 0.1)
+    values: dict[str, object] = {
+        "environment": "test",
+        "baseline": _load(1000),
+        "shared": phase,
+        "per_contact": phase,
+        "paced": phase,
+        "paced_rate": 1000.0,
+        "token_grants": 1,
+        "accounts": 1,
+        "token_ttl": 300.0,
+        "service_seconds": 100.0,
+        "peak_rss_mb": 80.0,
+        "contacts_total": 100_000,
+        "delivered_exactly_once": True,
+    }
+    values.update(kw)
+    return BenchReport(**values)  # type: ignore[arg-type]
+
+
+def test_targets() -> None:
+    assert _report().ok
+    assert not _report(baseline=_load(2000)).checks()["ratio"]
+    assert not _report(peak_rss_mb=150.0).checks()["rss"]
+    assert not _report(paced=Phase(_load(1000, p99=50.0), 1, 1, 0, 0)).checks()["paced"]
+    late = replace(_load(1000, p99=5.0), late=1, max_lag_ms=300.0)
+    assert not _report(paced=Phase(late, 1, 1, 0, 0)).checks()["paced"]
+    assert not _report(shared=Phase(_load(1000), 1000, 900, 10, 0)).checks()["shared_calls"]
+
+
+def test_token_grants_allow_one_per_account_per_lifetime() -> None:
+    # 300 s tokens are refreshed 30 s early: a 600 s run may need three.
+    assert _report(service_seconds=250.0).allowed_grants == 1
+    assert _report(service_seconds=600.0).allowed_grants == 3
+    assert not _report(token_grants=2, service_seconds=100.0).checks()["grants"]
+
+
+def _execute_app(seen: list[bytes], delay: float = 0.0) -> web.Application:
+    async def execute(request: web.Request) -> web.Response:
+        body = await request.read()
+        seen.append(body)
+        await asyncio.sleep(delay)
+        return web.json_response({}, status=503 if body.startswith(b"bad") else 200)
+
+    app = web.Application()
+    app.router.add_post("/execute", execute)
+    return app
+
+
+async def _paced(
+    aiohttp_server: Any, tmp_path: Path, bodies: list[bytes], *, rate: float, delay: float = 0.0
+) -> tuple[LoadResult, list[bytes]]:
+    seen: list[bytes] = []
+    server = await aiohttp_server(_execute_app(seen, delay))
+    write_bodies(tmp_path / "paced", bodies, threads=1)
+    url = str(server.make_url("")).rstrip("/")
+    load = await run_wrk(
+        url, tmp_path / "paced", threads=1, connections=4, seconds=60, exhaust=True, rate=rate
+    )
+    return load, seen
+
+
+async def test_paced_wrk_sends_every_body_on_schedule(aiohttp_server: Any, tmp_path: Path) -> None:
+    bodies = [f"{'bad' if i % 5 == 0 else 'ok'}-{i}".encode() for i in range(40)]
+    load, seen = await _paced(aiohttp_server, tmp_path, bodies, rate=200)
+    assert sorted(seen[: len(bodies)]) == sorted(bodies)  # each once before any repeat
+    assert (load.non_2xx, load.errors, load.late) == (8, 0, 0)
+    assert load.requests >= len(bodies)
+    # 40 slots 5 ms apart: sending faster than the schedule would finish sooner.
+    assert load.seconds >= 39 / 200
+    assert 0 < load.p50_ms <= load.p99_ms
+
+
+async def test_paced_wrk_reports_sends_that_waited_for_a_connection(
+    aiohttp_server: Any, tmp_path: Path
+) -> None:
+    # 4 connections, 100 ms answers: at most 40/s get through, so a 200/s schedule falls behind.
+    bodies = [f"ok-{i}".encode() for i in range(20)]
+    load, seen = await _paced(aiohttp_server, tmp_path, bodies, rate=200, delay=0.1)
+    assert sorted(seen[: len(bodies)]) == sorted(bodies)
+    assert load.late >= 10
+    assert load.max_lag_ms >= 100

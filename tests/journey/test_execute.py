@@ -1,0 +1,221 @@
+"""POST /execute over HTTP: statuses, idempotency, durability answers."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from activity import create_app
+from activity.appkeys import STORE
+from activity.devtools.jb import (
+    event_arguments,
+    execute_payload,
+    sign,
+    store_demo_settings,
+    test_settings,
+)
+from activity.storage.models import QUEUED, OutboxItem
+from tests.conftest import ClientFactory
+
+MID = "500000001"
+
+
+async def configure(client: TestClient, mid: str = MID, **kw: object) -> None:
+    await store_demo_settings(client.app, mid, **kw)
+
+
+async def post(client: TestClient, payload: dict[str, object]) -> tuple[int, dict[str, str]]:
+    resp = await client.post(
+        "/execute", data=sign(payload), headers={"Content-Type": "application/jwt"}
+    )
+    return resp.status, await resp.json()
+
+
+async def queued_items(client: TestClient) -> list[OutboxItem]:
+    return await client.app[STORE].claim("inspect", 1e12, 1.0, 10_000)
+
+
+async def test_queued_contact_is_on_disk_with_its_rokt_event_id(client: TestClient) -> None:
+    await configure(client)
+    sub = str(uuid.uuid4())
+    args = event_arguments(calendarSubscriptionId=sub, eventScope="contact")
+    status, body = await post(client, execute_payload(args, contact_key="C-42"))
+    assert status == 200
+    assert body == {"roktStatus": "queued", "roktEventId": "summer-sale-2026_C-42", "roktError": ""}
+    items = await client.app[STORE].claim("inspect", 1e12, 1.0, 100)
+    assert len(items) == 1
+    item = items[0]
+    assert item.subscription_ids == (sub,)
+    assert item.account_code == "acme"
+    assert item.payload["eventId"] == "summer-sale-2026_C-42"
+    assert item.payload["timezone"] == "Eastern Standard Time"
+    assert item.payload["timezoneIanaId"] == "America/New_York"
+    assert item.contact_key == "C-42"
+
+
+async def test_shared_scope_uses_the_marketers_event_id(client: TestClient) -> None:
+    await configure(client)
+    _, body = await post(client, execute_payload(event_arguments(eventScope="shared")))
+    assert body["roktEventId"] == "summer-sale-2026"
+
+
+async def test_repeat_returns_first_answer_and_enqueues_nothing(client: TestClient) -> None:
+    await configure(client)
+    payload = execute_payload(event_arguments())
+    first = await post(client, payload)
+    # JB's retry carries the same ids; even with changed data the first answer stands.
+    retry = dict(payload, inArguments=[{"title": "changed"}])
+    answers = await asyncio.gather(*(post(client, retry) for _ in range(20)))
+    assert all(a == first for a in answers)
+    assert len(await queued_items(client)) == 1
+
+
+async def test_concurrent_first_calls_of_one_key_enqueue_once(client: TestClient) -> None:
+    await configure(client)
+    payload = execute_payload(event_arguments())
+    answers = await asyncio.gather(*(post(client, payload) for _ in range(30)))
+    assert {a[1]["roktStatus"] for a in answers} == {"queued"}
+    assert len(await queued_items(client)) == 1
+
+
+async def test_no_subscription_is_skipped(client: TestClient) -> None:
+    await configure(client)
+    for empty in ("", "  ", "[]", None):
+        status, body = await post(
+            client, execute_payload(event_arguments(calendarSubscriptionId=empty))
+        )
+        assert (status, body["roktStatus"]) == (200, "skipped_no_subscription")
+    assert await queued_items(client) == []
+
+
+async def test_unconfigured_business_unit_is_skipped(client: TestClient) -> None:
+    status, body = await post(client, execute_payload(event_arguments(mid="999")))
+    assert (status, body["roktStatus"]) == (200, "skipped_not_configured")
+    assert "999" in body["roktError"]
+
+
+async def test_enterprise_fallback_finds_settings(client: TestClient) -> None:
+    await configure(client, mid="500000777", enterprise_id="500000000", is_enterprise_default=True)
+    _, body = await post(client, execute_payload(event_arguments(mid="500000001", eid="500000000")))
+    assert body["roktStatus"] == "queued"
+
+
+@pytest.mark.parametrize(
+    ("override", "expected_words"),
+    [
+        ({"timezone": "Mars/Olympus"}, ["timezone", "Mars/Olympus"]),
+        ({"start": "2026-13-01T09:00"}, ["start"]),
+        ({"end": "2026-12-01T08:00"}, ["end", "start"]),
+        ({"title": "Hi <<First Name>>"}, ["<<First Name>>"]),
+        ({"calendarSubscriptionId": "not-a-guid"}, ["calendarSubscriptionId", "not-a-guid"]),
+        ({"action": "explode"}, ["action"]),
+        ({"notifyBefore": "soon"}, ["notifyBefore"]),
+    ],
+)
+async def test_invalid_input_gets_a_precise_reason(
+    client: TestClient, override: dict[str, object], expected_words: list[str]
+) -> None:
+    await configure(client)
+    status, body = await post(client, execute_payload(event_arguments(**override)))
+    assert status == 200
+    assert body["roktStatus"] == "invalid"
+    for word in expected_words:
+        assert word in body["roktError"], (word, body["roktError"])
+    assert await queued_items(client) == []
+
+
+async def test_invalid_with_eject_answers_400(client: TestClient) -> None:
+    await configure(client)
+    status, body = await post(
+        client, execute_payload(event_arguments(onError="eject", timezone="Nowhere/Zone"))
+    )
+    assert status == 400
+    assert body["roktStatus"] == "invalid"
+
+
+async def test_missing_ids_are_invalid_and_not_stored(client: TestClient) -> None:
+    payload = execute_payload(event_arguments())
+    del payload["definitionInstanceId"]
+    status, body = await post(client, payload)
+    assert (status, body["roktStatus"]) == (200, "invalid")
+    assert "definitionInstanceId" in body["roktError"]
+
+
+async def test_in_arguments_not_a_list_is_invalid(client: TestClient) -> None:
+    payload = execute_payload(event_arguments())
+    payload["inArguments"] = "oops"
+    status, body = await post(client, payload)
+    assert (status, body["roktStatus"]) == (200, "invalid")
+    assert "inArguments" in body["roktError"]
+
+
+async def test_placeholders_are_filled_from_entry_data(client: TestClient) -> None:
+    await configure(client)
+    args = event_arguments(
+        title="Hi <<First Name>>, <<Offer|your offer>> awaits",
+        **{"<<First Name>>": "Jane <<Offer>>", "<<Offer>>": ""},
+    )
+    _, body = await post(client, execute_payload(args))
+    assert body["roktStatus"] == "queued"
+    [item] = await queued_items(client)
+    assert item.payload["title"] == "Hi Jane <<Offer>>, your offer awaits"
+
+
+async def test_storage_failure_answers_503_and_a_later_retry_succeeds(client: TestClient) -> None:
+    await configure(client)
+    payload = execute_payload(event_arguments())
+    store = client.app[STORE]
+    await store.close()
+    status, body = await post(client, payload)
+    assert status == 503
+    assert body["reason"] == "storage_unavailable"
+    await store.open()
+    status, body = await post(client, payload)
+    assert (status, body["roktStatus"]) == (200, QUEUED)
+
+
+async def test_contents_wrapper_is_accepted(client: TestClient) -> None:
+    await configure(client)
+    status, body = await post(client, {"contents": execute_payload(event_arguments())})
+    assert (status, body["roktStatus"]) == (200, "queued")
+
+
+async def test_cancel_needs_no_subscription(client: TestClient) -> None:
+    await configure(client)
+    status, body = await post(
+        client, execute_payload(event_arguments(action="cancel", calendarSubscriptionId=""))
+    )
+    assert (status, body["roktStatus"]) == (200, "queued")
+    [item] = await queued_items(client)
+    assert item.action == "cancel"
+    assert item.subscription_ids == ()
+
+
+async def test_nul_in_contact_data_is_invalid_not_a_storage_error(client: TestClient) -> None:
+    await configure(client)
+    status, body = await post(client, execute_payload(event_arguments(title="Sale\x00now")))
+    assert (status, body["roktStatus"]) == (200, "invalid")
+    assert "NUL" in body["roktError"]
+
+
+async def test_beyond_the_in_flight_limit_executes_are_shed_with_503(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = await aiohttp_client(create_app(test_settings(tmp_path, max_executes_in_flight=2)))
+    await configure(client)
+    payloads = [execute_payload(event_arguments()) for _ in range(40)]
+    answers = await asyncio.gather(*(post(client, p) for p in payloads))
+    statuses = Counter(status for status, _ in answers)
+    assert statuses[503] > 0, statuses
+    assert statuses[200] > 0, statuses
+    shed = [body for status, body in answers if status == 503]
+    assert all(body["reason"] == "overloaded" for body in shed)
+    # Shed contacts were not accepted: JB's retry is their first real call.
+    for payload, (status, _) in zip(payloads, answers, strict=True):
+        if status == 503:
+            assert (await post(client, payload))[1]["roktStatus"] == "queued"

@@ -1,0 +1,491 @@
+"""The delivery worker with a real SQLite outbox, real settings and the fake Rokt over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from cryptography.fernet import Fernet
+
+from activity.admin.settings_service import Actor, SettingsService
+from activity.crypto import Keyring
+from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
+from activity.devtools.jb import rokt_event
+from activity.ops.metrics import Metrics
+from activity.rokt.client import RoktClient
+from activity.rokt.delivery import DeliveryWorker, packs
+from activity.rokt.retry import MAX_ATTEMPTS
+from activity.rokt.token_cache import TokenCache
+from activity.storage.models import DEAD, QUEUED, SENDING, SENT, Answer, NewItem
+from activity.storage.sqlite import SQLiteStore
+
+MID = "500000001"
+OTHER_MID = "500000002"
+START = 1_900_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Env:
+    fake: FakeRokt
+    url: str
+    store: SQLiteStore
+    service: SettingsService
+    http: aiohttp.ClientSession
+    metrics: Metrics
+    clock: Clock
+
+    def worker(self, **kw: Any) -> DeliveryWorker:
+        tokens = TokenCache(self.http, self.url, metrics=self.metrics)
+        client = RoktClient(self.http, self.url, tokens, self.metrics)
+        kw.setdefault("clock", self.clock)
+        kw.setdefault("rand", lambda: 0.0)
+        return DeliveryWorker(self.store, self.service, client, metrics=self.metrics, **kw)
+
+    async def enqueue(
+        self,
+        n: int = 1,
+        *,
+        action: str = "create",
+        payload: dict[str, Any] | None = None,
+        mid: str = MID,
+        account_code: str = "acme",
+        subs: Callable[[int], tuple[str, ...]] | None = None,
+    ) -> list[str]:
+        """Accept `n` contacts, one execute each, concurrently; returns their subscription IDs."""
+        payload = payload or rokt_event()
+        ids = [subs(i) if subs else (str(uuid.uuid4()),) for i in range(n)]
+
+        async def one(i: int) -> None:
+            item = NewItem(
+                mid=mid,
+                account_code=account_code,
+                action=action,
+                batch_key=f"{action}:{payload['eventId']}:{payload['title']}",
+                payload=payload,
+                subscription_ids=ids[i],
+                event_id=payload["eventId"],
+                journey_id="journey-1",
+                activity_id="activity-1",
+                definition_instance_id=str(uuid.uuid4()),
+                contact_key=f"contact-{i}",
+            )
+            answer = Answer(200, {"roktStatus": "queued"})
+            await self.store.accept(
+                "activity-1", item.definition_instance_id, answer, [item], self.clock()
+            )
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+        return [s for group in ids for s in group]
+
+    async def states(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in await self.store.delivery_counts():
+            counts[row.state] = counts.get(row.state, 0) + row.count
+        return counts
+
+    def outcome(self, name: str) -> float:
+        sample = self.metrics.registry.get_sample_value(
+            "activity_deliveries_total", {"outcome": name}
+        )
+        return sample or 0.0
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    fake, url, runner = await start_fake_rokt(client_id="cid", client_secret="csecret")
+    fake.add_client("other-cid", "other-secret")
+    store = SQLiteStore(tmp_path / "activity.db")
+    await store.open()
+    service = SettingsService(store, Keyring([Fernet.generate_key().decode()]))
+    await service.save(
+        mid=MID, account_code="acme", client_id="cid", client_secret="csecret", actor=Actor()
+    )
+    await service.save(
+        mid=OTHER_MID,
+        account_code="beta",
+        client_id="other-cid",
+        client_secret="other-secret",
+        actor=Actor(),
+    )
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as http:
+        yield Env(fake, url, store, service, http, Metrics(), Clock())
+    await store.close()
+    await runner.cleanup()
+
+
+async def eventually(condition: Callable[[], Any], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not await condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+# --- batching --------------------------------------------------------------------------------
+
+
+async def test_items_with_the_same_event_go_out_in_one_call(env: Env) -> None:
+    shared = str(uuid.uuid4())
+    subs = await env.enqueue(
+        50, subs=lambda i: (str(uuid.uuid4()), shared) if i % 10 == 0 else (str(uuid.uuid4()),)
+    )
+    worker = env.worker()
+    assert await worker.run_once() == 50
+    (call,) = env.fake.calls("create")
+    assert call.status == 202
+    assert sorted(env.fake.subscription_ids_sent()) == sorted(set(subs))
+    assert env.fake.holders[("acme", "summer-sale")] == set(subs)
+    assert await env.states() == {SENT: 50}
+    assert env.outcome("sent") == 50
+    assert env.metrics.registry.get_sample_value("activity_outbox_depth") == 0
+    assert env.fake.token_grants == 1
+
+
+async def test_groups_by_account_event_and_action(env: Env) -> None:
+    a, b = rokt_event("a"), rokt_event("b")
+    await env.enqueue(3, payload=a)
+    await env.enqueue(2, payload=b)
+    beta = await env.enqueue(2, payload=a, mid=OTHER_MID, account_code="beta")
+    worker = env.worker()
+    await worker.run_once()
+    assert sorted(c.path for c in env.fake.calls("create")) == [
+        "/v1/subscriptionevent/acme",
+        "/v1/subscriptionevent/acme",
+        "/v1/subscriptionevent/beta",
+    ]
+    assert env.fake.token_grants == 2  # one per account
+
+    await env.enqueue(4, action="update", payload={**a, "title": "Moved"})
+    await env.enqueue(3, action="cancel", payload=b)
+    removed = await env.enqueue(
+        2, action="remove", payload=a, mid=OTHER_MID, account_code="beta", subs=lambda i: (beta[i],)
+    )
+    await worker.run_once()
+    assert len(env.fake.calls("update")) == 1 and len(env.fake.calls("cancel")) == 1
+    assert sorted(r.path.split("/")[4] for r in env.fake.calls("remove")) == sorted(removed)
+    assert env.fake.events[("acme", "a")]["title"] == "Moved"
+    assert ("acme", "b") in env.fake.cancelled
+    assert env.fake.holders[("beta", "a")] == set()
+    assert await env.states() == {SENT: 16}
+
+
+def test_packs_respect_the_per_call_limit() -> None:
+    from activity.storage.models import OutboxItem
+
+    def item(i: int, n: int) -> OutboxItem:
+        subs = tuple(f"{i}-{k}" for k in range(n))
+        return OutboxItem(
+            i, MID, "acme", "create", "k", {}, subs, "e", "", "", "", "", SENDING, 1, 0.0, 0.0
+        )
+
+    assert [len(p) for p in packs([item(i, 1) for i in range(7)], limit=3)] == [3, 3, 1]
+    assert [len(p) for p in packs([item(0, 5), item(1, 1), item(2, 2)], limit=3)] == [1, 2]
+
+
+async def test_under_load_rokt_sees_a_handful_of_large_calls(env: Env) -> None:
+    env.clock.now = time.time()  # a running worker reads the real clock
+    worker = env.worker(clock=time.time, poll_seconds=0.05)
+    await worker.start()
+    try:
+
+        async def accept(i: int) -> list[str]:
+            subs = await env.enqueue(1)
+            worker.wake()
+            return subs
+
+        subs = [
+            s for batch in await asyncio.gather(*(accept(i) for i in range(1000))) for s in batch
+        ]
+
+        async def delivered() -> bool:
+            return (await env.states()).get(SENT) == 1000
+
+        await eventually(delivered)
+    finally:
+        await worker.stop()
+    assert len(env.fake.calls("create")) <= 6
+    sent = env.fake.subscription_ids_sent()
+    assert len(sent) == len(set(sent)) == 1000 and set(sent) == set(subs)
+
+
+async def test_at_low_load_an_item_goes_out_within_the_poll_interval(env: Env) -> None:
+    env.clock.now = time.time()  # a running worker reads the real clock
+    worker = env.worker(clock=time.time, poll_seconds=0.3)
+    await worker.start()
+    try:
+        await asyncio.sleep(0.05)  # the worker is asleep now
+        started = time.monotonic()
+        await env.enqueue(1)
+        worker.wake()
+        await eventually(lambda: _true(len(env.fake.calls("create")) == 1), within=2)
+        assert time.monotonic() - started < 0.25  # woken: no wait for the poll
+
+        started = time.monotonic()
+        await env.enqueue(1)  # nobody wakes it: the next poll finds the item
+        await eventually(lambda: _true(len(env.fake.calls("create")) == 2), within=2)
+        assert time.monotonic() - started < 0.3 + 0.25
+    finally:
+        await worker.stop()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+# --- failures --------------------------------------------------------------------------------
+
+
+async def test_a_5xx_window_then_success_loses_nothing(env: Env) -> None:
+    subs = await env.enqueue(20)
+    env.fake.script("create", [503, 502, 500])
+    worker = env.worker()
+    waits = []
+    for _ in range(3):
+        assert await worker.run_once() == 20
+        assert await env.states() == {QUEUED: 20}
+        due = await env.store.next_due_at()
+        assert due is not None and due > env.clock.now
+        waits.append(due - env.clock.now)
+        assert await worker.run_once() == 0  # not due yet
+        env.clock.now = due
+    assert waits == [1.0, 2.0, 4.0]  # equal jitter with rand=0: half of 2, 4, 8
+    assert await worker.run_once() == 20
+    assert await env.states() == {SENT: 20}
+    assert sorted(env.fake.subscription_ids_sent()) == sorted(subs)
+    assert env.outcome("retry") == 60 and env.outcome("sent") == 20
+
+
+async def test_429_retry_after_is_honoured(env: Env) -> None:
+    await env.enqueue(3)
+    env.fake.script("create", [429], retry_after=120)
+    worker = env.worker()
+    await worker.run_once()
+    assert await env.store.next_due_at() == env.clock.now + 120
+    env.clock.now += 119
+    assert await worker.run_once() == 0
+    env.clock.now += 1
+    assert await worker.run_once() == 3
+    assert await env.states() == {SENT: 3}
+
+
+async def test_slow_answers_past_the_timeout_are_retried(env: Env) -> None:
+    subs = await env.enqueue(5)
+    env.fake.script("create", [None], delay=1.0)  # the client gives up after 0.5 s
+    worker = env.worker()
+    await worker.run_once()
+    assert await env.states() == {QUEUED: 5}
+    await eventually(lambda: _true(len(env.fake.calls("create")) == 1), within=2)
+    (dead_end,) = env.fake.calls("create")
+    env.clock.now += 10
+    await worker.run_once()
+    assert await env.states() == {SENT: 5}
+    # Rokt may have acted on the slow call too; creating again is idempotent there.
+    assert env.fake.holders[("acme", "summer-sale")] == set(subs)
+    assert dead_end.status == 202 and len(env.fake.calls("create")) == 2
+
+
+async def test_a_400_inside_a_batch_isolates_the_bad_items(env: Env) -> None:
+    subs = await env.enqueue(16)
+    bad = {subs[3], subs[11]}
+    env.fake.reject_subscriptions(*bad, reason="subscription is deactivated")
+    await env.worker().run_once()
+    assert await env.states() == {SENT: 14, DEAD: 2}
+    good = sorted(set(subs) - bad)
+    assert sorted(env.fake.subscription_ids_sent()) == good  # each exactly once
+    dead = await env.store.recent_dead()
+    assert {d.contact_key for d in dead} == {"contact-3", "contact-11"}
+    for d in dead:
+        assert d.reason.startswith("rejected: Rokt answered HTTP 400")
+        assert "subscription is deactivated" in d.reason
+    assert env.outcome("dead") == 2
+
+
+async def test_a_rejection_of_the_whole_call_is_not_split(env: Env) -> None:
+    await env.enqueue(8)
+    env.fake.script("create", [403], body={"message": "account acme is suspended"})
+    await env.worker().run_once()
+    assert await env.states() == {DEAD: 8}
+    assert len(env.fake.calls("create")) == 1
+    dead = await env.store.recent_dead()
+    assert {d.reason for d in dead} == {
+        "rejected: Rokt answered HTTP 403: account acme is suspended"
+    }
+
+
+async def test_a_rejected_remove_kills_only_its_item(env: Env) -> None:
+    subs = await env.enqueue(4, action="remove")
+    env.fake.reject_subscriptions(subs[0])
+    await env.worker().run_once()
+    assert await env.states() == {SENT: 3, DEAD: 1}
+    assert len(env.fake.calls("remove")) == 4
+
+
+async def test_after_max_attempts_an_item_is_dead_with_the_last_error(env: Env) -> None:
+    await env.enqueue(2)
+    env.fake.script("create", [503] * MAX_ATTEMPTS)
+    worker = env.worker()
+    for _ in range(MAX_ATTEMPTS):
+        env.clock.now += 3600
+        assert await worker.run_once() == 2
+    assert await env.states() == {DEAD: 2}
+    (dead, _) = await env.store.recent_dead()
+    assert dead.reason.startswith(f"gave_up: after {MAX_ATTEMPTS} attempts: Rokt answered HTTP 503")
+
+
+async def test_refused_credentials_retry_then_end_as_auth_failed(env: Env) -> None:
+    await env.service.save(
+        mid=MID,
+        account_code="acme",
+        client_id="cid",
+        client_secret="rotated-at-rokt",
+        actor=Actor(),
+    )
+    await env.enqueue(1)
+    worker = env.worker()
+    await worker.run_once()
+    assert await env.states() == {QUEUED: 1}
+    for _ in range(MAX_ATTEMPTS - 1):
+        env.clock.now += 3600
+        await worker.run_once()
+    (dead,) = await env.store.recent_dead()
+    assert dead.reason.startswith(
+        f"auth_failed: after {MAX_ATTEMPTS} attempts: invalid credentials"
+    )
+    assert "rotated-at-rokt" not in dead.reason
+    assert env.fake.calls("create") == []
+
+
+async def test_items_of_a_business_unit_without_settings_are_dead(env: Env) -> None:
+    await env.enqueue(2, mid="999")
+    await env.enqueue(1)
+    await env.worker().run_once()
+    assert await env.states() == {DEAD: 2, SENT: 1}
+    dead = await env.store.recent_dead()
+    assert all(d.reason.startswith("not_configured: ") for d in dead)
+
+
+async def test_a_401_mid_delivery_refreshes_the_token_once(env: Env) -> None:
+    worker = env.worker()
+    await env.enqueue(1)
+    await worker.run_once()
+    env.fake.expire_tokens()
+    await env.enqueue(1)
+    await worker.run_once()
+    assert env.fake.token_grants == 2
+    assert [c.status for c in env.fake.calls("create")] == [202, 401, 202]
+    assert await env.states() == {SENT: 2}
+
+
+async def test_calls_to_rokt_are_bounded(env: Env) -> None:
+    for i in range(12):
+        await env.enqueue(2, payload=rokt_event(f"event-{i}"))
+    env.fake.delay = 0.05
+    await env.worker(concurrency=3).run_once()
+    assert env.fake.max_in_flight <= 3
+    assert await env.states() == {SENT: 24}
+
+
+async def test_rounds_that_ran_out_of_lease_before_sending_are_not_attempts(env: Env) -> None:
+    await env.enqueue(2)
+    lease = 60.0
+    for _ in range(MAX_ATTEMPTS + 2):
+        reads = iter([env.clock.now])  # the claim; every later read is past half the lease
+        late = env.clock.now + lease
+
+        worker = env.worker(clock=lambda r=reads, t=late: next(r, t), lease_seconds=lease)
+        assert await worker.run_once() == 2
+        env.clock.now = late
+    assert env.fake.calls("create") == []  # never tried...
+    assert await env.states() == {QUEUED: 2}
+    # ...so the first real failure is the first attempt, retried like any other.
+    env.fake.script("create", [503])
+    await env.worker().run_once()
+    assert await env.states() == {QUEUED: 2}
+    env.clock.now += 3600
+    items = await env.store.claim("check", env.clock.now, lease, 10)
+    assert [(i.attempts, i.last_error.partition(":")[0]) for i in items] == [
+        (2, "rokt_retryable"),
+        (2, "rokt_retryable"),
+    ]
+
+
+# --- restarts --------------------------------------------------------------------------------
+
+
+async def test_a_restarted_worker_delivers_orphaned_items_exactly_once(env: Env) -> None:
+    env.clock.now = time.time()  # a running worker reads the real clock
+    subs = await env.enqueue(30)
+    # A worker claimed them and died before sending: they sit 'sending' under its lease.
+    orphaned = await env.store.claim("local", env.clock.now, 60.0, 500)
+    assert len(orphaned) == 30 and await env.states() == {SENDING: 30}
+    worker = env.worker(clock=time.time, owner="local")
+    await worker.start()
+    try:
+
+        async def delivered() -> bool:
+            return await env.states() == {SENT: 30}
+
+        await eventually(delivered)
+    finally:
+        await worker.stop()
+    sent = env.fake.subscription_ids_sent()
+    assert sorted(sent) == sorted(subs) and len(env.fake.calls("create")) == 1
+
+
+async def test_another_instances_expired_lease_is_taken_over(env: Env) -> None:
+    subs = await env.enqueue(5)
+    await env.store.claim("host-a", env.clock.now, 60.0, 500)
+    worker = env.worker(owner="host-b")
+    assert await worker.run_once() == 0  # host-a's lease still holds
+    env.clock.now += 61
+    assert await worker.run_once() == 5
+    assert sorted(env.fake.subscription_ids_sent()) == sorted(subs)
+
+
+async def test_stop_gives_back_the_leases_of_a_round_in_flight(env: Env) -> None:
+    env.clock.now = time.time()  # a running worker reads the real clock
+    await env.enqueue(4)
+    env.fake.delay = 0.4
+    worker = env.worker(clock=time.time, stop_grace_seconds=0.05)
+    await worker.start()
+    await eventually(lambda: _true(env.fake.in_flight > 0), within=2)
+    await worker.stop()
+    assert await env.states() == {QUEUED: 4}
+
+
+async def test_rounds_are_spaced_so_a_trickle_shares_calls_but_the_first_goes_at_once(
+    env: Env,
+) -> None:
+    env.clock = time.time  # type: ignore[assignment]  # items must be due on the wall clock
+    worker = env.worker(poll_seconds=5.0, round_interval_seconds=0.4)
+    await worker.start()
+    try:
+        started = time.monotonic()
+        first = await env.enqueue(1)
+        worker.wake()
+        await eventually(lambda: _true(env.fake.subscription_ids_sent() == first), within=5)
+        assert time.monotonic() - started < 0.3  # after a quiet spell: no waiting
+        trickle: list[str] = []
+        for _ in range(8):  # one contact every 30 ms, each waking the worker
+            trickle += await env.enqueue(1)
+            worker.wake()
+            await asyncio.sleep(0.03)
+        await eventually(lambda: _true(len(env.fake.subscription_ids_sent()) >= 9), within=5)
+        assert sorted(env.fake.subscription_ids_sent()) == sorted(first + trickle)
+        assert len(env.fake.calls("create", 202)) <= 3  # not one call per contact
+    finally:
+        await worker.stop()
