@@ -97,7 +97,7 @@ class PostgresStore(PostgresSsoMixin):
             raise
         self._commits = GroupCommit(
             self._accept_batch,
-            job_error=lambda exc: isinstance(exc, JOB_ERRORS),
+            systemic=lambda exc: isinstance(exc, DB_ERRORS) and not isinstance(exc, JOB_ERRORS),
             name="postgres-group-commit",
         )
 

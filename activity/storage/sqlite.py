@@ -54,6 +54,14 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+def _systemic(exc: BaseException) -> bool:
+    """The database cannot write at all (locked, disk full or read-only, I/O, closed), as
+    opposed to refusing one contact's values (constraints, bindings, encodings)."""
+    return isinstance(exc, sqlite3.Error) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.InterfaceError | sqlite3.DataError
+    )
+
+
 def _owner_only(path: Path) -> None:
     """Create the database file 0600 (or tighten an existing one) before SQLite opens it.
 
@@ -158,7 +166,7 @@ class SQLiteStore(SQLiteSsoMixin):
         await self._run(self._connect)
         self._commits = GroupCommit(
             self._accept_batch,
-            job_error=lambda exc: isinstance(exc, sqlite3.IntegrityError | sqlite3.InterfaceError),
+            systemic=_systemic,
             name="sqlite-group-commit",
         )
 
