@@ -76,8 +76,16 @@ class Store(Protocol):
     # `owner`, when given, limits mark_* to items still leased by that owner: a worker whose
     # lease ran out (and whose items another instance took over) changes nothing.
     async def mark_sent(
-        self, ids: Sequence[int], now: float, *, owner: str | None = None
-    ) -> None: ...
+        self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
+    ) -> None:
+        """Sent; `note` (kept as the item's last error text) says how we know, when the
+        answer was not a plain 2xx."""
+
+    async def mark_maybe_sent(
+        self, ids: Sequence[int], at: float | None, *, owner: str | None = None
+    ) -> None:
+        """Set (or, with None, clear) when the latest call that may have reached Rokt for
+        these items started. Written before the call, so a crash mid-call leaves it."""
 
     async def mark_retry(
         self,

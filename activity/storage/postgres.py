@@ -211,8 +211,15 @@ class PostgresStore(PostgresSsoMixin):
             guard = f"{sql.OWNER_GUARD}{len(args) + 2}"
             await self._execute(query + where + guard, *args, list(ids), owner)
 
-    async def mark_sent(self, ids: Sequence[int], now: float, *, owner: str | None = None) -> None:
-        await self._update(sql.MARK_SENT, ids, owner, now)
+    async def mark_sent(
+        self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
+    ) -> None:
+        await self._update(sql.MARK_SENT, ids, owner, now, note)
+
+    async def mark_maybe_sent(
+        self, ids: Sequence[int], at: float | None, *, owner: str | None = None
+    ) -> None:
+        await self._update(sql.MARK_MAYBE_SENT, ids, owner, at)
 
     async def mark_retry(
         self,

@@ -338,14 +338,21 @@ class SQLiteStore(SQLiteSsoMixin):
             where, args = f"{where} AND state = ? AND lease_owner = ?", (*args, SENDING, owner)
         await self._tx(lambda db: db.execute(sql + where, args))
 
-    async def mark_sent(self, ids: Sequence[int], now: float, *, owner: str | None = None) -> None:
+    async def mark_sent(
+        self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
+    ) -> None:
         await self._update(
             ids,
             "UPDATE outbox SET state = ?, lease_owner = '', updated_at = ?, sent_at = ?, "
-            "last_error = ''",
-            (SENT, now, now),
+            "last_error = ?",
+            (SENT, now, now, note),
             owner,
         )
+
+    async def mark_maybe_sent(
+        self, ids: Sequence[int], at: float | None, *, owner: str | None = None
+    ) -> None:
+        await self._update(ids, "UPDATE outbox SET maybe_sent_at = ?", (at,), owner)
 
     async def mark_retry(
         self,
@@ -466,7 +473,7 @@ WHERE id IN (SELECT value FROM json_each(?))
 """
 CLAIMED_COLUMNS = (
     "id", *rows.OUTBOX_INSERT_FIELDS,
-    "state", "attempts", "created_at", "next_attempt_at", "last_error",
+    "state", "attempts", "created_at", "next_attempt_at", "last_error", "maybe_sent_at",
 )  # fmt: skip
 CLAIMED = f"""
 SELECT json_group_array(json_array({", ".join(CLAIMED_COLUMNS)}))
