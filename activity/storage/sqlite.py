@@ -308,6 +308,14 @@ class SQLiteStore(SQLiteSsoMixin):
             self._commits, activity_id, definition_instance_id, answer, items, now
         )
 
+    async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
+        found = await self._query(
+            "SELECT status, body FROM executions WHERE activity_id = ? AND "
+            "definition_instance_id = ?",
+            (activity_id, definition_instance_id),
+        )
+        return Answer(int(found[0][0]), json.loads(found[0][1])) if found else None
+
     async def _accept_batch(self, jobs: Sequence[AcceptJob]) -> list[Result]:
         batch = sqlite_accept.prepare(jobs)
         return await self._tx(lambda db: sqlite_accept.run(db, batch))
