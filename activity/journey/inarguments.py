@@ -15,12 +15,14 @@ import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 
 from activity.errors import InvalidInput
-from activity.rokt.api_requests import ACTIONS, CREATE, UPDATE
+from activity.rokt.api_requests import ACTIONS, CREATE, UNSUBSCRIBE, UPDATE
 
 CONTINUE = "continue"
 EJECT = "eject"
 NOTIFY_MAX = 40320  # minutes: four weeks
 EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+# A Rokt calendar's URL slug: youraccount.roktcalendar.com/<calendarCode> (seed 002).
+CALENDAR_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 
 _TEXT = {"type": "string"}
 _SCALAR = {"type": ["string", "number", "boolean", "null"]}
@@ -70,12 +72,27 @@ SCHEMA: dict[str, Any] = {
             "type": ["string", "array"],
             "description": "one or more subscription GUIDs",
         },
+        "calendarCode": {
+            "type": "string",
+            "pattern": CALENDAR_CODE_PATTERN,
+            "description": "the calendar's URL slug (1-100 letters, digits, '-' or '_'), e.g. "
+            "my-calendar",
+        },
     },
     "patternProperties": {"^<<.+>>$": {**_SCALAR, "description": "a text, number or boolean"}},
-    "required": ["eventId"],
     "anyOf": [{"required": ["mid"]}, {"required": ["eid"]}],
-    "if": {"properties": {"action": {"enum": [CREATE, UPDATE]}}},
-    "then": {"required": ["title", "start", "timezone"]},
+    "allOf": [
+        {
+            "if": {"properties": {"action": {"enum": [CREATE, UPDATE]}}},
+            "then": {"required": ["title", "start", "timezone"]},
+        },
+        {
+            # Unsubscribe takes the contact off a calendar: no event, a calendar instead.
+            "if": {"properties": {"action": {"const": UNSUBSCRIBE}}, "required": ["action"]},
+            "then": {"required": ["calendarCode"]},
+            "else": {"required": ["eventId"]},
+        },
+    ],
 }
 
 _VALIDATOR = Draft202012Validator(SCHEMA)
@@ -177,6 +194,15 @@ def event_id(value: Any) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not re.fullmatch(EVENT_ID_PATTERN, text):
         raise InvalidInput(f"eventId is {_clip(repr(value))}; expected {_expected('eventId')}")
+    return text
+
+
+def calendar_code(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not re.fullmatch(CALENDAR_CODE_PATTERN, text):
+        raise InvalidInput(
+            f"calendarCode is {_clip(repr(value))}; expected {_expected('calendarCode')}"
+        )
     return text
 
 

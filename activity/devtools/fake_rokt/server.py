@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from activity.devtools.fake_rokt import calendars
 from activity.devtools.fake_rokt.state import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -177,15 +178,6 @@ def _subscription(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     return fake.subscription(request.match_info["subscription_id"])
 
 
-def _calendar_events(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
-    try:
-        page = int(request.query.get("pageNumber", "1"))
-        size = int(request.query.get("pageSize", "50"))
-    except ValueError:
-        page = size = 0
-    return fake.calendar_events(request.match_info["account"], page, size)
-
-
 def create_fake_rokt_app(fake: FakeRokt) -> web.Application:
     app = web.Application()
     app[FAKE] = fake
@@ -198,9 +190,7 @@ def create_fake_rokt_app(fake: FakeRokt) -> web.Application:
         api("remove", _remove),
     )
     app.router.add_get("/v1/subscription/{subscription_id}", api("subscription", _subscription))
-    app.router.add_get(
-        "/v1/{account}/calendars/{calendar_id}/events", api("calendar_events", _calendar_events)
-    )
+    calendars.add_routes(app, api)
     return app
 
 
