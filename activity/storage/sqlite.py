@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +32,7 @@ from activity.storage.models import (
     OutboxItem,
     StoredSettings,
 )
+from activity.storage.sqlite_sso import SQLiteSsoMixin
 
 T = TypeVar("T")
 CLOSE_GRACE_SECONDS = 10.0  # commit accepts already waiting before the connection closes
@@ -51,7 +54,21 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteStore:
+def _owner_only(path: Path) -> None:
+    """Create the database file 0600 (or tighten an existing one) before SQLite opens it.
+
+    The database holds encrypted secrets, contact keys and events: like the key file, only
+    its owner may read it. SQLite creates the -wal and -shm files with the database file's
+    mode, so they follow; ones left by an older version are tightened here too.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+        with contextlib.suppress(FileNotFoundError):
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+
+
+class SQLiteStore(SQLiteSsoMixin):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor: ThreadPoolExecutor | None = None
@@ -74,6 +91,7 @@ class SQLiteStore:
 
     def _connect(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(self._path)
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
@@ -312,14 +330,21 @@ class SQLiteStore:
             where, args = f"{where} AND state = ? AND lease_owner = ?", (*args, SENDING, owner)
         await self._tx(lambda db: db.execute(sql + where, args))
 
-    async def mark_sent(self, ids: Sequence[int], now: float, *, owner: str | None = None) -> None:
+    async def mark_sent(
+        self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
+    ) -> None:
         await self._update(
             ids,
             "UPDATE outbox SET state = ?, lease_owner = '', updated_at = ?, sent_at = ?, "
-            "last_error = ''",
-            (SENT, now, now),
+            "last_error = ?",
+            (SENT, now, now, note),
             owner,
         )
+
+    async def mark_maybe_sent(
+        self, ids: Sequence[int], at: float | None, *, owner: str | None = None
+    ) -> None:
+        await self._update(ids, "UPDATE outbox SET maybe_sent_at = ?", (at,), owner)
 
     async def mark_retry(
         self,
@@ -440,7 +465,7 @@ WHERE id IN (SELECT value FROM json_each(?))
 """
 CLAIMED_COLUMNS = (
     "id", *rows.OUTBOX_INSERT_FIELDS,
-    "state", "attempts", "created_at", "next_attempt_at", "last_error",
+    "state", "attempts", "created_at", "next_attempt_at", "last_error", "maybe_sent_at",
 )  # fmt: skip
 CLAIMED = f"""
 SELECT json_group_array(json_array({", ".join(CLAIMED_COLUMNS)}))
