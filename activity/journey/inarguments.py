@@ -15,14 +15,18 @@ import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 
 from activity.errors import InvalidInput
+from activity.journey.subscribe_schema import (
+    CALENDAR_CODE_PATTERN,
+    SUBSCRIBE,
+    SUBSCRIBE_PROPERTIES,
+    SUBSCRIBE_REQUIRED,
+)
 from activity.rokt.api_requests import ACTIONS, CREATE, UNSUBSCRIBE, UPDATE
 
 CONTINUE = "continue"
 EJECT = "eject"
 NOTIFY_MAX = 40320  # minutes: four weeks
 EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
-# A Rokt calendar's URL slug: youraccount.roktcalendar.com/<calendarCode> (seed 002).
-CALENDAR_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 
 _TEXT = {"type": "string"}
 _SCALAR = {"type": ["string", "number", "boolean", "null"]}
@@ -36,7 +40,10 @@ SCHEMA: dict[str, Any] = {
             "description": "the business unit MID, e.g. 500000001",
         },
         "eid": {"type": ["string", "integer"], "description": "the enterprise ID"},
-        "action": {"enum": list(ACTIONS), "description": "one of " + ", ".join(ACTIONS)},
+        "action": {
+            "enum": [*ACTIONS, SUBSCRIBE],
+            "description": "one of " + ", ".join([*ACTIONS, SUBSCRIBE]),
+        },
         "eventId": {
             "type": "string",
             "pattern": EVENT_ID_PATTERN,
@@ -72,12 +79,7 @@ SCHEMA: dict[str, Any] = {
             "type": ["string", "array"],
             "description": "one or more subscription GUIDs",
         },
-        "calendarCode": {
-            "type": "string",
-            "pattern": CALENDAR_CODE_PATTERN,
-            "description": "the calendar's URL slug (1-100 letters, digits, '-' or '_'), e.g. "
-            "my-calendar",
-        },
+        **SUBSCRIBE_PROPERTIES,
     },
     "patternProperties": {"^<<.+>>$": {**_SCALAR, "description": "a text, number or boolean"}},
     "anyOf": [{"required": ["mid"]}, {"required": ["eid"]}],
@@ -87,10 +89,15 @@ SCHEMA: dict[str, Any] = {
             "then": {"required": ["title", "start", "timezone"]},
         },
         {
-            # Unsubscribe takes the contact off a calendar: no event, a calendar instead.
-            "if": {"properties": {"action": {"const": UNSUBSCRIBE}}, "required": ["action"]},
-            "then": {"required": ["calendarCode"]},
-            "else": {"required": ["eventId"]},
+            # The action `subscribe` creates a Rokt subscription: no event, a calendar.
+            "if": {"required": ["action"], "properties": {"action": {"const": SUBSCRIBE}}},
+            "then": SUBSCRIBE_REQUIRED,
+            "else": {
+                # Unsubscribe takes the contact off a calendar: no event, a calendar instead.
+                "if": {"required": ["action"], "properties": {"action": {"const": UNSUBSCRIBE}}},
+                "then": {"required": ["calendarCode"]},
+                "else": {"required": ["eventId"]},
+            },
         },
     ],
 }

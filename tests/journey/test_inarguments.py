@@ -95,8 +95,8 @@ def test_title_start_timezone_only_required_for_create_and_update() -> None:
 def test_unsubscribe_needs_a_calendar_code_and_no_event() -> None:
     validate({"mid": "1", "action": "unsubscribe", "calendarCode": "my-calendar"})
     assert _message({"mid": "1", "action": "unsubscribe", "eventId": "e1"}) == (
-        "calendarCode is missing; expected the calendar's URL slug (1-100 letters, digits, "
-        "'-' or '_'), e.g. my-calendar"
+        "calendarCode is missing; expected the calendar's URL slug: 1-100 letters, digits, "
+        "'-' or '_'"
     )
     assert "calendarCode is 'my calendar/x'" in _message(
         {"mid": "1", "action": "unsubscribe", "calendarCode": "my calendar/x"}

@@ -15,12 +15,20 @@ from datetime import datetime
 from typing import Any
 
 from activity.devtools.fake_rokt.calendars import FakeCalendars
+from activity.devtools.fake_rokt.subscribe import SubscriptionBook
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 ENDPOINTS = (
-    "token", "create", "update", "cancel", "remove", "subscription", "calendar_events",
+    "token",
+    "create",
+    "update",
+    "cancel",
+    "remove",
+    "subscription",
+    "calendar_events",
+    "subscribe",
     "unsubscribe",
-)  # fmt: skip
+)
 API = "api"  # script target matching every endpoint except the token endpoint
 REQUIRED_EVENT_FIELDS = ("eventId", "title", "start", "end", "timezone")
 DEMO_CLIENT_ID = "demo-client"
@@ -110,6 +118,7 @@ class FakeRokt:
         self.in_flight = 0
         self.max_in_flight = 0
         self._scripts: list[_Script] = []
+        self.subscribe = SubscriptionBook(clock)  # Create New Subscription (subscribe.py)
 
     # --- steering -------------------------------------------------------------------------
 
