@@ -18,6 +18,7 @@ from activity.errors import StorageUnavailable
 from activity.storage import group_commit, rows
 from activity.storage import postgres_queries as sql
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage.inbox import Inbox
 from activity.storage.models import (
     Answer,
     AuditEntry,
@@ -31,6 +32,7 @@ from activity.storage.models import (
     StoredSettings,
 )
 from activity.storage.postgres_accept import accept_batch
+from activity.storage.postgres_inbox import PostgresInbox
 from activity.storage.postgres_setup import DB_ERRORS, JOB_ERRORS, migrate, pool_options
 
 CLOSE_GRACE_SECONDS = 10.0
@@ -51,6 +53,7 @@ class PostgresStore:
         self.applied_migrations: list[int] = []  # what this open() applied; others may have
         self._pool: Any = None
         self._commits: GroupCommit | None = None
+        self.inbox: Inbox = PostgresInbox(self._connection, self._tx)
 
     # --- plumbing -------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from activity.errors import StorageUnavailable
 from activity.storage import group_commit, rows, sqlite_accept
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage.inbox import Inbox
 from activity.storage.migrations import migrations_for
 from activity.storage.models import (
     DEAD,
@@ -30,6 +31,7 @@ from activity.storage.models import (
     OutboxItem,
     StoredSettings,
 )
+from activity.storage.sqlite_inbox import SQLiteInbox
 
 T = TypeVar("T")
 CLOSE_GRACE_SECONDS = 10.0  # commit accepts already waiting before the connection closes
@@ -57,6 +59,7 @@ class SQLiteStore:
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._commits: GroupCommit | None = None
+        self.inbox: Inbox = SQLiteInbox(self._tx, self._query)
 
     # --- plumbing -------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Marketing Cloud: OAuth, connections, the data-extension installer, the sync worker."""
