@@ -1,4 +1,7 @@
-"""rokt-activity: serve, fake-rokt, settings, demo. The only place that reads the environment."""
+"""rokt-activity: serve, fake-rokt, fake-sfmc, settings, demo.
+
+The only place that reads the environment.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +47,15 @@ def _fake_rokt(args: argparse.Namespace) -> int:
         client_id=args.client_id,
         client_secret=args.client_secret,
         token_ttl=args.token_ttl,
+    )
+    return 0
+
+
+def _fake_sfmc(args: argparse.Namespace) -> int:
+    from activity.devtools.fake_sfmc.server import run_fake_sfmc
+
+    run_fake_sfmc(
+        host=args.host, port=args.port, client_id=args.client_id, client_secret=args.client_secret
     )
     return 0
 
@@ -159,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument("--client-secret", default="demo-secret")
     fake.add_argument("--token-ttl", type=float, default=300.0)
     fake.set_defaults(func=_fake_rokt)
+
+    fake_mc = sub.add_parser("fake-sfmc", help="run a fake Marketing Cloud for development")
+    fake_mc.add_argument("--host", default="127.0.0.1")
+    fake_mc.add_argument("--port", type=int, default=8091)
+    fake_mc.add_argument("--client-id", default="demo-sfmc-client")
+    fake_mc.add_argument("--client-secret", default="demo-sfmc-secret")
+    fake_mc.set_defaults(func=_fake_sfmc)
 
     settings = sub.add_parser("settings", help="manage business-unit Rokt settings")
     ssub = settings.add_subparsers(dest="settings_command", required=True)

@@ -33,6 +33,10 @@ TABLES = (
     "inbox",
     "subscription_rows",
     "calendar_event_activity",
+    "sessions",
+    "sso_states",
+    "used_jtis",
+    "sfmc_connections",
 )
 
 
