@@ -85,6 +85,22 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
     await worker.stop()
 
 
+async def _subscriptions(app: web.Application) -> AsyncIterator[None]:
+    from activity.journey.subscribing import Subscriber
+    from activity.rokt.client import RoktClient
+
+    settings = app[SETTINGS]
+    client = RoktClient(app[HTTP], settings.rokt_api_url, app[TOKENS], app[METRICS])
+    app[EXECUTOR].subscriber = Subscriber(
+        app[STORE],
+        app[SETTINGS_SERVICE],
+        client,
+        concurrency=settings.subscribe_concurrency,
+        timeout=settings.subscribe_timeout_seconds,
+    )
+    yield
+
+
 async def _retention(app: web.Application) -> AsyncIterator[None]:
     pruner = Pruner(app[STORE], app[SETTINGS].retention_days * 86400)
     await pruner.start()
@@ -98,7 +114,7 @@ def create_app(settings: Settings) -> web.Application:
     app[KEYRING] = keyring_for(settings.database_url, settings.encryption_keys)
     app[METRICS] = Metrics()
     app[ASSET_VERSION] = asset_version()
-    app.cleanup_ctx.extend([_database, _http_client, _delivery, _retention])
+    app.cleanup_ctx.extend([_database, _http_client, _delivery, _subscriptions, _retention])
     setup_sessions(app, settings)
     aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("activity", "templates"), autoescape=True)
     setup_routes(app)

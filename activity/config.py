@@ -40,6 +40,10 @@ class Settings:
     delivery_batch_size: int = 500
     delivery_lease_seconds: float = 60.0
     rokt_timeout_seconds: float = 10.0
+    # The action `subscribe` calls Rokt inside execute: this many at once per process, and
+    # each gives up (503, JB retries) after this long, well inside JB's 20 s execute timeout.
+    subscribe_concurrency: int = 32
+    subscribe_timeout_seconds: float = 8.0
     session_max_age_seconds: int = 8 * 3600
     run_delivery: bool = True
     # Finished work (answers, sent and dead items) older than this is deleted. JB retries come

@@ -67,6 +67,10 @@ class Store(Protocol):
         on disk. A repeat returns the first answer and enqueues nothing.
         """
 
+    async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
+        """The answer on record for this key, or None; reads only (subscribe checks it before
+        calling Rokt, so a JB retry calls Rokt no second time)."""
+
     # Outbox.
     async def claim(
         self, owner: str, now: float, lease_seconds: float, limit: int

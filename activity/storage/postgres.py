@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -97,7 +98,7 @@ class PostgresStore(PostgresSsoMixin):
             raise
         self._commits = GroupCommit(
             self._accept_batch,
-            job_error=lambda exc: isinstance(exc, JOB_ERRORS),
+            systemic=lambda exc: isinstance(exc, DB_ERRORS) and not isinstance(exc, JOB_ERRORS),
             name="postgres-group-commit",
         )
 
@@ -192,6 +193,15 @@ class PostgresStore(PostgresSsoMixin):
         )
 
     # --- outbox ---------------------------------------------------------------------------
+
+    async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
+        found = await self._fetch(
+            "SELECT status, body FROM executions WHERE activity_id = $1 AND "
+            "definition_instance_id = $2",
+            activity_id,
+            definition_instance_id,
+        )
+        return Answer(int(found[0]["status"]), json.loads(found[0]["body"])) if found else None
 
     async def claim(
         self, owner: str, now: float, lease_seconds: float, limit: int

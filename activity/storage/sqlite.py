@@ -54,6 +54,14 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+def _systemic(exc: BaseException) -> bool:
+    """The database cannot write at all (locked, disk full or read-only, I/O, closed), as
+    opposed to refusing one contact's values (constraints, bindings, encodings)."""
+    return isinstance(exc, sqlite3.Error) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.InterfaceError | sqlite3.DataError
+    )
+
+
 def _owner_only(path: Path) -> None:
     """Create the database file 0600 (or tighten an existing one) before SQLite opens it.
 
@@ -158,7 +166,7 @@ class SQLiteStore(SQLiteSsoMixin):
         await self._run(self._connect)
         self._commits = GroupCommit(
             self._accept_batch,
-            job_error=lambda exc: isinstance(exc, sqlite3.IntegrityError | sqlite3.InterfaceError),
+            systemic=_systemic,
             name="sqlite-group-commit",
         )
 
@@ -299,6 +307,14 @@ class SQLiteStore(SQLiteSsoMixin):
         return await group_commit.accept(
             self._commits, activity_id, definition_instance_id, answer, items, now
         )
+
+    async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
+        found = await self._query(
+            "SELECT status, body FROM executions WHERE activity_id = ? AND "
+            "definition_instance_id = ?",
+            (activity_id, definition_instance_id),
+        )
+        return Answer(int(found[0][0]), json.loads(found[0][1])) if found else None
 
     async def _accept_batch(self, jobs: Sequence[AcceptJob]) -> list[Result]:
         batch = sqlite_accept.prepare(jobs)

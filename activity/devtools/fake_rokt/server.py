@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from activity.devtools.fake_rokt import subscribe
 from activity.devtools.fake_rokt.state import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -186,6 +187,20 @@ def _calendar_events(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     return fake.calendar_events(request.match_info["account"], page, size)
 
 
+def _subscribe(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
+    info = request.match_info
+    base = f"{request.scheme}://{request.host}"
+    return fake.subscribe.subscribe(info["account"], info["calendar"], body, base)
+
+
+async def consent(request: web.Request) -> web.StreamResponse:
+    """The fake Google/Microsoft consent form, already agreed to (see subscribe.py)."""
+    target = request.app[FAKE].subscribe.consent(request.match_info["token"])
+    if target is None:
+        return web.json_response({"error": "unknown or used consent link"}, status=404)
+    raise web.HTTPFound(target)
+
+
 def create_fake_rokt_app(fake: FakeRokt) -> web.Application:
     app = web.Application()
     app[FAKE] = fake
@@ -201,6 +216,8 @@ def create_fake_rokt_app(fake: FakeRokt) -> web.Application:
     app.router.add_get(
         "/v1/{account}/calendars/{calendar_id}/events", api("calendar_events", _calendar_events)
     )
+    app.router.add_post("/v2/subscribe/{account}/{calendar}", api(subscribe.ENDPOINT, _subscribe))
+    app.router.add_get("/fake/consent/{token}", consent)
     return app
 
 
