@@ -1,1 +1,1 @@
-"""Marketing Cloud: OAuth, connections, the data-extension installer, the sync worker."""
+"""Marketing Cloud: OAuth client, connections, data-extension installer, sync worker."""
