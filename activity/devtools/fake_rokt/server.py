@@ -25,6 +25,7 @@ from activity.devtools.fake_rokt.state import (
     Step,
     error_body,
 )
+from activity.devtools.fake_rokt.webhooks import WebhookSender, add_webhook_routes
 
 FAKE = web.AppKey("fake_rokt", FakeRokt)
 
@@ -192,9 +193,10 @@ async def consent(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound(target)
 
 
-def create_fake_rokt_app(fake: FakeRokt) -> web.Application:
+def create_fake_rokt_app(fake: FakeRokt, webhooks: WebhookSender | None = None) -> web.Application:
     app = web.Application()
     app[FAKE] = fake
+    add_webhook_routes(app, webhooks)
     app.router.add_post("/oauth2/token", token)
     app.router.add_post("/v1/subscriptionevent/{account}/update", api("update", _update))
     app.router.add_post("/v1/subscriptionevent/{account}", api("create", _create))
@@ -213,9 +215,13 @@ def create_fake_rokt_app(fake: FakeRokt) -> web.Application:
 async def start_fake_rokt(
     host: str = "127.0.0.1", port: int = 0, **kw: Any
 ) -> tuple[FakeRokt, str, web.AppRunner]:
-    """Serve a new FakeRokt(**kw) on a free port; stop it with `await runner.cleanup()`."""
+    """Serve a new FakeRokt(**kw) on a free port; stop it with `await runner.cleanup()`.
+
+    `webhooks` (a WebhookSender) is how the fake sends Rokt webhooks, e.g. with a compressed
+    retry schedule; by default one with Rokt's."""
+    webhooks = kw.pop("webhooks", None)
     fake = FakeRokt(**kw)
-    runner = web.AppRunner(create_fake_rokt_app(fake), access_log=None)
+    runner = web.AppRunner(create_fake_rokt_app(fake, webhooks), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
