@@ -20,6 +20,7 @@ from activity.config import ConfigError, Settings, settings_from_env
 
 def _serve(args: argparse.Namespace) -> int:
     from activity.app import create_app
+    from activity.ops.bodies import SERVER_OPTIONS
     from activity.ops.eventloop import new_event_loop
     from activity.ops.logs import configure_logging
 
@@ -34,6 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
         print=None,
         access_log=None,
         loop=loop,
+        **SERVER_OPTIONS,
     )
     return 0
 

@@ -26,6 +26,7 @@ from activity.admin.settings_service import Actor
 from activity.admin.sso import not_signed_in, render_page
 from activity.appkeys import HTTP, SETTINGS, SETTINGS_SERVICE
 from activity.config import ConfigError
+from activity.ops.bodies import read_form
 from activity.rokt.connection_check import ConnectionResult, check_connection
 from activity.storage.models import AuditEntry, StoredSettings
 
@@ -114,7 +115,7 @@ async def checked_post(
     admin = await sessions.current(request)
     if admin is None:
         return not_signed_in(request)
-    form = await request.post()
+    form = await read_form(request)
     if not admin.csrf_ok(form.get(sessions.CSRF_FIELD)):
         log.warning("settings form rejected", extra={"reason": "csrf", "mid": admin.identity.mid})
         return render_page(request, "expired_form.html", {"title": "Form expired"}, status=403)

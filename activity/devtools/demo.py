@@ -35,6 +35,7 @@ from activity.devtools.demo_report import DemoReport, Timeline, print_report
 from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
 from activity.devtools.jb import event_arguments, execute_payload, lifecycle_payload, sign
 from activity.journey.execution import QUEUED
+from activity.ops.bodies import SERVER_OPTIONS
 from activity.storage.models import DEAD, SENT
 
 MID = "500000001"
@@ -215,7 +216,7 @@ async def running_service(workdir: Path) -> AsyncIterator[_Running]:
         rokt_api_url=rokt_url,
     )
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, **SERVER_OPTIONS)
     try:
         await runner.setup()
         await web.SockSite(runner, sock).start()

@@ -51,6 +51,17 @@ class Metrics:
             "Age of the oldest undelivered item",
             registry=self.registry,
         )
+        self.http_refused = Counter(
+            "activity_http_refused_total",
+            "Requests refused before any handler ran, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.http_errors = Counter(
+            "activity_http_errors_total",
+            "Requests answered 500 (a bug; the log line has the request id)",
+            registry=self.registry,
+        )
         self.lifecycle_calls = Counter(
             "activity_lifecycle_calls_total",
             "Lifecycle calls by route and result",
