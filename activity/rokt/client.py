@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from activity.errors import RoktAuthFailed, RoktRejected, RoktRetryable
-from activity.rokt.api_requests import CANCEL, REMOVE, RoktRequest
+from activity.errors import RoktAuthFailed, RoktNotFound, RoktRejected, RoktRetryable
+from activity.rokt.api_requests import RoktRequest
 from activity.rokt.retry import is_retryable, parse_retry_after
 
 if TYPE_CHECKING:
@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from activity.rokt.token_cache import TokenCache
 
 SUCCESS = frozenset({200, 201, 202, 204})
-# Deleting what Rokt no longer has leaves the state we asked for.
-GONE_IS_DONE = frozenset({CANCEL, REMOVE})
+# Answers that say the request was not acted on; other 5xx (500, 502, 504) may come after
+# Rokt did the work, so a repeat must check first.
+NOT_ACTED_ON = frozenset({429, 503})
 MAX_REASON_CHARS = 300
 
 
@@ -64,8 +65,19 @@ class RoktClient:
         )
 
     async def send(self, account: RoktAccount, request: RoktRequest) -> None:
-        """Returns when Rokt accepted the request; raises RoktRetryable, RoktRejected or
-        RoktAuthFailed otherwise."""
+        """Returns when Rokt accepted the request; raises RoktRetryable, RoktRejected (a 404:
+        RoktNotFound) or RoktAuthFailed otherwise."""
+        await self._exchange(account, request)
+
+    async def get_json(self, account: RoktAccount, request: RoktRequest) -> Any:
+        """Rokt's JSON answer to a read; raises like `send`."""
+        body = await self._exchange(account, request)
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise RoktRetryable(f"Rokt answered {request.endpoint} with a non-JSON body") from None
+
+    async def _exchange(self, account: RoktAccount, request: RoktRequest) -> str:
         token = await self._tokens.get(account)
         status, body, retry_after = await self._call(token, request)
         if status == 401:
@@ -76,15 +88,25 @@ class RoktClient:
                 raise RoktAuthFailed(
                     "Rokt refused a freshly granted access token (HTTP 401)", status=401
                 )
-        if status in SUCCESS or (status == 404 and request.endpoint in GONE_IS_DONE):
-            return
+        if status in SUCCESS:
+            return body
         reason = error_text(body)
+        if status == 404:
+            # Seed 002 documents no 404 for these calls; a wrong account code answers 404.
+            raise RoktNotFound(
+                f"Rokt answered HTTP 404 to {request.endpoint} ({request.method} "
+                f"{request.path}): the account code {account.account_code!r} or the event is "
+                f"unknown to Rokt: {reason}",
+                status=404,
+            )
         if is_retryable(status):
-            raise RoktRetryable(
+            error = RoktRetryable(
                 f"Rokt answered HTTP {status}: {reason}",
                 status=status,
                 retry_after=parse_retry_after(retry_after),
             )
+            error.maybe_delivered = status not in NOT_ACTED_ON
+            raise error
         raise RoktRejected(f"Rokt answered HTTP {status}: {reason}", status=status)
 
     async def _call(self, token: str, request: RoktRequest) -> tuple[int, str, str | None]:
@@ -107,11 +129,16 @@ class RoktClient:
                 return resp.status, body, resp.headers.get("Retry-After")
         except TimeoutError:
             label = "timeout"
-            raise RoktRetryable(f"Rokt did not answer {request.endpoint} in time") from None
+            error = RoktRetryable(f"Rokt did not answer {request.endpoint} in time")
+            error.maybe_delivered = True
+            raise error from None
         except aiohttp.ClientError as exc:
-            raise RoktRetryable(
+            error = RoktRetryable(
                 f"Rokt unreachable during {request.endpoint}: {type(exc).__name__}"
-            ) from None
+            )
+            # No connection, no request; a connection lost later may have carried it.
+            error.maybe_delivered = not isinstance(exc, aiohttp.ClientConnectorError)
+            raise error from None
         finally:
             if self._metrics is not None:
                 self._metrics.rokt_calls.labels(endpoint=request.endpoint, status=label).inc()
