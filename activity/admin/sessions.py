@@ -131,7 +131,9 @@ def setup_sessions(app: web.Application, settings: Settings) -> None:
 
 
 def is_admin_path(path: str) -> bool:
-    return path in ("/login", "/logout", "/settings") or path.startswith("/settings/")
+    return path in ("/login", "/logout", "/settings") or path.startswith(
+        ("/settings/", "/running/", "/api/rokt/")
+    )
 
 
 def _admin_paths_only(inner: Middleware) -> Middleware:

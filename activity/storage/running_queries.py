@@ -13,7 +13,7 @@ from typing import Any
 from activity.storage.models import DEAD, QUEUED, SENDING, SENT, ActivityStats
 from activity.storage.rows import Row
 
-DEAD_REASONS_SHOWN = 10
+DEAD_REASONS_SHOWN = 100
 # Execute statuses that put nothing in the outbox.
 SKIPPED_STATUSES = ("skipped_no_subscription", "skipped_not_configured", "invalid")
 RETRYING = f"state = '{QUEUED}' AND attempts > 0 AND last_error <> ''"
