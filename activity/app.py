@@ -15,6 +15,7 @@ from activity.admin.sessions import setup_sessions
 from activity.admin.settings_service import SettingsService
 from activity.appkeys import (
     ASSET_VERSION,
+    CONNECTIONS,
     EXECUTOR,
     HTTP,
     KEYRING,
@@ -31,6 +32,7 @@ from activity.journey.execution import Executor
 from activity.ops.metrics import Metrics
 from activity.ops.middlewares import all_middlewares
 from activity.routes import setup_routes
+from activity.sfmc.connections import ConnectionService
 from activity.storage.factory import store_for
 from activity.storage.retention import Pruner
 
@@ -57,6 +59,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await store.open()
     app[STORE] = store
     app[SETTINGS_SERVICE] = SettingsService(store, app[KEYRING])
+    app[CONNECTIONS] = ConnectionService(store, app[KEYRING], app[SETTINGS])
     app[EXECUTOR] = Executor(
         store, app[SETTINGS_SERVICE], max_in_flight=app[SETTINGS].max_executes_in_flight
     )

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from activity.ops.metrics import Metrics
     from activity.rokt.delivery import DeliveryWorker
     from activity.rokt.token_cache import TokenCache
+    from activity.sfmc.connections import ConnectionService
 
 SETTINGS = web.AppKey("settings", Settings)
 KEYRING = web.AppKey("keyring", Keyring)
@@ -25,5 +26,6 @@ SETTINGS_SERVICE: web.AppKey[SettingsService] = web.AppKey("settings_service")
 TOKENS: web.AppKey[TokenCache] = web.AppKey("tokens")
 WORKER: web.AppKey[DeliveryWorker] = web.AppKey("worker")
 EXECUTOR: web.AppKey[Executor] = web.AppKey("executor")
+CONNECTIONS: web.AppKey[ConnectionService] = web.AppKey("sfmc_connections")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 ASSET_VERSION = web.AppKey("asset_version", str)
