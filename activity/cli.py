@@ -1,4 +1,7 @@
-"""rokt-activity: serve, fake-rokt, settings, demo. The only place that reads the environment."""
+"""rokt-activity: serve, fake-rokt, fake-sfmc, settings, demo.
+
+The only place that reads the environment.
+"""
 
 from __future__ import annotations
 
@@ -66,6 +69,18 @@ def _fake_rokt(args: argparse.Namespace) -> int:
         client_id=args.client_id,
         client_secret=args.client_secret,
         token_ttl=args.token_ttl,
+    )
+    return 0
+
+
+def _fake_sfmc(args: argparse.Namespace) -> int:
+    from activity.devtools.fake_sfmc.server import run_fake_sfmc
+    from activity.ops.logs import configure_logging
+
+    configure_logging(log_level_from_env(os.environ))
+    ensure_can_listen(args.host, args.port)
+    run_fake_sfmc(
+        host=args.host, port=args.port, client_id=args.client_id, client_secret=args.client_secret
     )
     return 0
 
@@ -194,6 +209,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--token-ttl", type=seconds, default=300.0, help="seconds an access token stays valid"
     )
     fake.set_defaults(func=_fake_rokt)
+
+    fake_mc = sub.add_parser(
+        "fake-sfmc",
+        help="run a fake Marketing Cloud for development",
+        description="Run a fake Marketing Cloud (sign-in, tokens, data extensions) that keeps "
+        "what it receives in memory.",
+    )
+    fake_mc.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    fake_mc.add_argument("--port", type=port, default=8091, help="TCP port to listen on (1-65535)")
+    fake_mc.add_argument(
+        "--client-id", default="demo-sfmc-client", help="the only OAuth client ID it accepts"
+    )
+    fake_mc.add_argument(
+        "--client-secret",
+        default="demo-sfmc-secret",
+        help="the only OAuth client secret it accepts",
+    )
+    fake_mc.set_defaults(func=_fake_sfmc)
 
     settings = sub.add_parser(
         "settings",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -98,7 +99,8 @@ def plan(merged: Mapping[str, Any], contact_key: str) -> EventPlan:
     """
     subscription = merged.get(subscriptions.FIELD)
     key = _template_key(merged)
-    template = _TEMPLATES.get(key) if key is not None else None
+    remembered = _TEMPLATES.get(key) if key is not None else None
+    template = remembered.template if remembered is not None else None
     # The schema only types calendarSubscriptionId (string or array): with every other
     # inArgument as remembered, these types cannot make the contact invalid.
     if template is None or type(subscription) not in (str, list, type(None)):
@@ -109,7 +111,7 @@ def plan(merged: Mapping[str, Any], contact_key: str) -> EventPlan:
         subscriptions.parse(given.get(subscriptions.FIELD))
         template = _template(merged, given)
         if key is not None:
-            _TEMPLATES[key] = template
+            _remember(key, template)
     event_id = scoped_event_id(template.event_id, template.scope, contact_key)
     ids = subscriptions.parse(subscription)
     payload, payload_json, key_hash = template.payload, template.payload_json, template.batch_key
@@ -149,8 +151,38 @@ class _Template:
     end_utc: str | None
 
 
-TEMPLATE_CACHE_SIZE = 1024
-_TEMPLATES: LRUCache[tuple[Any, ...], _Template] = LRUCache(maxsize=TEMPLATE_CACHE_SIZE)
+# Bounded by bytes, not entries: inArguments may be large (an extra 150 KB field each), and a
+# count bound would then let the cache grow past the memory target.
+TEMPLATE_CACHE_BYTES = 16 * 1024 * 1024
+_ENTRY_OVERHEAD_BYTES = 1024  # the key tuple, the dataclass, the payload dict's own tables
+
+
+@dataclass(frozen=True)
+class _Remembered:
+    template: _Template
+    size: int  # estimated bytes held by the key and the template
+
+
+def _footprint(key: tuple[Any, ...], template: _Template) -> int:
+    held = sum(sys.getsizeof(name) + sys.getsizeof(value) for name, _, value in key)
+    # The payload's strings are about as large as its JSON, which is kept too.
+    return _ENTRY_OVERHEAD_BYTES + held + 2 * sys.getsizeof(template.payload_json)
+
+
+_TEMPLATES: LRUCache[tuple[Any, ...], _Remembered] = LRUCache(
+    maxsize=TEMPLATE_CACHE_BYTES, getsizeof=lambda remembered: remembered.size
+)
+
+
+def _remember(key: tuple[Any, ...], template: _Template) -> None:
+    size = _footprint(key, template)
+    if size <= TEMPLATE_CACHE_BYTES // 64:  # one huge template may not flush everyone else's
+        _TEMPLATES[key] = _Remembered(template, size)
+
+
+def template_cache_bytes() -> tuple[int, int]:
+    """(estimated bytes held, bound): for tests and diagnostics."""
+    return int(_TEMPLATES.currsize), int(_TEMPLATES.maxsize)
 
 
 def forget_templates() -> None:

@@ -32,11 +32,12 @@ from activity.storage.models import (
 )
 from activity.storage.postgres_accept import accept_batch
 from activity.storage.postgres_setup import DB_ERRORS, JOB_ERRORS, migrate, pool_options
+from activity.storage.postgres_sso import PostgresSsoMixin
 
 CLOSE_GRACE_SECONDS = 10.0
 
 
-class PostgresStore:
+class PostgresStore(PostgresSsoMixin):
     def __init__(
         self,
         database_url: str,
@@ -96,7 +97,7 @@ class PostgresStore:
             raise
         self._commits = GroupCommit(
             self._accept_batch,
-            job_error=lambda exc: isinstance(exc, JOB_ERRORS),
+            systemic=lambda exc: isinstance(exc, DB_ERRORS) and not isinstance(exc, JOB_ERRORS),
             name="postgres-group-commit",
         )
 
@@ -210,8 +211,15 @@ class PostgresStore:
             guard = f"{sql.OWNER_GUARD}{len(args) + 2}"
             await self._execute(query + where + guard, *args, list(ids), owner)
 
-    async def mark_sent(self, ids: Sequence[int], now: float, *, owner: str | None = None) -> None:
-        await self._update(sql.MARK_SENT, ids, owner, now)
+    async def mark_sent(
+        self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
+    ) -> None:
+        await self._update(sql.MARK_SENT, ids, owner, now, note)
+
+    async def mark_maybe_sent(
+        self, ids: Sequence[int], at: float | None, *, owner: str | None = None
+    ) -> None:
+        await self._update(sql.MARK_MAYBE_SENT, ids, owner, at)
 
     async def mark_retry(
         self,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +32,7 @@ from activity.storage.models import (
     OutboxItem,
     StoredSettings,
 )
+from activity.storage.sqlite_sso import SQLiteSsoMixin
 
 T = TypeVar("T")
 CLOSE_GRACE_SECONDS = 10.0  # commit accepts already waiting before the connection closes
@@ -51,7 +54,29 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteStore:
+def _systemic(exc: BaseException) -> bool:
+    """The database cannot write at all (locked, disk full or read-only, I/O, closed), as
+    opposed to refusing one contact's values (constraints, bindings, encodings)."""
+    return isinstance(exc, sqlite3.Error) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.InterfaceError | sqlite3.DataError
+    )
+
+
+def _owner_only(path: Path) -> None:
+    """Create the database file 0600 (or tighten an existing one) before SQLite opens it.
+
+    The database holds encrypted secrets, contact keys and events: like the key file, only
+    its owner may read it. SQLite creates the -wal and -shm files with the database file's
+    mode, so they follow; ones left by an older version are tightened here too.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+        with contextlib.suppress(FileNotFoundError):
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+
+
+class SQLiteStore(SQLiteSsoMixin):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor: ThreadPoolExecutor | None = None
@@ -75,6 +100,7 @@ class SQLiteStore:
     def _connect(self) -> None:
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(self._path)
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
         except (OSError, sqlite3.Error) as exc:
@@ -156,7 +182,7 @@ class SQLiteStore:
             ) from None
         self._commits = GroupCommit(
             self._accept_batch,
-            job_error=lambda exc: isinstance(exc, sqlite3.IntegrityError | sqlite3.InterfaceError),
+            systemic=_systemic,
             name="sqlite-group-commit",
         )
 
@@ -328,14 +354,21 @@ class SQLiteStore:
             where, args = f"{where} AND state = ? AND lease_owner = ?", (*args, SENDING, owner)
         await self._tx(lambda db: db.execute(sql + where, args))
 
-    async def mark_sent(self, ids: Sequence[int], now: float, *, owner: str | None = None) -> None:
+    async def mark_sent(
+        self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
+    ) -> None:
         await self._update(
             ids,
             "UPDATE outbox SET state = ?, lease_owner = '', updated_at = ?, sent_at = ?, "
-            "last_error = ''",
-            (SENT, now, now),
+            "last_error = ?",
+            (SENT, now, now, note),
             owner,
         )
+
+    async def mark_maybe_sent(
+        self, ids: Sequence[int], at: float | None, *, owner: str | None = None
+    ) -> None:
+        await self._update(ids, "UPDATE outbox SET maybe_sent_at = ?", (at,), owner)
 
     async def mark_retry(
         self,
@@ -456,7 +489,7 @@ WHERE id IN (SELECT value FROM json_each(?))
 """
 CLAIMED_COLUMNS = (
     "id", *rows.OUTBOX_INSERT_FIELDS,
-    "state", "attempts", "created_at", "next_attempt_at", "last_error",
+    "state", "attempts", "created_at", "next_attempt_at", "last_error", "maybe_sent_at",
 )  # fmt: skip
 CLAIMED = f"""
 SELECT json_group_array(json_array({", ".join(CLAIMED_COLUMNS)}))
