@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite:///./activity.db"
 DEFAULT_ROKT_API_URL = "https://api.roktcalendar.com"
+DEFAULT_SFMC_AUTH_URL = "https://{tssd}.auth.marketingcloudapis.com"
+DEFAULT_SFMC_SCOPES = "offline data_extensions_read data_extensions_write"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 ROKT_TIMEOUT_SECONDS = 10.0
@@ -41,6 +44,10 @@ class Settings:
     delivery_batch_size: int = 500
     delivery_lease_seconds: float = 60.0
     rokt_timeout_seconds: float = ROKT_TIMEOUT_SECONDS
+    # The action `subscribe` calls Rokt inside execute: this many at once per process, and
+    # each gives up (503, JB retries) after this long, well inside JB's 20 s execute timeout.
+    subscribe_concurrency: int = 32
+    subscribe_timeout_seconds: float = 8.0
     session_max_age_seconds: int = 8 * 3600
     run_delivery: bool = True
     # Finished work (answers, sent and dead items) older than this is deleted. JB retries come
@@ -50,10 +57,24 @@ class Settings:
     # Bearer token Prometheus must send to GET /metrics; empty turns /metrics off (404).
     metrics_token: str = field(default="", repr=False)
     log_level: str = "info"
+    # The enhanced package's Web App integration, for /sso/*; empty client ID turns SSO off.
+    sfmc_client_id: str = ""
+    sfmc_client_secret: str = field(default="", repr=False)
+    sfmc_auth_url: str = DEFAULT_SFMC_AUTH_URL  # `{tssd}` is replaced by the tenant subdomain
+    sfmc_subdomain: str = ""  # the tenant a sign-in starts at, before SFMC names one
+    sfmc_scopes: str = DEFAULT_SFMC_SCOPES
 
     @property
     def public_base(self) -> str:
         return self.public_url.rstrip("/")
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.sfmc_client_id and self.sfmc_client_secret)
+
+    @property
+    def sso_redirect_uri(self) -> str:
+        return f"{self.public_base}/sso/callback"
 
     @property
     def delivery_owner(self) -> str:
@@ -155,6 +176,42 @@ def log_level_from_env(env: Mapping[str, str]) -> str:
     return level
 
 
+TSSD_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+
+
+def check_sfmc(env: Mapping[str, str]) -> dict[str, str]:
+    """The SFMC_* variables; checked only when SFMC_CLIENT_ID is set (SSO on)."""
+    client_id = env.get("SFMC_CLIENT_ID", "").strip()
+    auth_url = (env.get("SFMC_AUTH_URL", "").strip() or DEFAULT_SFMC_AUTH_URL).rstrip("/")
+    values = {
+        "sfmc_client_id": client_id,
+        "sfmc_client_secret": env.get("SFMC_CLIENT_SECRET", "").strip(),
+        "sfmc_auth_url": auth_url,
+        "sfmc_subdomain": env.get("SFMC_SUBDOMAIN", "").strip(),
+        "sfmc_scopes": " ".join(env.get("SFMC_SCOPES", "").split()) or DEFAULT_SFMC_SCOPES,
+    }
+    if not client_id:
+        return values
+    if not values["sfmc_client_secret"]:
+        raise ConfigError("SFMC_CLIENT_SECRET is not set (SFMC_CLIENT_ID is)")
+    sample = auth_url.replace("{tssd}", "tenant")
+    parts = urlsplit(sample)
+    if not (
+        (parts.scheme == "https" and parts.hostname)
+        or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS)
+    ) or (parts.query or parts.fragment):
+        raise ConfigError(
+            "SFMC_AUTH_URL must be an https:// base URL (http:// only for localhost), "
+            f"got {auth_url!r}"
+        )
+    if "{tssd}" in auth_url and not TSSD_PATTERN.match(values["sfmc_subdomain"]):
+        raise ConfigError(
+            "SFMC_SUBDOMAIN must be your tenant subdomain (the part before "
+            ".auth.marketingcloudapis.com) when SFMC_AUTH_URL holds {tssd}"
+        )
+    return values
+
+
 def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = True) -> Settings:
     """Only the CLI calls this. `serving=False` relaxes what `serve` alone needs."""
     env = os.environ if env is None else env
@@ -166,6 +223,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = T
         jwt_secret = env.get("ACTIVITY_JWT_SECRET", "")
     rokt_timeout = _positive_seconds(env, "ROKT_TIMEOUT_SECONDS", ROKT_TIMEOUT_SECONDS)
     keys = tuple(k.strip() for k in env.get("ACTIVITY_ENCRYPTION_KEY", "").split(",") if k.strip())
+    sfmc = check_sfmc(env)
     return Settings(
         public_url=public_url,
         jwt_secret=jwt_secret,
@@ -183,4 +241,9 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = T
         delivery_lease_seconds=_lease_seconds(env, rokt_timeout),
         retention_days=_positive_seconds(env, "ACTIVITY_RETENTION_DAYS", 7.0, unit="days"),
         log_level=log_level_from_env(env),
+        sfmc_client_id=sfmc["sfmc_client_id"],
+        sfmc_client_secret=sfmc["sfmc_client_secret"],
+        sfmc_auth_url=sfmc["sfmc_auth_url"],
+        sfmc_subdomain=sfmc["sfmc_subdomain"],
+        sfmc_scopes=sfmc["sfmc_scopes"],
     )

@@ -15,6 +15,7 @@ import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 
 from activity.errors import InvalidInput
+from activity.journey.subscribe_schema import SUBSCRIBE, SUBSCRIBE_PROPERTIES, SUBSCRIBE_REQUIRED
 from activity.rokt.api_requests import ACTIONS, CREATE, UPDATE
 
 CONTINUE = "continue"
@@ -34,7 +35,10 @@ SCHEMA: dict[str, Any] = {
             "description": "the business unit MID, e.g. 500000001",
         },
         "eid": {"type": ["string", "integer"], "description": "the enterprise ID"},
-        "action": {"enum": list(ACTIONS), "description": "one of " + ", ".join(ACTIONS)},
+        "action": {
+            "enum": [*ACTIONS, SUBSCRIBE],
+            "description": "one of " + ", ".join([*ACTIONS, SUBSCRIBE]),
+        },
         "eventId": {
             "type": "string",
             "pattern": EVENT_ID_PATTERN,
@@ -70,12 +74,22 @@ SCHEMA: dict[str, Any] = {
             "type": ["string", "array"],
             "description": "one or more subscription GUIDs",
         },
+        **SUBSCRIBE_PROPERTIES,
     },
     "patternProperties": {"^<<.+>>$": {**_SCALAR, "description": "a text, number or boolean"}},
-    "required": ["eventId"],
     "anyOf": [{"required": ["mid"]}, {"required": ["eid"]}],
-    "if": {"properties": {"action": {"enum": [CREATE, UPDATE]}}},
-    "then": {"required": ["title", "start", "timezone"]},
+    "allOf": [
+        {
+            "if": {"properties": {"action": {"enum": [CREATE, UPDATE]}}},
+            "then": {"required": ["title", "start", "timezone"]},
+        },
+        {
+            # The action `subscribe` creates a Rokt subscription: no event, a calendar.
+            "if": {"required": ["action"], "properties": {"action": {"const": SUBSCRIBE}}},
+            "then": SUBSCRIBE_REQUIRED,
+            "else": {"required": ["eventId"]},
+        },
+    ],
 }
 
 _VALIDATOR = Draft202012Validator(SCHEMA)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from activity.storage.inbox import Inbox
 from activity.storage.models import (
     Answer,
     AuditEntry,
@@ -23,6 +24,9 @@ from activity.storage.models import (
 
 
 class Store(Protocol):
+    # Rokt webhooks waiting for Marketing Cloud (the outbox's twin; see storage/inbox.py).
+    inbox: Inbox
+
     async def open(self) -> None:
         """Connect and apply pending schema migrations (under a lock)."""
 
@@ -66,6 +70,10 @@ class Store(Protocol):
         Returns the answer on record and whether it is new. Once this returns, the work is
         on disk. A repeat returns the first answer and enqueues nothing.
         """
+
+    async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
+        """The answer on record for this key, or None; reads only (subscribe checks it before
+        calling Rokt, so a JB retry calls Rokt no second time)."""
 
     # Outbox.
     async def claim(

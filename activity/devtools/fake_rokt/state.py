@@ -14,8 +14,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from activity.devtools.fake_rokt.subscribe import SubscriptionBook
+
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-ENDPOINTS = ("token", "create", "update", "cancel", "remove", "subscription", "calendar_events")
+ENDPOINTS = (
+    "token",
+    "create",
+    "update",
+    "cancel",
+    "remove",
+    "subscription",
+    "calendar_events",
+    "subscribe",
+)
 API = "api"  # script target matching every endpoint except the token endpoint
 REQUIRED_EVENT_FIELDS = ("eventId", "title", "start", "end", "timezone")
 DEMO_CLIENT_ID = "demo-client"
@@ -104,6 +115,7 @@ class FakeRokt:
         self.in_flight = 0
         self.max_in_flight = 0
         self._scripts: list[_Script] = []
+        self.subscribe = SubscriptionBook(clock)  # Create New Subscription (subscribe.py)
 
     # --- steering -------------------------------------------------------------------------
 
