@@ -115,6 +115,15 @@ async def _with_settings_service(settings: Settings, action: str, args: argparse
             else:
                 print(f"no settings for MID {args.mid}", file=sys.stderr)
                 return 1
+        elif action == "webhook-url":
+            from activity.rokt.webhook_urls import WebhookUrls
+
+            urls = WebhookUrls(
+                store,
+                keyring_for(settings.database_url, settings.encryption_keys),
+                settings.public_base,
+            )
+            print(await urls.url_for(args.mid, rotate=bool(args.rotate)))
         elif action == "rotate-key":
             changed = await service.rotate_keys()
             print(f"re-encrypted {changed} stored secret(s) under the first key")
@@ -187,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     sdel = ssub.add_parser("delete", help="delete a business unit's settings")
     sdel.add_argument("--mid", required=True)
     ssub.add_parser("rotate-key", help="re-encrypt all secrets under the first key")
+    shook = ssub.add_parser(
+        "webhook-url", help="print the business unit's Rokt webhook URL (made on first use)"
+    )
+    shook.add_argument("--mid", required=True)
+    shook.add_argument(
+        "--rotate", action="store_true", help="replace it; the old URL stops working at once"
+    )
     settings.set_defaults(func=_settings)
 
     demo = sub.add_parser("demo", help="play Journey Builder against the fake Rokt")

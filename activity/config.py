@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite:///./activity.db"
 DEFAULT_ROKT_API_URL = "https://api.roktcalendar.com"
+DEFAULT_SFMC_AUTH_URL = "https://{tssd}.auth.marketingcloudapis.com"
+DEFAULT_SFMC_SCOPES = "offline data_extensions_read data_extensions_write"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -49,10 +52,24 @@ class Settings:
     instance_id: str = ""
     # Bearer token Prometheus must send to GET /metrics; empty turns /metrics off (404).
     metrics_token: str = field(default="", repr=False)
+    # The enhanced package's Web App integration, for /sso/*; empty client ID turns SSO off.
+    sfmc_client_id: str = ""
+    sfmc_client_secret: str = field(default="", repr=False)
+    sfmc_auth_url: str = DEFAULT_SFMC_AUTH_URL  # `{tssd}` is replaced by the tenant subdomain
+    sfmc_subdomain: str = ""  # the tenant a sign-in starts at, before SFMC names one
+    sfmc_scopes: str = DEFAULT_SFMC_SCOPES
 
     @property
     def public_base(self) -> str:
         return self.public_url.rstrip("/")
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.sfmc_client_id and self.sfmc_client_secret)
+
+    @property
+    def sso_redirect_uri(self) -> str:
+        return f"{self.public_base}/sso/callback"
 
     @property
     def delivery_owner(self) -> str:
@@ -106,6 +123,42 @@ def _positive_seconds(
     return value
 
 
+TSSD_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+
+
+def check_sfmc(env: Mapping[str, str]) -> dict[str, str]:
+    """The SFMC_* variables; checked only when SFMC_CLIENT_ID is set (SSO on)."""
+    client_id = env.get("SFMC_CLIENT_ID", "").strip()
+    auth_url = (env.get("SFMC_AUTH_URL", "").strip() or DEFAULT_SFMC_AUTH_URL).rstrip("/")
+    values = {
+        "sfmc_client_id": client_id,
+        "sfmc_client_secret": env.get("SFMC_CLIENT_SECRET", "").strip(),
+        "sfmc_auth_url": auth_url,
+        "sfmc_subdomain": env.get("SFMC_SUBDOMAIN", "").strip(),
+        "sfmc_scopes": " ".join(env.get("SFMC_SCOPES", "").split()) or DEFAULT_SFMC_SCOPES,
+    }
+    if not client_id:
+        return values
+    if not values["sfmc_client_secret"]:
+        raise ConfigError("SFMC_CLIENT_SECRET is not set (SFMC_CLIENT_ID is)")
+    sample = auth_url.replace("{tssd}", "tenant")
+    parts = urlsplit(sample)
+    if not (
+        (parts.scheme == "https" and parts.hostname)
+        or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS)
+    ) or (parts.query or parts.fragment):
+        raise ConfigError(
+            "SFMC_AUTH_URL must be an https:// base URL (http:// only for localhost), "
+            f"got {auth_url!r}"
+        )
+    if "{tssd}" in auth_url and not TSSD_PATTERN.match(values["sfmc_subdomain"]):
+        raise ConfigError(
+            "SFMC_SUBDOMAIN must be your tenant subdomain (the part before "
+            ".auth.marketingcloudapis.com) when SFMC_AUTH_URL holds {tssd}"
+        )
+    return values
+
+
 def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = True) -> Settings:
     """Only the CLI calls this. `serving=False` relaxes what `serve` alone needs."""
     env = os.environ if env is None else env
@@ -116,6 +169,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = T
         public_url = env.get("ACTIVITY_PUBLIC_URL", "http://localhost:8080")
         jwt_secret = env.get("ACTIVITY_JWT_SECRET", "")
     keys = tuple(k.strip() for k in env.get("ACTIVITY_ENCRYPTION_KEY", "").split(",") if k.strip())
+    sfmc = check_sfmc(env)
     return Settings(
         public_url=public_url,
         jwt_secret=jwt_secret,
@@ -127,4 +181,9 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = T
         metrics_token=env.get("ACTIVITY_METRICS_TOKEN", "").strip(),
         delivery_lease_seconds=_positive_seconds(env, "ACTIVITY_DELIVERY_LEASE_SECONDS", 60.0),
         retention_days=_positive_seconds(env, "ACTIVITY_RETENTION_DAYS", 7.0, unit="days"),
+        sfmc_client_id=sfmc["sfmc_client_id"],
+        sfmc_client_secret=sfmc["sfmc_client_secret"],
+        sfmc_auth_url=sfmc["sfmc_auth_url"],
+        sfmc_subdomain=sfmc["sfmc_subdomain"],
+        sfmc_scopes=sfmc["sfmc_scopes"],
     )

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from activity.errors import StorageUnavailable
 from activity.storage import group_commit, rows, sqlite_accept
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage.inbox import Inbox
 from activity.storage.migrations import migrations_for
 from activity.storage.models import (
     DEAD,
@@ -32,6 +33,7 @@ from activity.storage.models import (
     OutboxItem,
     StoredSettings,
 )
+from activity.storage.sqlite_inbox import SQLiteInbox
 from activity.storage.sqlite_sso import SQLiteSsoMixin
 
 T = TypeVar("T")
@@ -82,6 +84,7 @@ class SQLiteStore(SQLiteSsoMixin):
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._commits: GroupCommit | None = None
+        self.inbox: Inbox = SQLiteInbox(self._tx, self._query)
 
     # --- plumbing -------------------------------------------------------------------------
 
