@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from activity.devtools.fake_rokt import subscribe
+from activity.devtools.fake_rokt import calendars, subscribe
 from activity.devtools.fake_rokt.state import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -180,15 +180,6 @@ def _subscription(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     return fake.subscription(request.match_info["subscription_id"])
 
 
-def _calendar_events(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
-    try:
-        page = int(request.query.get("pageNumber", "1"))
-        size = int(request.query.get("pageSize", "50"))
-    except ValueError:
-        page = size = 0
-    return fake.calendar_events(request.match_info["account"], page, size)
-
-
 def _subscribe(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     info = request.match_info
     base = f"{request.scheme}://{request.host}"
@@ -216,9 +207,7 @@ def create_fake_rokt_app(fake: FakeRokt, webhooks: WebhookSender | None = None) 
         api("remove", _remove),
     )
     app.router.add_get("/v1/subscription/{subscription_id}", api("subscription", _subscription))
-    app.router.add_get(
-        "/v1/{account}/calendars/{calendar_id}/events", api("calendar_events", _calendar_events)
-    )
+    calendars.add_routes(app, api)
     app.router.add_post("/v2/subscribe/{account}/{calendar}", api(subscribe.ENDPOINT, _subscribe))
     app.router.add_get("/fake/consent/{token}", consent)
     return app
