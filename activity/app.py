@@ -24,6 +24,8 @@ from activity.appkeys import (
     SETTINGS_SERVICE,
     STORE,
     TOKENS,
+    WEBHOOK_INTAKE,
+    WEBHOOK_URLS,
     WORKER,
 )
 from activity.config import Settings
@@ -31,6 +33,8 @@ from activity.crypto import keyring_for
 from activity.journey.execution import Executor
 from activity.ops.metrics import Metrics
 from activity.ops.middlewares import all_middlewares
+from activity.rokt.webhook_intake import WebhookIntake
+from activity.rokt.webhook_urls import WebhookUrls
 from activity.routes import setup_routes
 from activity.sfmc.connections import ConnectionService
 from activity.storage.factory import store_for
@@ -63,6 +67,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[EXECUTOR] = Executor(
         store, app[SETTINGS_SERVICE], max_in_flight=app[SETTINGS].max_executes_in_flight
     )
+    app[WEBHOOK_URLS] = WebhookUrls(store, app[KEYRING], app[SETTINGS].public_base)
+    app[WEBHOOK_INTAKE] = WebhookIntake(store, app[SETTINGS_SERVICE])
     yield
     await store.close()
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from activity.ops.metrics import Metrics
     from activity.rokt.delivery import DeliveryWorker
     from activity.rokt.token_cache import TokenCache
+    from activity.rokt.webhook_intake import WebhookIntake
+    from activity.rokt.webhook_urls import WebhookUrls
     from activity.sfmc.connections import ConnectionService
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -28,4 +30,6 @@ WORKER: web.AppKey[DeliveryWorker] = web.AppKey("worker")
 EXECUTOR: web.AppKey[Executor] = web.AppKey("executor")
 CONNECTIONS: web.AppKey[ConnectionService] = web.AppKey("sfmc_connections")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+WEBHOOK_URLS: web.AppKey[WebhookUrls] = web.AppKey("webhook_urls")
+WEBHOOK_INTAKE: web.AppKey[WebhookIntake] = web.AppKey("webhook_intake")
 ASSET_VERSION = web.AppKey("asset_version", str)

@@ -122,10 +122,13 @@ async def _page(
         "connection": _connection_view(await request.app[CONNECTIONS].get(me.mid)),
         "sso_enabled": request.app[SETTINGS].sso_enabled,
     }
+    from activity.admin.marketing_cloud_page import card_context  # it imports this module
+
+    context.update(await card_context(request, me.mid))
     return render_page(request, "settings.html", context, status=status)
 
 
-async def _checked_post(
+async def checked_post(
     request: web.Request,
 ) -> tuple[AdminSession, Mapping[str, Any]] | web.Response:
     admin = await sessions.current(request)
@@ -150,7 +153,7 @@ async def show(request: web.Request) -> web.StreamResponse:
 
 
 async def save(request: web.Request) -> web.StreamResponse:
-    checked = await _checked_post(request)
+    checked = await checked_post(request)
     if isinstance(checked, web.Response):
         return checked
     admin, form = checked
@@ -181,7 +184,7 @@ async def save(request: web.Request) -> web.StreamResponse:
 
 
 async def test_connection(request: web.Request) -> web.StreamResponse:
-    checked = await _checked_post(request)
+    checked = await checked_post(request)
     if isinstance(checked, web.Response):
         return checked
     admin, form = checked
@@ -221,7 +224,7 @@ async def confirm_delete(request: web.Request) -> web.StreamResponse:
 
 
 async def delete(request: web.Request) -> web.StreamResponse:
-    checked = await _checked_post(request)
+    checked = await checked_post(request)
     if isinstance(checked, web.Response):
         return checked
     admin, form = checked
@@ -237,7 +240,7 @@ async def delete(request: web.Request) -> web.StreamResponse:
 async def disconnect_sfmc(request: web.Request) -> web.StreamResponse:
     """POST /settings/sfmc/disconnect: forget the business unit's Marketing Cloud connection
     (its stored refresh token goes with it). Sessions stay: signing in again reconnects."""
-    checked = await _checked_post(request)
+    checked = await checked_post(request)
     if isinstance(checked, web.Response):
         return checked
     admin, _ = checked

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from activity.errors import RoktAuthFailed, RoktError, RoktRejected, RoktRetryable
-from activity.rokt.api_requests import CANCEL, REMOVE, RoktRequest
+from activity.rokt.api_requests import CANCEL, REMOVE, UNSUBSCRIBE, RoktRequest
 from activity.rokt.retry import is_retryable, parse_retry_after
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 SUCCESS = frozenset({200, 201, 202, 204})
 # Deleting what Rokt no longer has leaves the state we asked for.
-GONE_IS_DONE = frozenset({CANCEL, REMOVE})
+GONE_IS_DONE = frozenset({CANCEL, REMOVE, UNSUBSCRIBE})
 MAX_REASON_CHARS = 300
 
 

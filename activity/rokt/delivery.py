@@ -3,7 +3,8 @@ API allows, and records each item's outcome (sent, retry later, or dead with a r
 
 Items that share (credentials, account code, action, rendered event) form one group: a create
 goes out as one call carrying all their subscription IDs (at most MAX_SUBSCRIPTIONS_PER_CALL
-per call), update and cancel go out once per group, remove once per subscription.
+per call), update and cancel go out once per group, remove and unsubscribe once per
+subscription.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from activity.admin.settings_service import RoktAccount, SettingsService
 from activity.errors import RoktError, RoktRejected
-from activity.rokt.api_requests import CREATE, MAX_SUBSCRIPTIONS_PER_CALL, REMOVE, requests_for
+from activity.rokt.api_requests import (
+    CREATE,
+    MAX_SUBSCRIPTIONS_PER_CALL,
+    PER_SUBSCRIPTION,
+    requests_for,
+)
 from activity.rokt.client import RoktClient
 from activity.rokt.outcomes import NOT_CONFIGURED, Outcomes
 from activity.storage.base import Store
@@ -250,8 +256,8 @@ class DeliveryWorker:
     async def _deliver(self, group: _Group, deadline: float) -> None:
         if group.action == CREATE:
             await asyncio.gather(*(self._create(group, p, deadline) for p in packs(group.items)))
-        elif group.action == REMOVE:
-            await self._remove(group, deadline)
+        elif group.action in PER_SUBSCRIPTION:
+            await self._per_subscription(group, deadline)
         else:  # update and cancel concern the event, not the subscriptions: once per group
             await self._settle(
                 group.items, await self._send(group, group.action, deadline, group.items)
@@ -272,9 +278,11 @@ class DeliveryWorker:
                 self._create(group, items[half:], deadline),
             )
 
-    async def _remove(self, group: _Group, deadline: float) -> None:
+    async def _per_subscription(self, group: _Group, deadline: float) -> None:
         subs = union(group.items)
-        errors = await asyncio.gather(*(self._send(group, REMOVE, deadline, [], [s]) for s in subs))
+        errors = await asyncio.gather(
+            *(self._send(group, group.action, deadline, [], [s]) for s in subs)
+        )
         by_sub = dict(zip(subs, errors, strict=True))
         outcomes: dict[int, tuple[RoktError | None, list[OutboxItem]]] = {}
         for item in group.items:

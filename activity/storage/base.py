@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from activity.storage.inbox import Inbox
 from activity.storage.models import (
     Answer,
     AuditEntry,
@@ -23,6 +24,9 @@ from activity.storage.models import (
 
 
 class Store(Protocol):
+    # Rokt webhooks waiting for Marketing Cloud (the outbox's twin; see storage/inbox.py).
+    inbox: Inbox
+
     async def open(self) -> None:
         """Connect and apply pending schema migrations (under a lock)."""
 

@@ -19,6 +19,7 @@ from activity.errors import StorageUnavailable
 from activity.storage import group_commit, rows
 from activity.storage import postgres_queries as sql
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage.inbox import Inbox
 from activity.storage.models import (
     Answer,
     AuditEntry,
@@ -32,6 +33,7 @@ from activity.storage.models import (
     StoredSettings,
 )
 from activity.storage.postgres_accept import accept_batch
+from activity.storage.postgres_inbox import PostgresInbox
 from activity.storage.postgres_setup import DB_ERRORS, JOB_ERRORS, migrate, pool_options
 from activity.storage.postgres_sso import PostgresSsoMixin
 
@@ -53,6 +55,7 @@ class PostgresStore(PostgresSsoMixin):
         self.applied_migrations: list[int] = []  # what this open() applied; others may have
         self._pool: Any = None
         self._commits: GroupCommit | None = None
+        self.inbox: Inbox = PostgresInbox(self._connection, self._tx)
 
     # --- plumbing -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from activity.errors import StorageUnavailable
 from activity.storage import group_commit, rows, sqlite_accept
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage.inbox import Inbox
 from activity.storage.migrations import migrations_for
 from activity.storage.models import (
     DEAD,
@@ -32,6 +33,7 @@ from activity.storage.models import (
     OutboxItem,
     StoredSettings,
 )
+from activity.storage.sqlite_inbox import SQLiteInbox
 from activity.storage.sqlite_sso import SQLiteSsoMixin
 
 T = TypeVar("T")
@@ -82,6 +84,7 @@ class SQLiteStore(SQLiteSsoMixin):
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._commits: GroupCommit | None = None
+        self.inbox: Inbox = SQLiteInbox(self._tx, self._query)
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -98,11 +101,17 @@ class SQLiteStore(SQLiteSsoMixin):
         return self._conn
 
     def _connect(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        _owner_only(self._path)
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(self._path)
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StorageUnavailable(
+                f"cannot open the SQLite database {self._path}: {why.lower()}"
+            ) from None
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
         # FULL: an accepted contact survives an OS crash too; group commit pays for the fsync.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
@@ -163,7 +172,17 @@ class SQLiteStore(SQLiteSsoMixin):
 
     async def open(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        await self._run(self._connect)
+        try:
+            await self._run(self._connect)
+        except (sqlite3.Error, StorageUnavailable) as exc:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            if isinstance(exc, StorageUnavailable):
+                raise
+            # e.g. a read-only database file met by the migrations
+            raise StorageUnavailable(
+                f"cannot use the SQLite database {self._path}: {exc}"
+            ) from None
         self._commits = GroupCommit(
             self._accept_batch,
             systemic=_systemic,
