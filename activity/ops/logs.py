@@ -33,6 +33,8 @@ CONTEXT_FIELDS = (
     "retried",
     "dead",
     "url",
+    "item_id",
+    "event_id",
 )
 
 # Ids of the work in hand (request, journey, activity), added to every line logged while it
