@@ -75,12 +75,12 @@ class RoktClient:
             aiohttp.ClientTimeout(total=request_timeout) if request_timeout is not None else None
         )
 
-    async def send(self, account: RoktAccount, request: RoktRequest) -> None:
-        """Returns when Rokt accepted the request; raises RoktRetryable, RoktRejected or
-        RoktAuthFailed otherwise."""
+    async def send(self, account: RoktAccount, request: RoktRequest) -> int:
+        """Rokt's HTTP status once it accepted the request; raises RoktRetryable,
+        RoktRejected or RoktAuthFailed otherwise."""
         status, body, retry_after = await self._authorized(account, request)
         if status in SUCCESS or (status == 404 and request.endpoint in GONE_IS_DONE):
-            return
+            return status
         raise failure(status, body, retry_after)
 
     async def fetch(self, account: RoktAccount, request: RoktRequest) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from activity.rokt.api_requests import (
 )
 from activity.rokt.client import RoktClient
 from activity.rokt.outcomes import NOT_CONFIGURED, Outcomes
+from activity.rokt.round_log import RoundTally, status_label
 from activity.storage.base import Store
 from activity.storage.models import OutboxItem
 
@@ -210,16 +211,23 @@ class DeliveryWorker:
         now = self._clock()
         items = await self._store.claim(self._owner, now, self._lease, self._batch_size)
         if items:
+            started = time.monotonic()
+            tally = self._outcomes.tally = RoundTally()
+            tally.claimed(items)
             # Start no new Rokt call after half the lease: the rest waits for the next round
             # rather than risk another instance claiming items we are still sending.
             deadline = now + self._lease / 2
-            groups = await self._group(items)
-            results = await asyncio.gather(
-                *(self._deliver(g, deadline) for g in groups), return_exceptions=True
-            )
+            try:
+                groups = await self._group(items)
+                results = await asyncio.gather(
+                    *(self._deliver(g, deadline) for g in groups), return_exceptions=True
+                )
+            finally:
+                self._outcomes.tally = None
             for result in results:
                 if isinstance(result, Exception):
                     log.error("delivering a group failed", exc_info=result)
+            tally.emit(time.monotonic() - started)
         await self._refresh_depth(force=bool(items))
         return len(items)
 
@@ -318,14 +326,19 @@ class DeliveryWorker:
             )
         except (KeyError, ValueError) as exc:
             return RoktRejected(f"cannot build the Rokt request: {exc}")
+        tally, first = self._outcomes.tally, group.items[0]
         for n, request in enumerate(requests):
             try:
                 async with self._calls:
                     if n == 0 and self._clock() >= deadline:
                         return NOT_STARTED
-                    await self._client.send(group.account, request)
+                    status = await self._client.send(group.account, request)
             except RoktError as exc:
+                if tally is not None:
+                    tally.answered(first, status_label(None, exc))
                 return exc
+            if tally is not None:
+                tally.answered(first, status_label(status))
         return None
 
     async def _refresh_depth(self, *, force: bool) -> None:

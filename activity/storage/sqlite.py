@@ -101,11 +101,17 @@ class SQLiteStore(SQLiteSsoMixin):
         return self._conn
 
     def _connect(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        _owner_only(self._path)
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(self._path)
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StorageUnavailable(
+                f"cannot open the SQLite database {self._path}: {why.lower()}"
+            ) from None
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
         # FULL: an accepted contact survives an OS crash too; group commit pays for the fsync.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
@@ -166,7 +172,17 @@ class SQLiteStore(SQLiteSsoMixin):
 
     async def open(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        await self._run(self._connect)
+        try:
+            await self._run(self._connect)
+        except (sqlite3.Error, StorageUnavailable) as exc:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            if isinstance(exc, StorageUnavailable):
+                raise
+            # e.g. a read-only database file met by the migrations
+            raise StorageUnavailable(
+                f"cannot use the SQLite database {self._path}: {exc}"
+            ) from None
         self._commits = GroupCommit(
             self._accept_batch,
             systemic=_systemic,

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -249,7 +250,17 @@ def run_fake_rokt(
     url = f"http://{host}:{port}"
 
     def announce(_: str) -> None:
-        print(f"fake Rokt Calendar API on {url} (client ID {client_id}); Ctrl-C stops it")
-        print(f"point the service at it with ROKT_API_URL={url}", flush=True)
+        # A log line (JSON once the CLI configured logging), like everything a served process
+        # writes; the URL is what to set ROKT_API_URL to.
+        logging.getLogger("activity.devtools.fake_rokt").info(
+            "fake Rokt Calendar API on %s (client ID %s); point the service at it with "
+            "ROKT_API_URL=%s",
+            url,
+            client_id,
+            url,
+            extra={"url": url},
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
 
-    web.run_app(create_fake_rokt_app(fake), host=host, port=port, print=announce)
+    web.run_app(create_fake_rokt_app(fake), host=host, port=port, print=announce, access_log=None)
