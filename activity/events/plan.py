@@ -39,6 +39,7 @@ from activity.rokt.api_requests import (
     CANCEL,
     CREATE,
     REMOVE,
+    UNSUBSCRIBE,
     RoktRequest,
     canonical_json,
     requests_for,
@@ -65,18 +66,19 @@ _MISSING = {
     "start": f"start is missing; expected a local time {WALL_TIME}",
     "end": f"end is missing; expected a local time {WALL_TIME}",
     "timezone": "timezone is missing; expected a Windows time zone name or an IANA id",
+    "calendarCode": "calendarCode is missing; expected the calendar's URL slug, e.g. my-calendar",
 }
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class EventPlan:
-    action: str  # create | update | remove | cancel
+    action: str  # create | update | remove | cancel | unsubscribe
     mid: str
     eid: str
     on_error: str  # continue | eject
-    event_id: str  # after eventScope
-    payload: dict[str, Any]  # the Rokt event object
+    event_id: str  # after eventScope; "" for unsubscribe
+    payload: dict[str, Any]  # the Rokt event object ({"calendarCode": ...} for unsubscribe)
     subscription_ids: tuple[str, ...]
     batch_key: str  # equal for equal (action, payload)
     start_utc: str | None
@@ -107,12 +109,15 @@ def plan(merged: Mapping[str, Any], contact_key: str) -> EventPlan:
         inarguments.validate(merged)
         given = present(merged)
         # Checked before rendering, so errors come in the order they always did.
-        scoped_event_id(given["eventId"], given.get("eventScope", CONTACT), contact_key)
+        if given.get("action") != UNSUBSCRIBE:
+            scoped_event_id(given["eventId"], given.get("eventScope", CONTACT), contact_key)
         subscriptions.parse(given.get(subscriptions.FIELD))
         template = _template(merged, given)
         if key is not None:
             _remember(key, template)
-    event_id = scoped_event_id(template.event_id, template.scope, contact_key)
+    event_id = (
+        scoped_event_id(template.event_id, template.scope, contact_key) if template.event_id else ""
+    )
     ids = subscriptions.parse(subscription)
     payload, payload_json, key_hash = template.payload, template.payload_json, template.batch_key
     if event_id != template.event_id:
@@ -205,10 +210,14 @@ def _template_key(merged: Mapping[str, Any]) -> tuple[Any, ...] | None:
 def _template(merged: Mapping[str, Any], given: Mapping[str, Any]) -> _Template:
     action = str(given.get("action", CREATE))
     scope = inarguments.choice(given.get("eventScope", CONTACT), SCOPES, "eventScope")
-    event_id = inarguments.event_id(given["eventId"])
-    payload: dict[str, Any] = {"eventId": event_id}
     start_utc = end_utc = None
-    if action not in (REMOVE, CANCEL):
+    if action == UNSUBSCRIBE:  # the contact leaves the calendar: no event at all
+        event_id = ""
+        payload: dict[str, Any] = {"calendarCode": inarguments.calendar_code(given["calendarCode"])}
+    else:
+        event_id = inarguments.event_id(given["eventId"])
+        payload = {"eventId": event_id}
+    if action not in (REMOVE, CANCEL, UNSUBSCRIBE):
         values = {k: v for k, v in merged.items() if k.startswith("<<")}
         payload, start_utc, end_utc = _render(given, values, event_id)
     payload_json = canonical_json(payload)
@@ -249,13 +258,16 @@ def problems(arguments: Mapping[str, Any]) -> list[Problem]:
             return None
 
     action = check("action", inarguments.choice, ACTIONS, "action") or CREATE
-    timed = action not in (REMOVE, CANCEL)
-    required = ["eventId", "calendarSubscriptionId"]
+    timed = action not in (REMOVE, CANCEL, UNSUBSCRIBE)
+    required = ["calendarCode" if action == UNSUBSCRIBE else "eventId", "calendarSubscriptionId"]
     required += ["title", "start", "timezone"] if timed else []
     if not given.keys() & {"mid", "eid"}:
         found.append(Problem("mid", _MISSING["mid"]))
     found += [Problem(field, _MISSING[field]) for field in required if field not in given]
-    check("eventId", inarguments.event_id)
+    if action == UNSUBSCRIBE:
+        check("calendarCode", inarguments.calendar_code)
+    else:
+        check("eventId", inarguments.event_id)
     check("eventScope", inarguments.choice, SCOPES, "eventScope")
     check("onError", inarguments.choice, (CONTINUE, EJECT), "onError")
     check("notifyBefore", inarguments.notify_before)

@@ -3,7 +3,9 @@
 The paths and body shapes follow the Rokt Calendar API reference (seed 002): create is
 POST /v1/subscriptionevent/{accountCode} with {"event": ..., "subscriptionIds": [...]};
 update is POST .../update (see `update_body`); cancel deletes the event for everyone; remove
-takes it out of one subscription. docs/rokt.md explains each choice.
+takes it out of one subscription; unsubscribe is "Deactivate Subscriptions",
+DELETE /v1/subscription/{accountCode}/{calendarCode} with the subscription in the body.
+docs/rokt.md explains each choice.
 
 `actionType` is left out on purpose. Seed 002 shows it (a "string", on create both inside the
 event and at the top level, and on update), but no public Rokt page says which values it
@@ -25,7 +27,12 @@ CREATE = "create"
 UPDATE = "update"
 REMOVE = "remove"
 CANCEL = "cancel"
-ACTIONS = (CREATE, UPDATE, REMOVE, CANCEL)
+UNSUBSCRIBE = "unsubscribe"
+ACTIONS = (CREATE, UPDATE, REMOVE, CANCEL, UNSUBSCRIBE)
+# Actions sent once per subscription ID; the others concern the event.
+PER_SUBSCRIPTION = (REMOVE, UNSUBSCRIBE)
+# What Rokt records as the reason a subscription was deactivated (seed 002's body field).
+UNSUBSCRIBE_REASON = "Unsubscribed by a Marketing Cloud journey"
 
 # Subscription IDs per create call. Rokt accepts arrays; this bounds request size.
 MAX_SUBSCRIPTIONS_PER_CALL = 500
@@ -54,8 +61,15 @@ def requests_for(
     payload: Mapping[str, Any],
     subscription_ids: Sequence[str],
 ) -> list[RoktRequest]:
-    """`payload` is the rendered event object (it always holds `eventId`)."""
+    """`payload` is the rendered event object (it always holds `eventId`), or for
+    unsubscribe `{"calendarCode": ...}`."""
     account = _seg(account_code)
+    if action == UNSUBSCRIBE:
+        path = f"/v1/subscription/{account}/{_seg(str(payload['calendarCode']))}"
+        return [
+            RoktRequest(UNSUBSCRIBE, "DELETE", path, unsubscribe_body(sub))
+            for sub in subscription_ids
+        ]
     event_id = str(payload["eventId"])
     if action == CREATE:
         return [
@@ -104,6 +118,15 @@ def update_body(payload: Mapping[str, Any]) -> dict[str, Any]:
 def subscription_request(subscription_id: str) -> RoktRequest:
     """Seed 002's Get Subscription Details: the events a subscription holds."""
     return RoktRequest("subscription", "GET", f"/v1/subscription/{_seg(subscription_id)}", None)
+
+
+def unsubscribe_body(subscription_id: str) -> dict[str, Any]:
+    """Deactivate one subscription (`id`), not every subscription of a user name."""
+    return {
+        "id": subscription_id,
+        "unsubscribeReasonId": None,
+        "unsubscribeReasonText": UNSUBSCRIBE_REASON,
+    }
 
 
 def chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from activity.errors import RoktAuthFailed, RoktNotFound, RoktRejected, RoktRetryable
-from activity.rokt.api_requests import RoktRequest
+from activity.errors import RoktAuthFailed, RoktError, RoktNotFound, RoktRejected, RoktRetryable
+from activity.rokt.api_requests import UNSUBSCRIBE, RoktRequest
 from activity.rokt.retry import is_retryable, parse_retry_after
 
 if TYPE_CHECKING:
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from activity.rokt.token_cache import TokenCache
 
 SUCCESS = frozenset({200, 201, 202, 204})
+# Deactivating a subscription Rokt no longer has leaves the state we asked for. A 404 on cancel
+# or remove is RoktNotFound instead: the delivery worker decides (docs/rokt.md).
+GONE_IS_DONE = frozenset({UNSUBSCRIBE})
 # Answers that say the request was not acted on; other 5xx (500, 502, 504) may come after
 # Rokt did the work, so a repeat must check first.
 NOT_ACTED_ON = frozenset({429, 503})
@@ -46,6 +49,34 @@ def error_text(body: str) -> str:
     return text
 
 
+def failure(
+    status: int,
+    body: str,
+    retry_after: str | None,
+    request: RoktRequest | None = None,
+    account_code: str = "",
+) -> RoktError:
+    """The error for a non-success answer: retryable (429, 5xx), not found (404) or rejected
+    (other 4xx)."""
+    reason = error_text(body)
+    if is_retryable(status):
+        error = RoktRetryable(
+            f"Rokt answered HTTP {status}: {reason}",
+            status=status,
+            retry_after=parse_retry_after(retry_after),
+        )
+        error.maybe_delivered = status not in NOT_ACTED_ON
+        return error
+    if status == 404 and request is not None:
+        # Seed 002 documents no 404 for these calls; a wrong account code answers 404.
+        return RoktNotFound(
+            f"Rokt answered HTTP 404 to {request.endpoint} ({request.method} {request.path}): "
+            f"the account code {account_code!r} or the event is unknown to Rokt: {reason}",
+            status=404,
+        )
+    return RoktRejected(f"Rokt answered HTTP {status}: {reason}", status=status)
+
+
 class RoktClient:
     def __init__(
         self,
@@ -64,20 +95,36 @@ class RoktClient:
             aiohttp.ClientTimeout(total=request_timeout) if request_timeout is not None else None
         )
 
-    async def send(self, account: RoktAccount, request: RoktRequest) -> None:
-        """Returns when Rokt accepted the request; raises RoktRetryable, RoktRejected (a 404:
-        RoktNotFound) or RoktAuthFailed otherwise."""
-        await self._exchange(account, request)
+    async def send(self, account: RoktAccount, request: RoktRequest) -> int:
+        """Rokt's HTTP status once it accepted the request; raises RoktRetryable,
+        RoktRejected or RoktAuthFailed otherwise."""
+        status, body, retry_after = await self._authorized(account, request)
+        if status in SUCCESS or (status == 404 and request.endpoint in GONE_IS_DONE):
+            return status
+        raise failure(status, body, retry_after, request, account.account_code)
 
-    async def get_json(self, account: RoktAccount, request: RoktRequest) -> Any:
-        """Rokt's JSON answer to a read; raises like `send`."""
-        body = await self._exchange(account, request)
+    async def fetch(self, account: RoktAccount, request: RoktRequest) -> dict[str, Any]:
+        """Rokt's JSON answer to a request that returns data (Create New Subscription);
+        raises like `send`, and also when a 2xx body is not a JSON object or says
+        `success: false` (then its `statusCode` decides retryable or rejected)."""
+        status, body, retry_after = await self._authorized(account, request)
+        if status not in SUCCESS:
+            raise failure(status, body, retry_after, request, account.account_code)
         try:
-            return json.loads(body)
+            data: Any = json.loads(body)
         except ValueError:
-            raise RoktRetryable(f"Rokt answered {request.endpoint} with a non-JSON body") from None
+            data = None
+        if not isinstance(data, dict):
+            raise RoktRetryable(f"Rokt answered HTTP {status} without a JSON object", status=status)
+        if data.get("success") is False:
+            said = data.get("statusCode")
+            inner = said if isinstance(said, int) and 400 <= said <= 599 else 502
+            raise failure(inner, body, retry_after)
+        return data
 
-    async def _exchange(self, account: RoktAccount, request: RoktRequest) -> str:
+    async def _authorized(
+        self, account: RoktAccount, request: RoktRequest
+    ) -> tuple[int, str, str | None]:
         token = await self._tokens.get(account)
         status, body, retry_after = await self._call(token, request)
         if status == 401:
@@ -88,26 +135,7 @@ class RoktClient:
                 raise RoktAuthFailed(
                     "Rokt refused a freshly granted access token (HTTP 401)", status=401
                 )
-        if status in SUCCESS:
-            return body
-        reason = error_text(body)
-        if status == 404:
-            # Seed 002 documents no 404 for these calls; a wrong account code answers 404.
-            raise RoktNotFound(
-                f"Rokt answered HTTP 404 to {request.endpoint} ({request.method} "
-                f"{request.path}): the account code {account.account_code!r} or the event is "
-                f"unknown to Rokt: {reason}",
-                status=404,
-            )
-        if is_retryable(status):
-            error = RoktRetryable(
-                f"Rokt answered HTTP {status}: {reason}",
-                status=status,
-                retry_after=parse_retry_after(retry_after),
-            )
-            error.maybe_delivered = status not in NOT_ACTED_ON
-            raise error
-        raise RoktRejected(f"Rokt answered HTTP {status}: {reason}", status=status)
+        return status, body, retry_after
 
     async def _call(self, token: str, request: RoktRequest) -> tuple[int, str, str | None]:
         """(status, body, Retry-After header)."""

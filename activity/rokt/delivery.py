@@ -3,7 +3,8 @@ API allows, and records each item's outcome (sent, retry later, or dead with a r
 
 Items that share (credentials, account code, action, rendered event) form one group: a create
 goes out as one call carrying all their subscription IDs (at most MAX_SUBSCRIPTIONS_PER_CALL
-per call), update and cancel go out once per group, remove once per subscription.
+per call), update and cancel go out once per group, remove and unsubscribe once per
+subscription.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from activity.rokt.api_requests import (
     CANCEL,
     CREATE,
     MAX_SUBSCRIPTIONS_PER_CALL,
+    PER_SUBSCRIPTION,
     REMOVE,
     requests_for,
 )
 from activity.rokt.client import RoktClient
 from activity.rokt.outcomes import NOT_CONFIGURED, NOT_FOUND, Outcomes
 from activity.rokt.resend import RECHECK_SECONDS, VISIBILITY_WAIT_SECONDS, ResendCheck
+from activity.rokt.round_log import RoundTally, status_label
 from activity.storage.base import Store
 from activity.storage.models import OutboxItem
 
@@ -225,16 +228,23 @@ class DeliveryWorker:
         now = self._clock()
         items = await self._store.claim(self._owner, now, self._lease, self._batch_size)
         if items:
+            started = time.monotonic()
+            tally = self._outcomes.tally = RoundTally()
+            tally.claimed(items)
             # Start no new Rokt call after half the lease: the rest waits for the next round
             # rather than risk another instance claiming items we are still sending.
             deadline = now + self._lease / 2
-            groups = await self._group(items)
-            results = await asyncio.gather(
-                *(self._deliver(g, deadline) for g in groups), return_exceptions=True
-            )
+            try:
+                groups = await self._group(items)
+                results = await asyncio.gather(
+                    *(self._deliver(g, deadline) for g in groups), return_exceptions=True
+                )
+            finally:
+                self._outcomes.tally = None
             for result in results:
                 if isinstance(result, Exception):
                     log.error("delivering a group failed", exc_info=result)
+            tally.emit(time.monotonic() - started)
         await self._refresh_depth(force=bool(items))
         return len(items)
 
@@ -274,8 +284,8 @@ class DeliveryWorker:
             event_id = str(group.payload.get("eventId", ""))
             items = await self._resend.to_send(group.account, event_id, group.items)
             await asyncio.gather(*(self._create(group, p, deadline) for p in packs(items)))
-        elif group.action == REMOVE:
-            await self._remove(group, deadline)
+        elif group.action in PER_SUBSCRIPTION:
+            await self._per_subscription(group, deadline)
         else:  # update and cancel concern the event, not the subscriptions: once per group
             await self._settle(
                 group.items,
@@ -298,11 +308,13 @@ class DeliveryWorker:
                 self._create(group, items[half:], deadline),
             )
 
-    async def _remove(self, group: _Group, deadline: float) -> None:
+    async def _per_subscription(self, group: _Group, deadline: float) -> None:
         subs = union(group.items)
         if self._clock() < deadline:
             await self._may_reach_rokt(group.items)
-        errors = await asyncio.gather(*(self._send(group, REMOVE, deadline, [], [s]) for s in subs))
+        errors = await asyncio.gather(
+            *(self._send(group, group.action, deadline, [], [s]) for s in subs)
+        )
         by_sub = dict(zip(subs, errors, strict=True))
         outcomes: dict[int, tuple[RoktError | None, list[OutboxItem]]] = {}
         for item in group.items:
@@ -312,7 +324,7 @@ class DeliveryWorker:
             error = (rejected or failed or found or [None])[0]
             outcomes.setdefault(id(error), (error, []))[1].append(item)
         for error, items in outcomes.values():
-            await self._settle(items, error, REMOVE)
+            await self._settle(items, error, group.action)
 
     async def _settle(
         self, items: Sequence[OutboxItem], error: RoktError | None, action: str = CREATE
@@ -334,7 +346,7 @@ class DeliveryWorker:
         # back to before this call. Not for remove: its other subscriptions' calls may have
         # worked.
         definite = error is not None and not error.maybe_delivered
-        if definite and action != REMOVE and not isinstance(error, RoktRejected):
+        if definite and action not in PER_SUBSCRIPTION and not isinstance(error, RoktRejected):
             await self._outcomes.forget_maybe_sent(items)
         await self._outcomes.settle(items, error)
 
@@ -363,6 +375,7 @@ class DeliveryWorker:
             )
         except (KeyError, ValueError) as exc:
             return RoktRejected(f"cannot build the Rokt request: {exc}")
+        tally, first = self._outcomes.tally, group.items[0]
         for n, request in enumerate(requests):
             try:
                 async with self._calls:
@@ -370,9 +383,13 @@ class DeliveryWorker:
                         return NOT_STARTED
                     if n == 0 and subs is None:
                         await self._may_reach_rokt(items)
-                    await self._client.send(group.account, request)
+                    status = await self._client.send(group.account, request)
             except RoktError as exc:
+                if tally is not None:
+                    tally.answered(first, status_label(None, exc))
                 return exc
+            if tally is not None:
+                tally.answered(first, status_label(status))
         return None
 
     async def _refresh_depth(self, *, force: bool) -> None:

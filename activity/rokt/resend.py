@@ -123,7 +123,7 @@ class ResendCheck:
     async def _holds(self, account: RoktAccount, sub: str, event_id: str) -> bool | RoktError:
         try:
             async with self._calls:
-                details = await self._client.get_json(account, subscription_request(sub))
+                details = await self._client.fetch(account, subscription_request(sub))
         except RoktRejected:
             return False  # unknown to Rokt: the create will say so for this subscription
         except RoktError as exc:

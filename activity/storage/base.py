@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from activity.storage.inbox import Inbox
 from activity.storage.models import (
+    ActivityStats,
     Answer,
     AuditEntry,
     DeadItem,
@@ -23,6 +25,9 @@ from activity.storage.models import (
 
 
 class Store(Protocol):
+    # Rokt webhooks waiting for Marketing Cloud (the outbox's twin; see storage/inbox.py).
+    inbox: Inbox
+
     async def open(self) -> None:
         """Connect and apply pending schema migrations (under a lock)."""
 
@@ -66,6 +71,10 @@ class Store(Protocol):
         Returns the answer on record and whether it is new. Once this returns, the work is
         on disk. A repeat returns the first answer and enqueues nothing.
         """
+
+    async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
+        """The answer on record for this key, or None; reads only (subscribe checks it before
+        calling Rokt, so a JB retry calls Rokt no second time)."""
 
     # Outbox.
     async def claim(
@@ -166,3 +175,12 @@ class Store(Protocol):
 
     async def mark_sfmc_needs_signin(self, mid: str, why: str, now: float) -> bool:
         """Marketing Cloud refused the stored grant (invalid_grant): an admin must sign in."""
+
+    # The running-journey hover and modal: one activity of one business unit.
+    async def activity_stats(self, mid: str, activity_id: str) -> ActivityStats: ...
+
+    async def dead_of_activity(self, mid: str, activity_id: str, limit: int) -> list[DeadItem]: ...
+
+    async def requeue_dead(self, mid: str, activity_id: str, now: float, audit: AuditEntry) -> int:
+        """Dead items of this activity become due now with a fresh attempt count; the audit
+        entry is written in the same transaction. Returns how many were re-queued."""

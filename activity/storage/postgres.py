@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
 
 from activity.errors import StorageUnavailable
-from activity.storage import group_commit, rows
+from activity.storage import group_commit, rows, running_queries
 from activity.storage import postgres_queries as sql
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage.inbox import Inbox
 from activity.storage.models import (
+    ActivityStats,
     Answer,
     AuditEntry,
     DeadItem,
@@ -31,6 +34,7 @@ from activity.storage.models import (
     StoredSettings,
 )
 from activity.storage.postgres_accept import accept_batch
+from activity.storage.postgres_inbox import PostgresInbox
 from activity.storage.postgres_setup import DB_ERRORS, JOB_ERRORS, migrate, pool_options
 from activity.storage.postgres_sso import PostgresSsoMixin
 
@@ -52,6 +56,7 @@ class PostgresStore(PostgresSsoMixin):
         self.applied_migrations: list[int] = []  # what this open() applied; others may have
         self._pool: Any = None
         self._commits: GroupCommit | None = None
+        self.inbox: Inbox = PostgresInbox(self._connection, self._tx)
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -97,7 +102,7 @@ class PostgresStore(PostgresSsoMixin):
             raise
         self._commits = GroupCommit(
             self._accept_batch,
-            job_error=lambda exc: isinstance(exc, JOB_ERRORS),
+            systemic=lambda exc: isinstance(exc, DB_ERRORS) and not isinstance(exc, JOB_ERRORS),
             name="postgres-group-commit",
         )
 
@@ -193,6 +198,15 @@ class PostgresStore(PostgresSsoMixin):
 
     # --- outbox ---------------------------------------------------------------------------
 
+    async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
+        found = await self._fetch(
+            "SELECT status, body FROM executions WHERE activity_id = $1 AND "
+            "definition_instance_id = $2",
+            activity_id,
+            definition_instance_id,
+        )
+        return Answer(int(found[0]["status"]), json.loads(found[0]["body"])) if found else None
+
     async def claim(
         self, owner: str, now: float, lease_seconds: float, limit: int
     ) -> list[OutboxItem]:
@@ -276,6 +290,30 @@ class PostgresStore(PostgresSsoMixin):
             items = await conn.execute(sql.PRUNE_OUTBOX, before, limit)
         # asyncpg returns the command tag, e.g. "DELETE 42".
         return int(answers.split()[-1]) + int(items.split()[-1])
+
+    # --- running-journey hover and modal ---------------------------------------------------
+
+    async def activity_stats(self, mid: str, activity_id: str) -> ActivityStats:
+        params = running_queries.stats_params(mid, activity_id)
+        found = {name: await self._fetch(RUNNING[name], *args) for name, args in params.items()}
+        return running_queries.stats_from_rows(
+            found["states"], found["last_error"], found["dead_reasons"], found["skipped"]
+        )
+
+    async def dead_of_activity(self, mid: str, activity_id: str, limit: int) -> list[DeadItem]:
+        found = await self._fetch(RUNNING["dead_items"], mid, activity_id, limit)
+        return [rows.dead_from_row(r) for r in found]
+
+    async def requeue_dead(self, mid: str, activity_id: str, now: float, audit: AuditEntry) -> int:
+        async with self._tx() as conn:
+            tag = await conn.execute(RUNNING["requeue_dead"], now, now, mid, activity_id)
+            changed = int(tag.split()[-1])
+            if changed:
+                await _insert_audit(conn, audit)
+        return changed
+
+
+RUNNING = running_queries.queries("postgres")
 
 
 async def _insert_audit(conn: Any, audit: AuditEntry) -> None:

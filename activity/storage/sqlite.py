@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from activity.errors import StorageUnavailable
-from activity.storage import group_commit, rows, sqlite_accept
+from activity.storage import group_commit, rows, running_queries, sqlite_accept
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage.inbox import Inbox
 from activity.storage.migrations import migrations_for
 from activity.storage.models import (
     DEAD,
     QUEUED,
     SENDING,
     SENT,
+    ActivityStats,
     Answer,
     AuditEntry,
     DeadItem,
@@ -32,6 +34,7 @@ from activity.storage.models import (
     OutboxItem,
     StoredSettings,
 )
+from activity.storage.sqlite_inbox import SQLiteInbox
 from activity.storage.sqlite_sso import SQLiteSsoMixin
 
 T = TypeVar("T")
@@ -54,6 +57,14 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+def _systemic(exc: BaseException) -> bool:
+    """The database cannot write at all (locked, disk full or read-only, I/O, closed), as
+    opposed to refusing one contact's values (constraints, bindings, encodings)."""
+    return isinstance(exc, sqlite3.Error) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.InterfaceError | sqlite3.DataError
+    )
+
+
 def _owner_only(path: Path) -> None:
     """Create the database file 0600 (or tighten an existing one) before SQLite opens it.
 
@@ -74,6 +85,7 @@ class SQLiteStore(SQLiteSsoMixin):
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._commits: GroupCommit | None = None
+        self.inbox: Inbox = SQLiteInbox(self._tx, self._query)
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -90,11 +102,17 @@ class SQLiteStore(SQLiteSsoMixin):
         return self._conn
 
     def _connect(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        _owner_only(self._path)
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(self._path)
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StorageUnavailable(
+                f"cannot open the SQLite database {self._path}: {why.lower()}"
+            ) from None
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
         # FULL: an accepted contact survives an OS crash too; group commit pays for the fsync.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
@@ -155,10 +173,20 @@ class SQLiteStore(SQLiteSsoMixin):
 
     async def open(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        await self._run(self._connect)
+        try:
+            await self._run(self._connect)
+        except (sqlite3.Error, StorageUnavailable) as exc:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            if isinstance(exc, StorageUnavailable):
+                raise
+            # e.g. a read-only database file met by the migrations
+            raise StorageUnavailable(
+                f"cannot use the SQLite database {self._path}: {exc}"
+            ) from None
         self._commits = GroupCommit(
             self._accept_batch,
-            job_error=lambda exc: isinstance(exc, sqlite3.IntegrityError | sqlite3.InterfaceError),
+            systemic=_systemic,
             name="sqlite-group-commit",
         )
 
@@ -299,6 +327,14 @@ class SQLiteStore(SQLiteSsoMixin):
         return await group_commit.accept(
             self._commits, activity_id, definition_instance_id, answer, items, now
         )
+
+    async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
+        found = await self._query(
+            "SELECT status, body FROM executions WHERE activity_id = ? AND "
+            "definition_instance_id = ?",
+            (activity_id, definition_instance_id),
+        )
+        return Answer(int(found[0][0]), json.loads(found[0][1])) if found else None
 
     async def _accept_batch(self, jobs: Sequence[AcceptJob]) -> list[Result]:
         batch = sqlite_accept.prepare(jobs)
@@ -445,6 +481,28 @@ class SQLiteStore(SQLiteSsoMixin):
 
         return await self._tx(run)
 
+    # --- running-journey hover and modal ---------------------------------------------------
+
+    async def activity_stats(self, mid: str, activity_id: str) -> ActivityStats:
+        params = running_queries.stats_params(mid, activity_id)
+        found = {name: await self._query(RUNNING[name], args) for name, args in params.items()}
+        return running_queries.stats_from_rows(
+            found["states"], found["last_error"], found["dead_reasons"], found["skipped"]
+        )
+
+    async def dead_of_activity(self, mid: str, activity_id: str, limit: int) -> list[DeadItem]:
+        found = await self._query(RUNNING["dead_items"], (mid, activity_id, limit))
+        return [rows.dead_from_row(r) for r in found]
+
+    async def requeue_dead(self, mid: str, activity_id: str, now: float, audit: AuditEntry) -> int:
+        def run(db: sqlite3.Connection) -> int:
+            changed = db.execute(RUNNING["requeue_dead"], (now, now, mid, activity_id)).rowcount
+            if changed:
+                _insert_audit(db, audit)
+            return int(changed)
+
+        return await self._tx(run)
+
 
 # Due items in the order they fell due (the index order: no sort of the whole backlog), then
 # items whose lease ran out. Claimed rows come back as one JSON row, not a row per item: the
@@ -479,6 +537,9 @@ PRUNE_OUTBOX = (
     "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
     "WHERE state IN ('sent', 'dead') AND updated_at < ? LIMIT ?)"
 )
+
+
+RUNNING = running_queries.queries("sqlite")
 
 
 def _marks(values: Sequence[Any]) -> str:

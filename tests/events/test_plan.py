@@ -287,6 +287,47 @@ def test_remove_and_cancel_need_only_event_id(action: str) -> None:
     assert other.payload == {"eventId": "e1"} and other.subscription_ids == ()
 
 
+def test_unsubscribe_plans_one_deactivation_per_subscription_without_an_event() -> None:
+    merged = {"mid": "1", "action": "unsubscribe", "calendarCode": "my-calendar"}
+    result = plan({**merged, "calendarSubscriptionId": f"{SUB};{SUB2}"}, "K")
+    assert (result.action, result.event_id) == ("unsubscribe", "")
+    assert result.payload == {"calendarCode": "my-calendar"}
+    assert result.subscription_ids == (SUB, SUB2)
+    # eventId and eventScope left over from another action change nothing.
+    again = plan({**merged, "eventId": "old", "eventScope": "contact"}, "K")
+    assert again.payload == result.payload and again.batch_key == result.batch_key
+    assert "calendarCode is missing" in error({"mid": "1", "action": "unsubscribe"}).message
+
+
+def test_preview_shows_the_unsubscribe_request_of_seed_002() -> None:
+    arguments = {"mid": "1", "action": "unsubscribe", "calendarCode": "my-calendar"}
+    _, requests = preview(arguments, {"accountCode": "acme"})
+    assert requests == [
+        RoktRequest(
+            "unsubscribe",
+            "DELETE",
+            "/v1/subscription/acme/my-calendar",
+            {
+                "id": SAMPLE_SUBSCRIPTION_ID,
+                "unsubscribeReasonId": None,
+                "unsubscribeReasonText": "Unsubscribed by a Marketing Cloud journey",
+            },
+        )
+    ]
+
+
+def test_problems_for_unsubscribe_ask_for_the_calendar_code_only() -> None:
+    base = {"mid": "1", "action": "unsubscribe", "calendarSubscriptionId": SUB}
+    assert [(p.field, p.message) for p in problems(base)] == [
+        (
+            "calendarCode",
+            "calendarCode is missing; expected the calendar's URL slug, e.g. my-calendar",
+        )
+    ]
+    assert problems({**base, "calendarCode": "my-calendar"}) == []
+    assert [p.field for p in problems({**base, "calendarCode": "bad slug"})] == ["calendarCode"]
+
+
 def test_no_subscription_is_empty_tuple_and_bad_one_is_invalid() -> None:
     assert plan(args(calendarSubscriptionId=""), "C").subscription_ids == ()
     assert "calendarSubscriptionId has 1 malformed value: 'nope'" in (
@@ -426,14 +467,15 @@ def test_preview_prefers_exact_key_uses_fallback_and_default_account() -> None:
     assert requests[0].path == "/v1/subscriptionevent/your-account"
 
 
-def test_preview_update_is_flat_and_contact_scoped() -> None:
+def test_preview_update_is_flat_and_nested_and_contact_scoped() -> None:
     result, requests = preview(
         configured(action="update", eventScope="contact", mid=None, eid=None), {}
     )
     assert result.event_id == "summer-sale-2026_SampleContact"
     assert result.mid == "preview"
+    both = {**result.payload, "event": result.payload}  # seed 002's flat and seed 000's nested
     assert requests == [
-        RoktRequest("update", "POST", "/v1/subscriptionevent/your-account/update", result.payload)
+        RoktRequest("update", "POST", "/v1/subscriptionevent/your-account/update", both)
     ]
 
 

@@ -222,6 +222,24 @@ async def test_concurrent_accepts_of_many_keys_all_land(store: Store) -> None:
     assert (await store.outbox_depth(100.0)).pending == 120
 
 
+async def test_find_answer_reads_the_answer_on_record_and_nothing_else(store: Store) -> None:
+    subscribed = Answer(
+        200,
+        {
+            "roktStatus": "subscribed",
+            "roktSubscriptionId": "5f0c",
+            "roktSubscriptionUrl": "webcal://x/ü",
+            "roktError": "",
+        },
+    )
+    assert await store.find_answer("a", "i") is None
+    await store.accept("a", "i", subscribed, [], 1.0)
+    assert await store.find_answer("a", "i") == subscribed
+    assert await store.find_answer("a", "other") is None
+    assert await store.find_answer("other", "i") is None
+    assert await store.claim("w1", 10.0, 30.0, 10) == []
+
+
 async def test_accept_after_close_is_unavailable(store: Store) -> None:
     await store.close()
     with pytest.raises(StorageUnavailable):

@@ -16,9 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from activity.devtools.fake_rokt import rules
+from activity.devtools.fake_rokt.calendars import FakeCalendars
+from activity.devtools.fake_rokt.subscribe import SubscriptionBook
 
 GUID = rules.GUID
-ENDPOINTS = ("token", "create", "update", "cancel", "remove", "subscription", "calendar_events")
+ENDPOINTS = (
+    "token",
+    "create",
+    "update",
+    "cancel",
+    "remove",
+    "subscription",
+    "calendar_events",
+    "subscribe",
+    "unsubscribe",
+)
 API = "api"  # script target matching every endpoint except the token endpoint
 REQUIRED_EVENT_FIELDS = rules.REQUIRED_EVENT_FIELDS
 DEMO_CLIENT_ID = "demo-client"
@@ -102,12 +114,14 @@ class FakeRokt:
         self.events: dict[EventKey, dict[str, Any]] = {}
         self.holders: dict[EventKey, set[str]] = {}  # subscriptions that hold the event
         self.cancelled: set[EventKey] = set()
+        self.calendars = FakeCalendars()  # calendar listing and unsubscribe: calendars.py
         self.rejected_subscriptions: dict[str, str] = {}
         self.delay = 0.0
         self.token_endpoint_down = False
         self.in_flight = 0
         self.max_in_flight = 0
         self._scripts: list[_Script] = []
+        self.subscribe = SubscriptionBook(clock)  # Create New Subscription (subscribe.py)
         self._init_fidelity()
 
     def _init_fidelity(self) -> None:
@@ -158,6 +172,10 @@ class FakeRokt:
             if script.steps and script.matches(endpoint, path):
                 return script.steps.popleft()
         return None
+
+    def clear_scripts(self) -> None:
+        """Rokt answers normally again, whatever was scripted."""
+        self._scripts.clear()
 
     @property
     def scripted_left(self) -> int:
@@ -288,7 +306,7 @@ class FakeRokt:
         ]
         return 200, {
             "subscriptionId": subscription_id,
-            "isActive": True,
+            "isActive": not self.calendars.deactivated(subscription_id),
             "events": [
                 {
                     "id": self._event_guid(k),
@@ -306,23 +324,6 @@ class FakeRokt:
     def _event_guid(self, key: EventKey) -> str:
         """Rokt's own id for an event (the GUID beside our eventId, the "externalId")."""
         return self.event_guids.setdefault(key, str(uuid.uuid4()))
-
-    def calendar_events(self, account: str, page: int, size: int) -> Answer:
-        if page < 1 or size < 1:
-            return 400, error_body(400, [("InvalidPage", "pageNumber and pageSize must be > 0")])
-        mine = [_listed(k, e) for k, e in sorted(self.events.items()) if k[0] == account]
-        chunk = mine[(page - 1) * size : page * size]
-        return 200, {
-            "result": {
-                "data": chunk,
-                "totalResults": len(mine),
-                "pageNumber": page,
-                "pageSize": size,
-                "totalPages": (len(mine) + size - 1) // size,
-            },
-            "errors": [],
-            "success": True,
-        }
 
     # --- what tests ask -------------------------------------------------------------------
 
@@ -374,20 +375,6 @@ def _visible(key: EventKey, event: dict[str, Any]) -> dict[str, Any]:
         "reminderMinutes": event.get("notifyBefore"),
         "accountId": key[0],
         "isSubscriptionEvent": True,
-    }
-
-
-def _listed(key: EventKey, event: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": key[1],
-        "title": event.get("title", ""),
-        "description": event.get("description", ""),
-        "location": event.get("location", ""),
-        "reminderMinutes": event.get("notifyBefore"),
-        "timezoneBclId": event.get("timezone", ""),
-        "timezoneIanaId": event.get("timezoneIanaId", ""),
-        "startDateTimeLocal": event.get("start"),
-        "endDateTimeLocal": event.get("end"),
     }
 
 
