@@ -61,7 +61,7 @@ async def at_fake(
     form = {**fields, "mid": mid, "decision": decision}
     async with http.post(f"{url}/v2/authorize", data=form, allow_redirects=False) as resp:
         location = resp.headers["Location"]
-    assert location.startswith("https://activity.example.com/sso/callback?")
+    assert "/sso/callback?" in location
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
