@@ -13,12 +13,11 @@ from activity.errors import InvalidInput
 from activity.events.plan import (
     SAMPLE_SUBSCRIPTION_ID,
     EventPlan,
-    Problem,
     forget_templates,
     plan,
     preview,
-    problems,
 )
+from activity.events.preflight import Problem, problems
 from activity.rokt.api_requests import RoktRequest
 
 SUB = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
