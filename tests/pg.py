@@ -23,7 +23,17 @@ T = TypeVar("T")
 ADMIN_URL = os.environ.get(
     "ACTIVITY_TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-TABLES = ("settings", "settings_audit", "lifecycle_calls", "executions", "outbox")
+TABLES = (
+    "settings",
+    "settings_audit",
+    "lifecycle_calls",
+    "executions",
+    "outbox",
+    "sessions",
+    "sso_states",
+    "used_jtis",
+    "sfmc_connections",
+)
 
 
 def url_for(database: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +64,8 @@ def plan(merged: Mapping[str, Any], contact_key: str) -> EventPlan:
     """
     subscription = merged.get(subscriptions.FIELD)
     key = _template_key(merged)
-    template = _TEMPLATES.get(key) if key is not None else None
+    remembered = _TEMPLATES.get(key) if key is not None else None
+    template = remembered.template if remembered is not None else None
     # The schema only types calendarSubscriptionId (string or array): with every other
     # inArgument as remembered, these types cannot make the contact invalid.
     if template is None or type(subscription) not in (str, list, type(None)):
@@ -72,7 +74,7 @@ def plan(merged: Mapping[str, Any], contact_key: str) -> EventPlan:
         contact = config.bind(parsed, contact_key, subscription)
         template = _template(parsed)
         if key is not None:
-            _TEMPLATES[key] = template
+            _remember(key, template)
     else:
         contact = config.bind(template.config, contact_key, subscription)
     return _plan(template, contact)
@@ -90,8 +92,38 @@ class _Template:
     end_utc: str | None
 
 
-TEMPLATE_CACHE_SIZE = 1024
-_TEMPLATES: LRUCache[tuple[Any, ...], _Template] = LRUCache(maxsize=TEMPLATE_CACHE_SIZE)
+# Bounded by bytes, not entries: inArguments may be large (an extra 150 KB field each), and a
+# count bound would then let the cache grow past the memory target.
+TEMPLATE_CACHE_BYTES = 16 * 1024 * 1024
+_ENTRY_OVERHEAD_BYTES = 1024  # the key tuple, the dataclass, the payload dict's own tables
+
+
+@dataclass(frozen=True)
+class _Remembered:
+    template: _Template
+    size: int  # estimated bytes held by the key and the template
+
+
+def _footprint(key: tuple[Any, ...], template: _Template) -> int:
+    held = sum(sys.getsizeof(name) + sys.getsizeof(value) for name, _, value in key)
+    # The payload's strings are about as large as its JSON, which is kept too.
+    return _ENTRY_OVERHEAD_BYTES + held + 2 * sys.getsizeof(template.payload_json)
+
+
+_TEMPLATES: LRUCache[tuple[Any, ...], _Remembered] = LRUCache(
+    maxsize=TEMPLATE_CACHE_BYTES, getsizeof=lambda remembered: remembered.size
+)
+
+
+def _remember(key: tuple[Any, ...], template: _Template) -> None:
+    size = _footprint(key, template)
+    if size <= TEMPLATE_CACHE_BYTES // 64:  # one huge template may not flush everyone else's
+        _TEMPLATES[key] = _Remembered(template, size)
+
+
+def template_cache_bytes() -> tuple[int, int]:
+    """(estimated bytes held, bound): for tests and diagnostics."""
+    return int(_TEMPLATES.currsize), int(_TEMPLATES.maxsize)
 
 
 def forget_templates() -> None:

@@ -1,29 +1,41 @@
 """Time zones as Rokt needs them: a Windows name (`timezone`) and an IANA id (`timezoneIanaId`).
 
-The Windows <-> IANA mapping is tzlocal's copy of the CLDR windowsZones table; the rules come
-from zoneinfo with the tzdata package. Nothing here is typed by hand.
+One time-zone database: every rule comes from the pinned pip `tzdata` package (see
+pyproject.toml), read straight from its files with `ZoneInfo.from_file`. The system's tz files,
+`TZ`, `PYTHONTZPATH` and `zoneinfo.TZPATH` are never consulted, so conversion, validation and
+the editor's preview give the same answer on every machine and in the Docker image.
+
+The Windows <-> IANA mapping is CLDR's windowsZones table (the names Windows itself uses, and so
+the ones Rokt is most likely to know), shipped as `windows_zones.json` and regenerated from the
+npm `cldr-core` release pinned in package.json by `python -m activity.devtools.windows_zones_gen`.
+Rokt also always gets `timezoneIanaId`, which carries the exact rules.
 
 An IANA id that the CLDR table does not list (older aliases such as `US/East-Indiana` or
-`EST5EDT`, or `GMT`) is matched by content: if its tzdata file is byte-identical to a listed
-zone (tzdata links are copies), it takes that zone's Windows name. Zones with no Windows
-equivalent at all (`Antarctica/Troll`, `Factory`) are rejected rather than silently sent as
-UTC; only zones whose data is identical to UTC become Windows "UTC".
+`EST5EDT`, newer names such as `Europe/Kyiv`, or `GMT`) is matched by content: if its tzdata
+file is byte-identical to a listed zone (tzdata links are copies), it takes that zone's Windows
+name. Zones with no Windows equivalent at all (`Antarctica/Troll`, `Factory`) are rejected
+rather than silently sent as UTC; only zones whose data is identical to UTC become Windows "UTC".
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import json
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib.resources.abc import Traversable
+from typing import Any
 
-from tzlocal.windows_tz import tz_win, win_tz
+import tzdata
 
 from activity.errors import InvalidInput
 
 UNKNOWN_TIMEZONE = "unknown_timezone"
+# The IANA release of the pinned tzdata package, e.g. "2026f".
+TZDATA_VERSION: str = tzdata.IANA_VERSION
 
 
 @dataclass(frozen=True)
@@ -33,7 +45,18 @@ class Zone:
 
     @property
     def info(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.iana)
+        return zone_info(self.iana)
+
+
+def zone_info(iana: str) -> zoneinfo.ZoneInfo:
+    """The rules of an IANA id (as tzdata spells it) from the pinned tzdata package."""
+    if iana not in _tzdata_ids():
+        raise zoneinfo.ZoneInfoNotFoundError(f"No time zone found with key {iana}")
+    return _load(iana)
+
+
+def cldr_version() -> str:
+    return str(_cldr()["cldrVersion"])
 
 
 def resolve(name: str) -> Zone:
@@ -89,7 +112,7 @@ def to_utc(local: datetime, zone: Zone, *, field: str = "time", strict: bool = T
 
 @lru_cache(maxsize=1)
 def _all_zones() -> tuple[Zone, ...]:
-    zones = [Zone(windows, iana) for windows, iana in win_tz.items()]
+    zones = [Zone(windows, iana) for windows, iana in _windows_to_iana().items()]
     return tuple(sorted(zones, key=lambda z: (standard_offset(z), z.windows)))
 
 
@@ -97,29 +120,65 @@ def _all_zones() -> tuple[Zone, ...]:
 def _lookup(folded: str) -> Zone | None:
     windows = _windows_names().get(folded)
     if windows is not None:
-        return Zone(windows, win_tz[windows])
+        return Zone(windows, _windows_to_iana()[windows])
     iana = _iana_ids().get(folded)
     if iana is None:
         return None
-    windows = tz_win.get(iana) or _windows_by_content().get(_digest(iana) or "")
+    windows = _iana_to_windows().get(iana) or _windows_by_content().get(_digest(iana) or "")
     return None if windows is None else Zone(windows, iana)
 
 
 @lru_cache(maxsize=1)
+def _cldr() -> dict[str, Any]:
+    text = importlib.resources.files(__package__).joinpath("windows_zones.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def _windows_to_iana() -> dict[str, str]:
+    found: dict[str, str] = _cldr()["windowsToIana"]
+    return found
+
+
+def _iana_to_windows() -> dict[str, str]:
+    found: dict[str, str] = _cldr()["ianaToWindows"]
+    return found
+
+
+@lru_cache(maxsize=1)
 def _windows_names() -> dict[str, str]:
-    return {windows.casefold(): windows for windows in win_tz}
+    return {windows.casefold(): windows for windows in _windows_to_iana()}
+
+
+def _tzdata_root() -> Traversable:
+    return importlib.resources.files("tzdata").joinpath("zoneinfo")
+
+
+@lru_cache(maxsize=1)
+def _tzdata_ids() -> frozenset[str]:
+    """Every zone the pinned tzdata ships (its `zones` index), links included."""
+    listed = importlib.resources.files("tzdata").joinpath("zones").read_text()
+    return frozenset(line.strip() for line in listed.splitlines() if line.strip())
 
 
 @lru_cache(maxsize=1)
 def _iana_ids() -> dict[str, str]:
-    return {iana.casefold(): iana for iana in zoneinfo.available_timezones()}
+    return {iana.casefold(): iana for iana in _tzdata_ids()}
+
+
+@cache
+def _load(iana: str) -> zoneinfo.ZoneInfo:
+    # from_file, not ZoneInfo(key): the constructor searches zoneinfo.TZPATH (the system's
+    # files, or PYTHONTZPATH) before the tzdata package.
+    with _tzdata_root().joinpath(*iana.split("/")).open("rb") as source:
+        return zoneinfo.ZoneInfo.from_file(source, key=iana)
 
 
 @lru_cache(maxsize=1)
 def _windows_by_content() -> dict[str, str]:
     """tzdata file digest -> Windows name, for every IANA id the CLDR table lists."""
     found: dict[str, str] = {}
-    for iana, windows in sorted(tz_win.items()):
+    for iana, windows in sorted(_iana_to_windows().items()):
         digest = _digest(iana)
         if digest is not None:
             found.setdefault(digest, windows)
@@ -128,10 +187,11 @@ def _windows_by_content() -> dict[str, str]:
 
 @lru_cache(maxsize=2048)
 def _digest(iana: str) -> str | None:
+    if iana not in _tzdata_ids():
+        return None
     try:
-        path = importlib.resources.files("tzdata").joinpath("zoneinfo", *iana.split("/"))
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except (OSError, ValueError):
+        return hashlib.sha256(_tzdata_root().joinpath(*iana.split("/")).read_bytes()).hexdigest()
+    except OSError:
         return None
 
 

@@ -15,6 +15,9 @@ from activity.storage.models import (
     NewItem,
     OutboxDepth,
     OutboxItem,
+    SessionRecord,
+    SfmcConnection,
+    SsoState,
     StoredSettings,
 )
 
@@ -115,3 +118,43 @@ class Store(Protocol):
     async def prune(self, before: float, limit: int) -> int:
         """Delete up to `limit` execute answers and up to `limit` finished (sent or dead)
         outbox items older than `before`; returns how many rows went."""
+
+    # Admin sessions (migration 0003), found by the SHA-256 of the cookie's id.
+    async def create_session(self, record: SessionRecord) -> None:
+        """Store a new session (and forget expired ones)."""
+
+    async def get_session(self, id_hash: str, now: float) -> SessionRecord | None:
+        """The session, unless it is unknown, ended or expired at `now`."""
+
+    async def delete_session(self, id_hash: str) -> bool: ...
+
+    async def set_session_flash(self, id_hash: str, message: str) -> None: ...
+
+    async def pop_session_flash(self, id_hash: str) -> str:
+        """The one-time notice, once; "" afterwards."""
+
+    # OAuth sign-in states: single use.
+    async def put_sso_state(self, state: SsoState) -> None: ...
+
+    async def take_sso_state(self, state_hash: str, now: float) -> SsoState | None:
+        """Remove the state and return it unless it had expired; None when unknown or used."""
+
+    async def use_jti(self, jti: str, expires_at: float, now: float) -> bool:
+        """Record a legacy login token's id until `expires_at`; False if it was used before."""
+
+    # Marketing Cloud connections, one per business unit; secrets stay encrypted.
+    async def get_sfmc_connection(self, mid: str) -> SfmcConnection | None: ...
+
+    async def list_sfmc_connections(self) -> list[SfmcConnection]: ...
+
+    async def put_sfmc_connection(self, connection: SfmcConnection) -> None:
+        """Insert or replace the business unit's connection."""
+
+    async def delete_sfmc_connection(self, mid: str) -> bool: ...
+
+    async def rotate_sfmc_secret(self, mid: str, old: bytes, new: bytes, now: float) -> bool:
+        """Replace the encrypted secret only if it is still `old` (two refreshes racing: the
+        loser learns it lost) and clear `needs_signin`; False when nothing changed."""
+
+    async def mark_sfmc_needs_signin(self, mid: str, why: str, now: float) -> bool:
+        """Marketing Cloud refused the stored grant (invalid_grant): an admin must sign in."""

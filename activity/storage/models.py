@@ -147,3 +147,67 @@ def _fill_payload_json(item: NewItem | OutboxItem) -> None:
     """An item built without its payload's JSON text gets canonical_json(payload)."""
     if not item.payload_json:
         object.__setattr__(item, "payload_json", canonical_json(item.payload))
+
+
+# --- sign-in and the Marketing Cloud connection (migration 0003) ---------------------------
+
+SSO_SOURCE = "sso"  # a session started by the enhanced package's OAuth sign-in
+LEGACY_SOURCE = "legacy"  # a session started by a legacy package's posted JWT
+REFRESH_TOKEN_GRANT = "refresh_token"  # noqa: S105 - an OAuth grant type, not a secret
+CLIENT_CREDENTIALS_GRANT = "client_credentials"
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """An admin session as stored: found by the SHA-256 of the cookie's random id."""
+
+    id_hash: str
+    mid: str
+    enterprise_id: str
+    user_id: str
+    email: str
+    csrf_token: str = field(repr=False)
+    source: str
+    created_at: float
+    expires_at: float
+    flash: str = ""
+
+
+@dataclass(frozen=True)
+class SsoState:
+    """A pending sign-in: the OAuth `state` (hashed), the browser it belongs to (the hash of
+    a random value in a short-lived cookie), where to go afterwards, and when it expires."""
+
+    state_hash: str
+    browser_hash: str
+    next_path: str
+    created_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class SfmcConnection:
+    """How background work reaches one business unit's Marketing Cloud.
+
+    `secret_token` is Fernet-encrypted (activity.crypto.Keyring): the refresh token when
+    `grant_type` is "refresh_token" (stored at SSO sign-in, replaced at every refresh because
+    Marketing Cloud rotates it), the client secret when it is "client_credentials".
+    `auth_url` is the tenant's auth base URL with the tssd filled in.
+    """
+
+    mid: str
+    grant_type: str
+    client_id: str
+    secret_token: bytes = field(repr=False)
+    auth_url: str
+    connected_at: float
+    updated_at: float
+    enterprise_id: str = ""
+    tssd: str = ""
+    rest_instance_url: str = ""
+    soap_instance_url: str = ""
+    scope: str = ""
+    user_id: str = ""
+    user_email: str = ""
+    needs_signin: bool = False
+    needs_signin_why: str = ""

@@ -32,11 +32,12 @@ from activity.storage.models import (
 )
 from activity.storage.postgres_accept import accept_batch
 from activity.storage.postgres_setup import DB_ERRORS, JOB_ERRORS, migrate, pool_options
+from activity.storage.postgres_sso import PostgresSsoMixin
 
 CLOSE_GRACE_SECONDS = 10.0
 
 
-class PostgresStore:
+class PostgresStore(PostgresSsoMixin):
     def __init__(
         self,
         database_url: str,

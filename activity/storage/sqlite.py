@@ -30,6 +30,7 @@ from activity.storage.models import (
     OutboxItem,
     StoredSettings,
 )
+from activity.storage.sqlite_sso import SQLiteSsoMixin
 
 T = TypeVar("T")
 CLOSE_GRACE_SECONDS = 10.0  # commit accepts already waiting before the connection closes
@@ -51,7 +52,7 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteSsoMixin):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor: ThreadPoolExecutor | None = None

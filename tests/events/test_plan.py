@@ -562,3 +562,36 @@ def test_shared_plans_share_one_rendered_event_and_contact_plans_do_not() -> Non
     base = args()["eventId"]
     assert (mine.payload["eventId"], yours.payload["eventId"]) == (f"{base}_C-1", f"{base}_C-2")
     assert json.loads(mine.payload_json) == mine.payload and mine.batch_key != yours.batch_key
+
+
+async def test_rendered_event_cache_is_bounded_by_bytes_not_entries(
+    aiohttp_client: Any, tmp_path: Any
+) -> None:
+    """1,100 contacts each carrying a distinct 150 KB extra inArgument, over HTTP: what the
+    cache holds stays under its byte bound (an entry-count bound kept ~150 MB of them)."""
+    from activity import create_app
+    from activity.devtools.jb import execute_payload, sign, store_demo_settings, test_settings
+    from activity.events import plan as plan_module
+
+    forget_templates()
+    client = await aiohttp_client(create_app(test_settings(tmp_path, run_delivery=False)))
+    await store_demo_settings(client.app, "500000001")
+    filler = "x" * (150 * 1024 - 8)
+    for i in range(1100):
+        extra = {"<<Notes>>": f"{i:08d}{filler}"}
+        payload = execute_payload(args(**extra), contact_key=f"C-{i}")
+        resp = await client.post("/execute", data=sign(payload))
+        assert resp.status == 200
+        assert (await resp.json())["roktStatus"] == "queued"
+    held, bound = plan_module.template_cache_bytes()
+    # Measured independently of the cache's own estimate: the text its keys keep alive.
+    kept = sum(
+        len(value)
+        for key in list(plan_module._TEMPLATES.keys())
+        for _, _, value in key
+        if isinstance(value, str)
+    )
+    assert kept <= bound
+    assert held <= bound
+    assert kept > bound // 2  # it still remembers what fits
+    forget_templates()
