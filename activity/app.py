@@ -23,6 +23,8 @@ from activity.appkeys import (
     SETTINGS_SERVICE,
     STORE,
     TOKENS,
+    WEBHOOK_INTAKE,
+    WEBHOOK_URLS,
     WORKER,
 )
 from activity.config import Settings
@@ -30,6 +32,8 @@ from activity.crypto import keyring_for
 from activity.journey.execution import Executor
 from activity.ops.metrics import Metrics
 from activity.ops.middlewares import all_middlewares
+from activity.rokt.webhook_intake import WebhookIntake
+from activity.rokt.webhook_urls import WebhookUrls
 from activity.routes import setup_routes
 from activity.storage.factory import store_for
 from activity.storage.retention import Pruner
@@ -60,6 +64,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[EXECUTOR] = Executor(
         store, app[SETTINGS_SERVICE], max_in_flight=app[SETTINGS].max_executes_in_flight
     )
+    app[WEBHOOK_URLS] = WebhookUrls(store, app[KEYRING], app[SETTINGS].public_base)
+    app[WEBHOOK_INTAKE] = WebhookIntake(store, app[SETTINGS_SERVICE])
     yield
     await store.close()
 
@@ -85,6 +91,22 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
     await worker.stop()
 
 
+async def _subscriptions(app: web.Application) -> AsyncIterator[None]:
+    from activity.journey.subscribing import Subscriber
+    from activity.rokt.client import RoktClient
+
+    settings = app[SETTINGS]
+    client = RoktClient(app[HTTP], settings.rokt_api_url, app[TOKENS], app[METRICS])
+    app[EXECUTOR].subscriber = Subscriber(
+        app[STORE],
+        app[SETTINGS_SERVICE],
+        client,
+        concurrency=settings.subscribe_concurrency,
+        timeout=settings.subscribe_timeout_seconds,
+    )
+    yield
+
+
 async def _retention(app: web.Application) -> AsyncIterator[None]:
     pruner = Pruner(app[STORE], app[SETTINGS].retention_days * 86400)
     await pruner.start()
@@ -98,7 +120,7 @@ def create_app(settings: Settings) -> web.Application:
     app[KEYRING] = keyring_for(settings.database_url, settings.encryption_keys)
     app[METRICS] = Metrics()
     app[ASSET_VERSION] = asset_version()
-    app.cleanup_ctx.extend([_database, _http_client, _delivery, _retention])
+    app.cleanup_ctx.extend([_database, _http_client, _delivery, _subscriptions, _retention])
     setup_sessions(app, settings)
     aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("activity", "templates"), autoescape=True)
     setup_routes(app)

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from activity.ops.metrics import Metrics
     from activity.rokt.delivery import DeliveryWorker
     from activity.rokt.token_cache import TokenCache
+    from activity.rokt.webhook_intake import WebhookIntake
+    from activity.rokt.webhook_urls import WebhookUrls
 
 SETTINGS = web.AppKey("settings", Settings)
 KEYRING = web.AppKey("keyring", Keyring)
@@ -26,4 +28,6 @@ TOKENS: web.AppKey[TokenCache] = web.AppKey("tokens")
 WORKER: web.AppKey[DeliveryWorker] = web.AppKey("worker")
 EXECUTOR: web.AppKey[Executor] = web.AppKey("executor")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+WEBHOOK_URLS: web.AppKey[WebhookUrls] = web.AppKey("webhook_urls")
+WEBHOOK_INTAKE: web.AppKey[WebhookIntake] = web.AppKey("webhook_intake")
 ASSET_VERSION = web.AppKey("asset_version", str)

@@ -72,3 +72,29 @@ class RoktAuthFailed(RoktError):
     """The token endpoint refused the client credentials."""
 
     reason = "rokt_auth_failed"
+
+
+class SfmcError(ActivityError):
+    """A call to Marketing Cloud's auth server failed; `error` is its OAuth error code."""
+
+    reason = "sfmc_error"
+
+    def __init__(
+        self, message: str, *, status: int | None = None, error: str = "", reason: str | None = None
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.status = status
+        self.error = error
+
+
+class SfmcUnavailable(SfmcError):
+    """Unreachable, timed out, 429 or 5xx: try again later."""
+
+    reason = "sfmc_unavailable"
+
+
+class SfmcGrantRefused(SfmcError):
+    """invalid_grant: the code or refresh token is used, expired or revoked. For a stored
+    connection this means an admin must sign in again."""
+
+    reason = "sfmc_invalid_grant"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from activity.admin import operations, settings_page, sso
+from activity.admin import marketing_cloud_page, operations, settings_page, sso
 from activity.appkeys import ASSET_VERSION
 from activity.journey import config_json as manifest
 from activity.journey import editor, editor_api, execute, lifecycle
 from activity.ops import health
 from activity.ops import metrics_view as metrics
+from activity.rokt import webhooks
 
 
 def setup_routes(app: web.Application) -> None:
@@ -29,6 +30,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/settings/delete", settings_page.confirm_delete)
     app.router.add_post("/settings/delete", settings_page.delete)
     app.router.add_get("/settings/deliveries", operations.show)
+    app.router.add_post("/settings/webhook-url/rotate", marketing_cloud_page.rotate_webhook_url)
+    app.router.add_post("/webhooks/rokt/{token}", webhooks.receive)
     # The config UI in JB's iframe and the helper endpoints it calls.
     assets = editor.EditorAssets.load(app[ASSET_VERSION])
     app.router.add_get("/", assets.index)

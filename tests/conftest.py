@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from activity import create_app
 from activity.config import Settings
 from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
+from activity.devtools.fake_sfmc import FakeSfmc, start_fake_sfmc
 from activity.devtools.jb import test_settings
 
 ClientFactory = Callable[..., Awaitable[TestClient]]
@@ -25,6 +26,15 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 async def rokt() -> AsyncIterator[tuple[FakeRokt, str]]:
     """A fake Rokt over real HTTP whose one client is cid/csecret."""
     fake, url, runner = await start_fake_rokt(client_id="cid", client_secret="csecret")
+    yield fake, url
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def sfmc() -> AsyncIterator[tuple[FakeSfmc, str]]:
+    """A fake Marketing Cloud over real HTTP whose one client is sfmc-cid/sfmc-csecret, with
+    business units 100000001 and 100000002 (enterprise 100000000)."""
+    fake, url, runner = await start_fake_sfmc(client_id="sfmc-cid", client_secret="sfmc-csecret")
     yield fake, url
     await runner.cleanup()
 

@@ -165,3 +165,16 @@ def test_set_reads_the_secret_only_from_stdin_or_the_environment(tmp_path: Path)
     assert on_argv.returncode == 2, "there is no --client-secret option"
     missing = run(db, K1, "set", "--mid", "1", "--account-code", "a", "--client-id", "c")
     assert missing.returncode == 2 and "stdin or ROKT_CLIENT_SECRET" in missing.stderr
+
+
+def test_webhook_url_is_made_once_and_rotated(db: Path) -> None:
+    env = {"ACTIVITY_PUBLIC_URL": "https://activity.example.com"}
+    first = run(db, K1, "webhook-url", "--mid", "100", **env)
+    again = run(db, K1, "webhook-url", "--mid", "100", **env)
+    rotated = run(db, K1, "webhook-url", "--mid", "100", "--rotate", **env)
+    assert first.returncode == again.returncode == rotated.returncode == 0, first.stderr
+    url = first.stdout.strip()
+    assert url.startswith("https://activity.example.com/webhooks/rokt/")
+    assert len(url.rsplit("/", 1)[1]) >= 43
+    assert again.stdout.strip() == url
+    assert rotated.stdout.strip() not in ("", url)

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from activity.config import ConfigError, check_public_url, settings_from_env
+from activity.devtools.bench.procs import free_port
 
 BASE_ENV = {"ACTIVITY_PUBLIC_URL": "https://ca.example.com", "ACTIVITY_JWT_SECRET": "s3cret"}
 
@@ -49,7 +50,7 @@ def test_encryption_keys_are_split_for_rotation() -> None:
 def _serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("ACTIVITY_", "ROKT_"))}
     return subprocess.run(
-        [sys.executable, "-m", "activity", "serve", "--port", "0"],
+        [sys.executable, "-m", "activity", "serve", "--port", str(free_port())],
         env={**clean, **env},
         capture_output=True,
         text=True,

@@ -102,10 +102,13 @@ async def _page(
         "notice": await sessions.pop_flash(request),
         "audit": _audit_rows(await service.audit_log(me.mid)),
     }
+    from activity.admin.marketing_cloud_page import card_context  # it imports this module
+
+    context.update(await card_context(request, me.mid))
     return render_page(request, "settings.html", context, status=status)
 
 
-async def _checked_post(
+async def checked_post(
     request: web.Request,
 ) -> tuple[AdminSession, Mapping[str, Any]] | web.Response:
     admin = await sessions.current(request)
@@ -130,7 +133,7 @@ async def show(request: web.Request) -> web.StreamResponse:
 
 
 async def save(request: web.Request) -> web.StreamResponse:
-    checked = await _checked_post(request)
+    checked = await checked_post(request)
     if isinstance(checked, web.Response):
         return checked
     admin, form = checked
@@ -161,7 +164,7 @@ async def save(request: web.Request) -> web.StreamResponse:
 
 
 async def test_connection(request: web.Request) -> web.StreamResponse:
-    checked = await _checked_post(request)
+    checked = await checked_post(request)
     if isinstance(checked, web.Response):
         return checked
     admin, form = checked
@@ -201,7 +204,7 @@ async def confirm_delete(request: web.Request) -> web.StreamResponse:
 
 
 async def delete(request: web.Request) -> web.StreamResponse:
-    checked = await _checked_post(request)
+    checked = await checked_post(request)
     if isinstance(checked, web.Response):
         return checked
     admin, form = checked

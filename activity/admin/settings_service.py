@@ -60,9 +60,9 @@ class SettingsService:
         if mid:
             found = await self._store.get_settings(mid)
         if found is None and eid:
-            found = await self._store.get_enterprise_default(eid) or await self._store.get_settings(
-                eid
-            )
+            # Only the explicitly marked default: a parent business unit's own settings stored
+            # under the EID as its MID belong to that unit, never to its children.
+            found = await self._store.get_enterprise_default(eid)
         self._cache[key] = found
         return found
 

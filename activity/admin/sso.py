@@ -24,6 +24,8 @@ WHY = {
     "missing_token": "No sign-in from Marketing Cloud arrived with this request.",
     "expired": "The sign-in from Marketing Cloud has expired.",
     "missing_exp": "The sign-in carried no expiry time, so it is not accepted.",
+    "not_yet_valid": "The sign-in is not valid yet; check this server's clock.",
+    "exp_too_far": "The sign-in claims to stay valid for more than an hour, so it is not accepted.",
     "missing_mid": "The sign-in did not say which business unit you are working in.",
     "missing_user": "The sign-in did not say who you are.",
     "no_secret": "This service has no JWT signing secret; ask your operator to set "

@@ -25,7 +25,7 @@ from typing import Any
 from activity.errors import InvalidInput
 from activity.events import placeholders, subscriptions
 from activity.journey import inarguments
-from activity.rokt.api_requests import CREATE
+from activity.rokt.api_requests import CREATE, UNSUBSCRIBE
 
 SHARED = "shared"
 CONTACT = "contact"
@@ -50,7 +50,8 @@ class EventConfig:
     mid: str
     eid: str
     on_error: str
-    event_id: str  # the marketer's, before eventScope
+    event_id: str  # the marketer's, before eventScope; "" for unsubscribe
+    calendar_code: str  # unsubscribe's calendar; "" for the other actions
     all_day: bool
     notify_before: int
     title: str
@@ -76,14 +77,17 @@ def parse(merged: Mapping[str, Any]) -> EventConfig:
     """Merged, resolved inArguments -> EventConfig; InvalidInput names what is wrong."""
     inarguments.validate(merged)
     given = inarguments.present(merged)
+    action = str(given.get("action", CREATE))
+    leaving = action == UNSUBSCRIBE  # the contact leaves a calendar: no event at all
     # After `validate` none of these can fail; they turn checked values into typed ones.
     return EventConfig(
-        action=str(given.get("action", CREATE)),
+        action=action,
         scope=inarguments.choice(given.get("eventScope", CONTACT), SCOPES, "eventScope"),
         mid=_id_text(given.get("mid")),
         eid=_id_text(given.get("eid")),
         on_error=inarguments.on_error_of(given),
-        event_id=inarguments.event_id(given["eventId"]),
+        event_id="" if leaving else inarguments.event_id(given.get("eventId")),
+        calendar_code=inarguments.calendar_code(given.get("calendarCode")) if leaving else "",
         all_day=inarguments.all_day(given.get("allDay", False)),
         notify_before=inarguments.notify_before(given.get("notifyBefore", NOTIFY_DEFAULT)),
         title=_text_of(given, "title"),
@@ -98,7 +102,7 @@ def parse(merged: Mapping[str, Any]) -> EventConfig:
 
 def bind(config: EventConfig, contact_key: str, subscription: Any) -> ContactConfig:
     """The contact's own part: its eventId under eventScope and its subscription IDs."""
-    event_id = scoped_event_id(config.event_id, config.scope, contact_key)
+    event_id = config.event_id and scoped_event_id(config.event_id, config.scope, contact_key)
     return ContactConfig(config, contact_key, event_id, subscriptions.parse(subscription))
 
 

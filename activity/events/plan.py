@@ -29,6 +29,7 @@ from activity.journey.inarguments import present
 from activity.rokt.api_requests import (
     CANCEL,
     REMOVE,
+    UNSUBSCRIBE,
     RoktRequest,
     canonical_json,
     requests_for,
@@ -41,12 +42,12 @@ SAMPLE_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 
 @dataclass(frozen=True)
 class EventPlan:
-    action: str  # create | update | remove | cancel
+    action: str  # create | update | remove | cancel | unsubscribe
     mid: str
     eid: str
     on_error: str  # continue | eject
-    event_id: str  # after eventScope
-    payload: dict[str, Any]  # the Rokt event object
+    event_id: str  # after eventScope; "" for unsubscribe
+    payload: dict[str, Any]  # the Rokt event object ({"calendarCode": ...} for unsubscribe)
     subscription_ids: tuple[str, ...]
     batch_key: str  # equal for equal (action, payload)
     start_utc: str | None
@@ -145,8 +146,10 @@ def _template_key(merged: Mapping[str, Any]) -> tuple[Any, ...] | None:
 
 def _template(event: EventConfig) -> _Template:
     payload: dict[str, Any] = {"eventId": event.event_id}
+    if event.action == UNSUBSCRIBE:  # the contact leaves the calendar: no event at all
+        payload = {"calendarCode": event.calendar_code}
     start_utc = end_utc = None
-    if event.action not in (REMOVE, CANCEL):
+    if event.action not in (REMOVE, CANCEL, UNSUBSCRIBE):
         payload, start_utc, end_utc = _render(event)
     payload_json = canonical_json(payload)
     return _Template(

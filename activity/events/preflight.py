@@ -13,7 +13,7 @@ from activity.events.config import SCOPES
 from activity.events.plan import PLACEHOLDER_FIELDS, TEXT_LIMITS, is_binding, text_field
 from activity.journey import inarguments
 from activity.journey.inarguments import CONTINUE, EJECT, present
-from activity.rokt.api_requests import ACTIONS, CANCEL, CREATE, REMOVE
+from activity.rokt.api_requests import ACTIONS, CANCEL, CREATE, REMOVE, UNSUBSCRIBE
 
 MISSING = {
     "mid": "mid is missing; expected the business unit MID (or eid)",
@@ -24,6 +24,7 @@ MISSING = {
     "start": f"start is missing; expected a local time {span.WALL_TIME}",
     "end": span.MISSING_END,
     "timezone": "timezone is missing; expected a Windows time zone name or an IANA id",
+    "calendarCode": "calendarCode is missing; expected the calendar's URL slug, e.g. my-calendar",
 }
 T = TypeVar("T")
 
@@ -56,13 +57,16 @@ def problems(arguments: Mapping[str, Any]) -> list[Problem]:
             return None
 
     action = check("action", inarguments.choice, ACTIONS, "action") or CREATE
-    timed = action not in (REMOVE, CANCEL)
-    required = ["eventId", "calendarSubscriptionId"]
+    timed = action not in (REMOVE, CANCEL, UNSUBSCRIBE)
+    required = ["calendarCode" if action == UNSUBSCRIBE else "eventId", "calendarSubscriptionId"]
     required += ["title", "start", "timezone"] if timed else []
     if not given.keys() & {"mid", "eid"}:
         found.append(Problem("mid", MISSING["mid"]))
     found += [Problem(field, MISSING[field]) for field in required if field not in given]
-    check("eventId", inarguments.event_id)
+    if action == UNSUBSCRIBE:
+        check("calendarCode", inarguments.calendar_code)
+    else:
+        check("eventId", inarguments.event_id)
     check("eventScope", inarguments.choice, SCOPES, "eventScope")
     check("onError", inarguments.choice, (CONTINUE, EJECT), "onError")
     check("notifyBefore", inarguments.notify_before)

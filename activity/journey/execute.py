@@ -11,6 +11,7 @@ from activity.appkeys import EXECUTOR, METRICS, WORKER
 from activity.errors import AuthError, StorageUnavailable
 from activity.journey.execution import QUEUED, log_ids
 from activity.journey.jb_auth import unauthorized, verified_payload
+from activity.journey.subscribing import RoktUnavailable
 from activity.ops.logs import log_context
 
 log = logging.getLogger("activity.execute")
@@ -47,6 +48,10 @@ async def _execute(request: web.Request) -> web.Response:
                 {"error": "the contact could not be stored; retry", "reason": err.reason},
                 status=503,
             )
+        except RoktUnavailable as err:
+            metrics.executes.labels("rokt_unavailable").inc()
+            log.warning("subscribe not answered by Rokt", extra={"reason": err.reason})
+            return web.json_response({"error": err.message, "reason": err.reason}, status=503)
     status = str(result.body.get("roktStatus", ""))
     metrics.executes.labels(status).inc()
     metrics.execute_seconds.observe(time.perf_counter() - started)

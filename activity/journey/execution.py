@@ -12,7 +12,9 @@ from activity.admin.settings_service import SettingsService
 from activity.errors import InvalidInput
 from activity.events import plan as events
 from activity.journey import inarguments
+from activity.journey.subscribing import Subscriber
 from activity.rokt.api_requests import CANCEL
+from activity.rokt.subscribe_api import SUBSCRIBE
 from activity.storage.base import Store
 from activity.storage.models import Answer, NewItem
 
@@ -118,6 +120,8 @@ class Executor:
         self._clock = clock
         self._max_in_flight = max_in_flight
         self._in_flight = 0
+        # The action `subscribe` (wired once the Rokt client exists, see app.py).
+        self.subscriber: Subscriber | None = None
 
     def admitted(self) -> _Admission:
         """Entered, False when too many executes are in flight: shed load (JB retries a 503)
@@ -125,7 +129,8 @@ class Executor:
         return _Admission(self)
 
     async def run(self, payload: Mapping[str, Any]) -> Answer:
-        """Decide, then durably record, the answer for one contact. Raises StorageUnavailable."""
+        """Decide, then durably record, the answer for one contact. Raises StorageUnavailable
+        (and RoktUnavailable for `subscribe`)."""
         body = body_of(payload)
         merged: dict[str, Any] = {}
         try:
@@ -134,6 +139,9 @@ class Executor:
         except InvalidInput as err:
             # Without ids there is nothing to deduplicate on, so nothing is stored.
             return self._invalid(err, inarguments.on_error_of(merged))
+        if merged.get("action") == SUBSCRIBE and self.subscriber is not None:
+            key = (ids.activity_id, ids.definition_instance_id)
+            return await self.subscriber.run(key, ids.contact_key, merged)
         decided, items = await self._decide(ids, merged)
         recorded, _ = await self._store.accept(
             ids.activity_id, ids.definition_instance_id, decided, items, self._clock()

@@ -15,7 +15,13 @@ import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 
 from activity.errors import InvalidInput
-from activity.rokt.api_requests import ACTIONS, CREATE, UPDATE
+from activity.journey.subscribe_schema import (
+    CALENDAR_CODE_PATTERN,
+    SUBSCRIBE,
+    SUBSCRIBE_PROPERTIES,
+    SUBSCRIBE_REQUIRED,
+)
+from activity.rokt.api_requests import ACTIONS, CREATE, UNSUBSCRIBE, UPDATE
 
 CONTINUE = "continue"
 EJECT = "eject"
@@ -34,7 +40,10 @@ SCHEMA: dict[str, Any] = {
             "description": "the business unit MID, e.g. 500000001",
         },
         "eid": {"type": ["string", "integer"], "description": "the enterprise ID"},
-        "action": {"enum": list(ACTIONS), "description": "one of " + ", ".join(ACTIONS)},
+        "action": {
+            "enum": [*ACTIONS, SUBSCRIBE],
+            "description": "one of " + ", ".join([*ACTIONS, SUBSCRIBE]),
+        },
         "eventId": {
             "type": "string",
             "pattern": EVENT_ID_PATTERN,
@@ -70,12 +79,27 @@ SCHEMA: dict[str, Any] = {
             "type": ["string", "array"],
             "description": "one or more subscription GUIDs",
         },
+        **SUBSCRIBE_PROPERTIES,
     },
     "patternProperties": {"^<<.+>>$": {**_SCALAR, "description": "a text, number or boolean"}},
-    "required": ["eventId"],
     "anyOf": [{"required": ["mid"]}, {"required": ["eid"]}],
-    "if": {"properties": {"action": {"enum": [CREATE, UPDATE]}}},
-    "then": {"required": ["title", "start", "timezone"]},
+    "allOf": [
+        {
+            "if": {"properties": {"action": {"enum": [CREATE, UPDATE]}}},
+            "then": {"required": ["title", "start", "timezone"]},
+        },
+        {
+            # The action `subscribe` creates a Rokt subscription: no event, a calendar.
+            "if": {"required": ["action"], "properties": {"action": {"const": SUBSCRIBE}}},
+            "then": SUBSCRIBE_REQUIRED,
+            "else": {
+                # Unsubscribe takes the contact off a calendar: no event, a calendar instead.
+                "if": {"required": ["action"], "properties": {"action": {"const": UNSUBSCRIBE}}},
+                "then": {"required": ["calendarCode"]},
+                "else": {"required": ["eventId"]},
+            },
+        },
+    ],
 }
 
 _VALIDATOR = Draft202012Validator(SCHEMA)
@@ -177,6 +201,15 @@ def event_id(value: Any) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not re.fullmatch(EVENT_ID_PATTERN, text):
         raise InvalidInput(f"eventId is {_clip(repr(value))}; expected {_expected('eventId')}")
+    return text
+
+
+def calendar_code(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not re.fullmatch(CALENDAR_CODE_PATTERN, text):
+        raise InvalidInput(
+            f"calendarCode is {_clip(repr(value))}; expected {_expected('calendarCode')}"
+        )
     return text
 
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from activity.errors import RoktAuthFailed, RoktRejected, RoktRetryable
-from activity.rokt.api_requests import CANCEL, REMOVE, RoktRequest
+from activity.errors import RoktAuthFailed, RoktError, RoktRejected, RoktRetryable
+from activity.rokt.api_requests import CANCEL, REMOVE, UNSUBSCRIBE, RoktRequest
 from activity.rokt.retry import is_retryable, parse_retry_after
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 SUCCESS = frozenset({200, 201, 202, 204})
 # Deleting what Rokt no longer has leaves the state we asked for.
-GONE_IS_DONE = frozenset({CANCEL, REMOVE})
+GONE_IS_DONE = frozenset({CANCEL, REMOVE, UNSUBSCRIBE})
 MAX_REASON_CHARS = 300
 
 
@@ -45,6 +45,18 @@ def error_text(body: str) -> str:
     return text
 
 
+def failure(status: int, body: str, retry_after: str | None) -> RoktError:
+    """The error for a non-success answer: retryable (429, 5xx) or rejected (other 4xx)."""
+    reason = error_text(body)
+    if is_retryable(status):
+        return RoktRetryable(
+            f"Rokt answered HTTP {status}: {reason}",
+            status=status,
+            retry_after=parse_retry_after(retry_after),
+        )
+    return RoktRejected(f"Rokt answered HTTP {status}: {reason}", status=status)
+
+
 class RoktClient:
     def __init__(
         self,
@@ -63,9 +75,36 @@ class RoktClient:
             aiohttp.ClientTimeout(total=request_timeout) if request_timeout is not None else None
         )
 
-    async def send(self, account: RoktAccount, request: RoktRequest) -> None:
-        """Returns when Rokt accepted the request; raises RoktRetryable, RoktRejected or
-        RoktAuthFailed otherwise."""
+    async def send(self, account: RoktAccount, request: RoktRequest) -> int:
+        """Rokt's HTTP status once it accepted the request; raises RoktRetryable,
+        RoktRejected or RoktAuthFailed otherwise."""
+        status, body, retry_after = await self._authorized(account, request)
+        if status in SUCCESS or (status == 404 and request.endpoint in GONE_IS_DONE):
+            return status
+        raise failure(status, body, retry_after)
+
+    async def fetch(self, account: RoktAccount, request: RoktRequest) -> dict[str, Any]:
+        """Rokt's JSON answer to a request that returns data (Create New Subscription);
+        raises like `send`, and also when a 2xx body is not a JSON object or says
+        `success: false` (then its `statusCode` decides retryable or rejected)."""
+        status, body, retry_after = await self._authorized(account, request)
+        if status not in SUCCESS:
+            raise failure(status, body, retry_after)
+        try:
+            data: Any = json.loads(body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise RoktRetryable(f"Rokt answered HTTP {status} without a JSON object", status=status)
+        if data.get("success") is False:
+            said = data.get("statusCode")
+            inner = said if isinstance(said, int) and 400 <= said <= 599 else 502
+            raise failure(inner, body, retry_after)
+        return data
+
+    async def _authorized(
+        self, account: RoktAccount, request: RoktRequest
+    ) -> tuple[int, str, str | None]:
         token = await self._tokens.get(account)
         status, body, retry_after = await self._call(token, request)
         if status == 401:
@@ -76,16 +115,7 @@ class RoktClient:
                 raise RoktAuthFailed(
                     "Rokt refused a freshly granted access token (HTTP 401)", status=401
                 )
-        if status in SUCCESS or (status == 404 and request.endpoint in GONE_IS_DONE):
-            return
-        reason = error_text(body)
-        if is_retryable(status):
-            raise RoktRetryable(
-                f"Rokt answered HTTP {status}: {reason}",
-                status=status,
-                retry_after=parse_retry_after(retry_after),
-            )
-        raise RoktRejected(f"Rokt answered HTTP {status}: {reason}", status=status)
+        return status, body, retry_after
 
     async def _call(self, token: str, request: RoktRequest) -> tuple[int, str, str | None]:
         """(status, body, Retry-After header)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from activity.storage.inbox import Inbox
 from activity.storage.models import (
     Answer,
     AuditEntry,
@@ -23,6 +24,9 @@ from activity.storage.models import (
 
 
 class Store(Protocol):
+    # Rokt webhooks waiting for Marketing Cloud (the outbox's twin; see storage/inbox.py).
+    inbox: Inbox
+
     async def open(self) -> None:
         """Connect and apply pending schema migrations (under a lock)."""
 
@@ -67,6 +71,10 @@ class Store(Protocol):
         on disk. A repeat returns the first answer and enqueues nothing.
         """
 
+    async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
+        """The answer on record for this key, or None; reads only (subscribe checks it before
+        calling Rokt, so a JB retry calls Rokt no second time)."""
+
     # Outbox.
     async def claim(
         self, owner: str, now: float, lease_seconds: float, limit: int
@@ -76,8 +84,16 @@ class Store(Protocol):
     # `owner`, when given, limits mark_* to items still leased by that owner: a worker whose
     # lease ran out (and whose items another instance took over) changes nothing.
     async def mark_sent(
-        self, ids: Sequence[int], now: float, *, owner: str | None = None
-    ) -> None: ...
+        self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
+    ) -> None:
+        """Sent; `note` (kept as the item's last error text) says how we know, when the
+        answer was not a plain 2xx."""
+
+    async def mark_maybe_sent(
+        self, ids: Sequence[int], at: float | None, *, owner: str | None = None
+    ) -> None:
+        """Set (or, with None, clear) when the latest call that may have reached Rokt for
+        these items started. Written before the call, so a crash mid-call leaves it."""
 
     async def mark_retry(
         self,

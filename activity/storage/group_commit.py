@@ -40,19 +40,22 @@ def _never(_: BaseException) -> bool:
 class GroupCommit:
     """Runs `commit(jobs)` (one transaction, one result per job) for whatever is waiting.
 
-    `job_error(exc)` tells a failure caused by one job's data: the batch is then retried job
-    by job, so one bad contact does not fail its neighbours.
+    When a transaction of several jobs fails, each job is retried alone, so one contact whose
+    data the database refuses (a string it cannot encode, a value out of range, any error
+    nobody foresaw) fails alone and never takes its neighbours down. Only `systemic(exc)`
+    errors, which say the database itself cannot write (unreachable, disk full, read-only,
+    closing), fail the whole batch at once: retrying job by job would only repeat them.
     """
 
     def __init__(
         self,
         commit: CommitBatch,
         *,
-        job_error: Callable[[BaseException], bool] = _never,
+        systemic: Callable[[BaseException], bool] = _never,
         name: str = "group-commit",
     ) -> None:
         self._commit_batch = commit
-        self._job_error = job_error
+        self._systemic = systemic
         self._pending: list[Waiter] = []
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -93,8 +96,9 @@ class GroupCommit:
             _fail(batch, StorageUnavailable("database is closing"))
             raise
         except Exception as exc:  # every waiter must hear about it
+            # A StorageUnavailable without a cause is the store refusing (closed, closing).
             cause = exc.__cause__ if isinstance(exc, StorageUnavailable) else exc
-            if len(batch) > 1 and cause is not None and self._job_error(cause):
+            if len(batch) > 1 and cause is not None and not self._systemic(cause):
                 for waiter in batch:
                     await self._commit([waiter])
             else:

@@ -113,6 +113,8 @@ class OutboxItem:
     next_attempt_at: float
     last_error: str = ""
     payload_json: str = field(default="", compare=False)  # payload as stored
+    # Start of the latest call for this item that may have reached Rokt (migration 0006).
+    maybe_sent_at: float | None = None
 
     def __post_init__(self) -> None:
         _fill_payload_json(self)

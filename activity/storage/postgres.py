@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from activity.errors import StorageUnavailable
 from activity.storage import group_commit, rows
 from activity.storage import postgres_queries as sql
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage.inbox import Inbox
 from activity.storage.models import (
     Answer,
     AuditEntry,
@@ -31,6 +33,7 @@ from activity.storage.models import (
     StoredSettings,
 )
 from activity.storage.postgres_accept import accept_batch
+from activity.storage.postgres_inbox import PostgresInbox
 from activity.storage.postgres_setup import DB_ERRORS, JOB_ERRORS, migrate, pool_options
 from activity.storage.postgres_sso import PostgresSsoMixin
 
@@ -52,6 +55,7 @@ class PostgresStore(PostgresSsoMixin):
         self.applied_migrations: list[int] = []  # what this open() applied; others may have
         self._pool: Any = None
         self._commits: GroupCommit | None = None
+        self.inbox: Inbox = PostgresInbox(self._connection, self._tx)
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -97,7 +101,7 @@ class PostgresStore(PostgresSsoMixin):
             raise
         self._commits = GroupCommit(
             self._accept_batch,
-            job_error=lambda exc: isinstance(exc, JOB_ERRORS),
+            systemic=lambda exc: isinstance(exc, DB_ERRORS) and not isinstance(exc, JOB_ERRORS),
             name="postgres-group-commit",
         )
 
@@ -193,6 +197,15 @@ class PostgresStore(PostgresSsoMixin):
 
     # --- outbox ---------------------------------------------------------------------------
 
+    async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
+        found = await self._fetch(
+            "SELECT status, body FROM executions WHERE activity_id = $1 AND "
+            "definition_instance_id = $2",
+            activity_id,
+            definition_instance_id,
+        )
+        return Answer(int(found[0]["status"]), json.loads(found[0]["body"])) if found else None
+
     async def claim(
         self, owner: str, now: float, lease_seconds: float, limit: int
     ) -> list[OutboxItem]:
@@ -211,8 +224,15 @@ class PostgresStore(PostgresSsoMixin):
             guard = f"{sql.OWNER_GUARD}{len(args) + 2}"
             await self._execute(query + where + guard, *args, list(ids), owner)
 
-    async def mark_sent(self, ids: Sequence[int], now: float, *, owner: str | None = None) -> None:
-        await self._update(sql.MARK_SENT, ids, owner, now)
+    async def mark_sent(
+        self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
+    ) -> None:
+        await self._update(sql.MARK_SENT, ids, owner, now, note)
+
+    async def mark_maybe_sent(
+        self, ids: Sequence[int], at: float | None, *, owner: str | None = None
+    ) -> None:
+        await self._update(sql.MARK_MAYBE_SENT, ids, owner, at)
 
     async def mark_retry(
         self,

@@ -21,8 +21,9 @@ RETURNING *
 # Each takes the item ids as the parameter after its own; see PostgresStore._update.
 MARK_SENT = (
     f"UPDATE outbox SET state = '{SENT}', lease_owner = '', updated_at = $1, sent_at = $1, "
-    "last_error = ''"
+    "last_error = $2"
 )
+MARK_MAYBE_SENT = "UPDATE outbox SET maybe_sent_at = $1::double precision"
 MARK_RETRY = (
     f"UPDATE outbox SET state = '{QUEUED}', lease_owner = '', next_attempt_at = $1, "
     "last_error = $2, updated_at = $3"

@@ -25,7 +25,8 @@ DB_ERRORS: tuple[type[BaseException], ...] = (
     OSError,  # includes ConnectionError and TimeoutError
 )
 
-# Errors that one job in a group commit can cause on its own; its neighbours are retried alone.
+# Database errors that one job in a group commit can cause on its own; other DB_ERRORS fail the
+# whole batch (the database cannot write), anything else is retried job by job too.
 JOB_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.DataError,
     asyncpg.IntegrityConstraintViolationError,

@@ -119,6 +119,7 @@ def _item_from_row(row: Row, payloads: dict[str, dict[str, Any]]) -> OutboxItem:
         next_attempt_at=float(row["next_attempt_at"]),
         last_error=row["last_error"],
         payload_json=text,
+        maybe_sent_at=None if row["maybe_sent_at"] is None else float(row["maybe_sent_at"]),
     )
 
 

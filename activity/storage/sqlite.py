@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +15,7 @@ from typing import Any, TypeVar
 from activity.errors import StorageUnavailable
 from activity.storage import group_commit, rows, sqlite_accept
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage.inbox import Inbox
 from activity.storage.migrations import migrations_for
 from activity.storage.models import (
     DEAD,
@@ -30,6 +33,7 @@ from activity.storage.models import (
     OutboxItem,
     StoredSettings,
 )
+from activity.storage.sqlite_inbox import SQLiteInbox
 from activity.storage.sqlite_sso import SQLiteSsoMixin
 
 T = TypeVar("T")
@@ -52,12 +56,35 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+def _systemic(exc: BaseException) -> bool:
+    """The database cannot write at all (locked, disk full or read-only, I/O, closed), as
+    opposed to refusing one contact's values (constraints, bindings, encodings)."""
+    return isinstance(exc, sqlite3.Error) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.InterfaceError | sqlite3.DataError
+    )
+
+
+def _owner_only(path: Path) -> None:
+    """Create the database file 0600 (or tighten an existing one) before SQLite opens it.
+
+    The database holds encrypted secrets, contact keys and events: like the key file, only
+    its owner may read it. SQLite creates the -wal and -shm files with the database file's
+    mode, so they follow; ones left by an older version are tightened here too.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+        with contextlib.suppress(FileNotFoundError):
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+
+
 class SQLiteStore(SQLiteSsoMixin):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._commits: GroupCommit | None = None
+        self.inbox: Inbox = SQLiteInbox(self._tx, self._query)
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -74,10 +101,17 @@ class SQLiteStore(SQLiteSsoMixin):
         return self._conn
 
     def _connect(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(self._path)
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StorageUnavailable(
+                f"cannot open the SQLite database {self._path}: {why.lower()}"
+            ) from None
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
         # FULL: an accepted contact survives an OS crash too; group commit pays for the fsync.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
@@ -138,10 +172,20 @@ class SQLiteStore(SQLiteSsoMixin):
 
     async def open(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        await self._run(self._connect)
+        try:
+            await self._run(self._connect)
+        except (sqlite3.Error, StorageUnavailable) as exc:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            if isinstance(exc, StorageUnavailable):
+                raise
+            # e.g. a read-only database file met by the migrations
+            raise StorageUnavailable(
+                f"cannot use the SQLite database {self._path}: {exc}"
+            ) from None
         self._commits = GroupCommit(
             self._accept_batch,
-            job_error=lambda exc: isinstance(exc, sqlite3.IntegrityError | sqlite3.InterfaceError),
+            systemic=_systemic,
             name="sqlite-group-commit",
         )
 
@@ -283,6 +327,14 @@ class SQLiteStore(SQLiteSsoMixin):
             self._commits, activity_id, definition_instance_id, answer, items, now
         )
 
+    async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
+        found = await self._query(
+            "SELECT status, body FROM executions WHERE activity_id = ? AND "
+            "definition_instance_id = ?",
+            (activity_id, definition_instance_id),
+        )
+        return Answer(int(found[0][0]), json.loads(found[0][1])) if found else None
+
     async def _accept_batch(self, jobs: Sequence[AcceptJob]) -> list[Result]:
         batch = sqlite_accept.prepare(jobs)
         return await self._tx(lambda db: sqlite_accept.run(db, batch))
@@ -313,14 +365,21 @@ class SQLiteStore(SQLiteSsoMixin):
             where, args = f"{where} AND state = ? AND lease_owner = ?", (*args, SENDING, owner)
         await self._tx(lambda db: db.execute(sql + where, args))
 
-    async def mark_sent(self, ids: Sequence[int], now: float, *, owner: str | None = None) -> None:
+    async def mark_sent(
+        self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
+    ) -> None:
         await self._update(
             ids,
             "UPDATE outbox SET state = ?, lease_owner = '', updated_at = ?, sent_at = ?, "
-            "last_error = ''",
-            (SENT, now, now),
+            "last_error = ?",
+            (SENT, now, now, note),
             owner,
         )
+
+    async def mark_maybe_sent(
+        self, ids: Sequence[int], at: float | None, *, owner: str | None = None
+    ) -> None:
+        await self._update(ids, "UPDATE outbox SET maybe_sent_at = ?", (at,), owner)
 
     async def mark_retry(
         self,
@@ -441,7 +500,7 @@ WHERE id IN (SELECT value FROM json_each(?))
 """
 CLAIMED_COLUMNS = (
     "id", *rows.OUTBOX_INSERT_FIELDS,
-    "state", "attempts", "created_at", "next_attempt_at", "last_error",
+    "state", "attempts", "created_at", "next_attempt_at", "last_error", "maybe_sent_at",
 )  # fmt: skip
 CLAIMED = f"""
 SELECT json_group_array(json_array({", ".join(CLAIMED_COLUMNS)}))

@@ -12,13 +12,17 @@
   var DEFAULT_SUBSCRIPTION = '{{Contact.Attribute."Calendar Subscription"."CalendarSubscriptionId"}}';
   // The inArguments the activity writes, in this order, then one per placeholder used.
   var KEYS = ['mid', 'eid', 'action', 'eventId', 'eventScope', 'title', 'description', 'location',
-    'start', 'end', 'timezone', 'allDay', 'notifyBefore', 'onError', 'calendarSubscriptionId'];
+    'start', 'end', 'timezone', 'allDay', 'notifyBefore', 'onError', 'calendarSubscriptionId',
+    'calendarCode'];
+  // Written only for the actions that use them, so other activities keep their exact shape.
+  var ACTION_ONLY = { calendarCode: ['unsubscribe'] };
   var DEFAULTS = {
     action: 'create', eventId: '', eventScope: 'contact', title: '', description: '',
     location: '', start: '', end: '', timezone: '', allDay: false, notifyBefore: 15,
-    onError: 'continue', calendarSubscriptionId: DEFAULT_SUBSCRIPTION
+    onError: 'continue', calendarSubscriptionId: DEFAULT_SUBSCRIPTION, calendarCode: ''
   };
-  var TEXT_INPUTS = ['eventId', 'title', 'description', 'location', 'start', 'end', 'timezone', 'notifyBefore'];
+  var TEXT_INPUTS = ['eventId', 'title', 'description', 'location', 'start', 'end', 'timezone',
+    'notifyBefore', 'calendarCode'];
   var PLACEHOLDER = /<<([^<>|]+)(?:\|([^<>]*))?>>/g;
   var REFRESH_DELAY_MS = 250;
 
@@ -126,11 +130,24 @@
     }).then(function () { state.saving = false; }, function () { state.saving = false; });
   }
 
+  /* The canvas label: the event title as a marketer reads it (a field's fallback, else its
+   * name, instead of the raw <<...>> marker), else what the activity does. */
   function nameFor(args, previous) {
-    if (args.title) { return args.title; }
+    if (args.action === 'unsubscribe') {
+      return args.calendarCode ? 'Unsubscribe: ' + args.calendarCode : previous || 'Rokt Calendar Event';
+    }
+    var timed = args.action === 'create' || args.action === 'update';
+    var title = timed ? readable(args.title) : '';
+    if (title) { return title.length > 100 ? title.slice(0, 99) + '…' : title; }
     var verbs = { remove: 'Remove', cancel: 'Cancel', update: 'Update', create: 'Send' };
     if (args.eventId) { return (verbs[args.action] || 'Event') + ': ' + args.eventId; }
     return previous || 'Rokt Calendar Event';
+  }
+
+  function readable(title) {
+    return text(title).replace(PLACEHOLDER, function (match, name, fallback) {
+      return fallback ? fallback : name.trim();
+    }).replace(/\s+/g, ' ').trim();
   }
 
   /* ------------------------------------------------------------ form <-> args */
@@ -180,7 +197,8 @@
       allDay: $('allDay').checked,
       notifyBefore: /^\d{1,9}$/.test(notify) ? Number(notify) : notify,
       onError: $('onError').value,
-      calendarSubscriptionId: state.subscription
+      calendarSubscriptionId: state.subscription,
+      calendarCode: $('calendarCode').value.trim()
     };
   }
 
@@ -206,7 +224,9 @@
   }
 
   function inArgumentsFor(args) {
-    var list = KEYS.map(function (key) { var o = {}; o[key] = args[key]; return o; });
+    var list = KEYS.filter(function (key) {
+      return !ACTION_ONLY[key] || ACTION_ONLY[key].indexOf(args.action) >= 0;
+    }).map(function (key) { var o = {}; o[key] = args[key]; return o; });
     placeholderNames(args).forEach(function (name) {
       var binding = bindingFor(name);
       if (binding) { var o = {}; o['<<' + name + '>>'] = binding; list.push(o); }
@@ -399,7 +419,9 @@
     var names = placeholderNames(args);
     R.preview.renderSamples(names, state.fields, scheduleRefresh);
     var seq = ++state.previewSeq;
-    var body = { arguments: argumentsFor(args), samples: R.preview.samples(names), contactKey: R.preview.contactKey() };
+    var samples = R.preview.samples(names);
+    if (R.preview.accountCode()) { samples.accountCode = R.preview.accountCode(); }
+    var body = { arguments: argumentsFor(args), samples: samples, contactKey: R.preview.contactKey() };
     var loud = state.showAll || Object.keys(state.touched).length > 0;
     return postJSON('api/preview', body).then(function (data) {
       if (seq !== state.previewSeq) { return; }
@@ -418,6 +440,9 @@
   function updateVisibility() {
     var action = $('action').value;
     $('details').hidden = action !== 'create' && action !== 'update';
+    $('calendarCode-element').hidden = action !== 'unsubscribe';
+    $('eventId-element').hidden = action === 'unsubscribe';
+    $('eventScope-element').hidden = action === 'unsubscribe';
     $('end-required').hidden = $('allDay').checked;  // an all-day event may last just its start day
     var id = $('eventId').value.trim() || '<Event ID>';
     $('eventScope-hint').textContent = $('eventScope').value === 'shared'

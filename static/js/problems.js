@@ -10,7 +10,8 @@
     action: 'Action', eventId: 'Event ID', eventScope: 'Event scope', title: 'Event title',
     description: 'Description', location: 'Location', start: 'Start', end: 'End',
     allDay: 'All-day event', timezone: 'Time zone', notifyBefore: 'Reminder (minutes before)',
-    onError: 'If the event cannot be sent', calendarSubscriptionId: 'Calendar subscription ID'
+    onError: 'If the event cannot be sent', calendarSubscriptionId: 'Calendar subscription ID',
+    calendarCode: 'Calendar code'
   };
 
   function $(id) { return document.getElementById(id); }

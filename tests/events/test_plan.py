@@ -167,6 +167,35 @@ def test_remove_and_cancel_need_only_event_id(action: str) -> None:
     assert other.payload == {"eventId": "e1"} and other.subscription_ids == ()
 
 
+def test_unsubscribe_plans_one_deactivation_per_subscription_without_an_event() -> None:
+    merged = {"mid": "1", "action": "unsubscribe", "calendarCode": "my-calendar"}
+    result = plan({**merged, "calendarSubscriptionId": f"{SUB};{SUB2}"}, "K")
+    assert (result.action, result.event_id) == ("unsubscribe", "")
+    assert result.payload == {"calendarCode": "my-calendar"}
+    assert result.subscription_ids == (SUB, SUB2)
+    # eventId and eventScope left over from another action change nothing.
+    again = plan({**merged, "eventId": "old", "eventScope": "contact"}, "K")
+    assert again.payload == result.payload and again.batch_key == result.batch_key
+    assert "calendarCode is missing" in error({"mid": "1", "action": "unsubscribe"}).message
+
+
+def test_preview_shows_the_unsubscribe_request_of_seed_002() -> None:
+    arguments = {"mid": "1", "action": "unsubscribe", "calendarCode": "my-calendar"}
+    _, requests = preview(arguments, {"accountCode": "acme"})
+    assert requests == [
+        RoktRequest(
+            "unsubscribe",
+            "DELETE",
+            "/v1/subscription/acme/my-calendar",
+            {
+                "id": SAMPLE_SUBSCRIPTION_ID,
+                "unsubscribeReasonId": None,
+                "unsubscribeReasonText": "Unsubscribed by a Marketing Cloud journey",
+            },
+        )
+    ]
+
+
 def test_no_subscription_is_empty_tuple_and_bad_one_is_invalid() -> None:
     assert plan(args(calendarSubscriptionId=""), "C").subscription_ids == ()
     assert "calendarSubscriptionId has 1 malformed value: 'nope'" in (

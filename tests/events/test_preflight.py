@@ -96,3 +96,15 @@ def test_problems_on_non_mapping() -> None:
 def test_problems_never_raise(arguments: Any) -> None:
     found = problems(arguments)
     assert all(isinstance(p, Problem) and p.field and p.message for p in found)
+
+
+def test_problems_for_unsubscribe_ask_for_the_calendar_code_only() -> None:
+    base = {"mid": "1", "action": "unsubscribe", "calendarSubscriptionId": SUB}
+    assert [(p.field, p.message) for p in problems(base)] == [
+        (
+            "calendarCode",
+            "calendarCode is missing; expected the calendar's URL slug, e.g. my-calendar",
+        )
+    ]
+    assert problems({**base, "calendarCode": "my-calendar"}) == []
+    assert [p.field for p in problems({**base, "calendarCode": "bad slug"})] == ["calendarCode"]

@@ -176,7 +176,8 @@ EXPECTED_IN_ARGUMENTS: list[dict[str, Any]] = [
     {"calendarSubscriptionId": DEFAULT_SUBSCRIPTION_BINDING},
     {"<<First Name>>": binding("First Name")},
 ]
-EXPECTED_ACTIVITY = saved_activity(EXPECTED_IN_ARGUMENTS, "Hello <<First Name>>, your sale starts!")
+# The canvas shows the title as a marketer reads it, without the raw <<...>> marker.
+EXPECTED_ACTIVITY = saved_activity(EXPECTED_IN_ARGUMENTS, "Hello First Name, your sale starts!")
 
 
 async def test_marketer_defines_an_event_and_done_sends_the_exact_activity(jb: JB) -> None:
@@ -406,6 +407,39 @@ async def test_remove_needs_no_event_details_and_previews_the_delete(jb: JB) -> 
     }
     assert (merged["action"], merged["eventScope"]) == ("remove", "shared")
     assert not any(key.startswith("<<") for key in merged)
+    assert jb.console == []
+
+
+async def test_unsubscribe_asks_for_the_calendar_code_and_previews_the_deactivation(
+    jb: JB,
+) -> None:
+    frame = await jb.open()
+    await label(frame, "Action").select_option(label="Unsubscribe the contact from a calendar")
+    await expect(label(frame, "Event ID")).to_be_hidden()
+    await expect(label(frame, "Event title")).to_be_hidden()
+    await label(frame, "Calendar code").fill("bad code/x")
+    await label(frame, "Calendar code").press("Tab")
+    await expect(error_of(frame, "calendarCode")).to_contain_text("Calendar code is 'bad code/x'")
+    await expect(jb.done).to_be_disabled()
+    await label(frame, "Calendar code").fill("vip-calendar")
+    await expect(frame.locator(".editor__request-line")).to_have_text(
+        ["DELETE /v1/subscription/your-account/vip-calendar"]
+    )
+    body = json.loads(await frame.locator(".editor__request-body").inner_text())
+    assert body == {
+        "id": SAMPLE_SUBSCRIPTION,
+        "unsubscribeReasonId": None,
+        "unsubscribeReasonText": "Unsubscribed by a Marketing Cloud journey",
+    }
+    await expect(frame.locator("#preview-title")).to_have_text(
+        "Unsubscribes this contact from calendar vip-calendar"
+    )
+    saved = await jb.click_done()
+    assert saved["name"] == "Unsubscribe: vip-calendar"
+    merged = {
+        k: v for item in saved["arguments"]["execute"]["inArguments"] for k, v in item.items()
+    }
+    assert (merged["action"], merged["calendarCode"]) == ("unsubscribe", "vip-calendar")
     assert jb.console == []
 
 

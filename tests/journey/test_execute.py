@@ -105,6 +105,23 @@ async def test_enterprise_fallback_finds_settings(client: TestClient) -> None:
     assert body["roktStatus"] == "queued"
 
 
+async def test_a_parents_own_settings_stored_under_the_eid_are_not_a_childs(
+    client: TestClient,
+) -> None:
+    # The parent business unit's MID is the EID; its settings are not marked as the default.
+    await configure(client, mid="500000000", enterprise_id="500000000")
+    child = execute_payload(event_arguments(mid="500000001", eid="500000000"))
+    status, body = await post(client, child)
+    assert (status, body["roktStatus"]) == (200, "skipped_not_configured")
+    assert await queued_items(client) == []
+    status, body = await post(client, execute_payload(event_arguments(mid="500000000")))
+    assert (status, body["roktStatus"]) == (200, "queued")  # the parent itself still works
+    configured = await client.get(
+        "/api/configured", params={"mid": "500000001", "eid": "500000000"}
+    )
+    assert (await configured.json())["configured"] is False
+
+
 @pytest.mark.parametrize(
     ("override", "expected_words"),
     [

@@ -41,8 +41,18 @@ async def test_out_arguments_are_declared_visible_text(client: TestClient) -> No
     manifest = await (await client.get("/config.json")).json()
     out = manifest["schema"]["arguments"]["execute"]["outArguments"]
     declared = {name: spec for entry in out for name, spec in entry.items()}
-    assert set(declared) == {"roktStatus", "roktEventId", "roktError"}
+    assert set(declared) == {
+        "roktStatus",
+        "roktEventId",
+        "roktError",
+        "roktSubscriptionId",
+        "roktSubscriptionUrl",
+    }
     assert all(s["dataType"] == "Text" and s["access"] == "visible" for s in declared.values())
+    assert all(s["direction"] == "out" for s in declared.values())
+    # Empty for the event actions (and for a Google subscription awaiting consent).
+    assert declared["roktSubscriptionId"]["isNullable"] is True
+    assert declared["roktSubscriptionUrl"]["isNullable"] is True
 
 
 async def test_execute_timing_suits_a_durable_accept(client: TestClient) -> None:

@@ -222,6 +222,24 @@ async def test_concurrent_accepts_of_many_keys_all_land(store: Store) -> None:
     assert (await store.outbox_depth(100.0)).pending == 120
 
 
+async def test_find_answer_reads_the_answer_on_record_and_nothing_else(store: Store) -> None:
+    subscribed = Answer(
+        200,
+        {
+            "roktStatus": "subscribed",
+            "roktSubscriptionId": "5f0c",
+            "roktSubscriptionUrl": "webcal://x/ü",
+            "roktError": "",
+        },
+    )
+    assert await store.find_answer("a", "i") is None
+    await store.accept("a", "i", subscribed, [], 1.0)
+    assert await store.find_answer("a", "i") == subscribed
+    assert await store.find_answer("a", "other") is None
+    assert await store.find_answer("other", "i") is None
+    assert await store.claim("w1", 10.0, 30.0, 10) == []
+
+
 async def test_accept_after_close_is_unavailable(store: Store) -> None:
     await store.close()
     with pytest.raises(StorageUnavailable):
@@ -265,6 +283,33 @@ async def test_mark_sent(store: Store) -> None:
     assert {(c.state, c.count) for c in counts} == {(SENT, 1), (SENDING, 1)}
     # Sent is final: only the unfinished item comes back once the leases end.
     assert [i.id for i in await store.claim("w2", 500.0, 30.0, 10)] == ids[1:]
+
+
+async def test_maybe_sent_is_kept_across_claims_and_cleared_on_request(store: Store) -> None:
+    await enqueue(store, 3)
+    ids = await claim_all(store)
+    assert all(i.maybe_sent_at is None for i in await store.claim("w9", 500.0, 30.0, 10))
+    await store.mark_maybe_sent(ids[:2], 101.5, owner="w9")  # w9 holds the leases now
+    await store.mark_maybe_sent(ids[2:], 102.0, owner="someone-else")  # not theirs: no change
+    await store.mark_retry(ids, 103.0, 103.0, "rokt_retryable: timeout")
+    again = {i.id: i.maybe_sent_at for i in await store.claim("w1", 600.0, 30.0, 10)}
+    assert again == {ids[0]: 101.5, ids[1]: 101.5, ids[2]: None}
+    await store.mark_maybe_sent(ids[:1], None)
+    await store.mark_retry(ids, 601.0, 601.0, "again")
+    again = {i.id: i.maybe_sent_at for i in await store.claim("w1", 700.0, 30.0, 10)}
+    assert again == {ids[0]: None, ids[1]: 101.5, ids[2]: None}
+
+
+async def test_mark_sent_with_a_note_is_sent(store: Store) -> None:
+    await enqueue(store, 2)
+    ids = await claim_all(store)
+    note = "sent: Rokt answered 404 to a repeat after an unanswered try"
+    await store.mark_sent(ids[:1], 150.0, note=note, owner="w1")
+    await store.mark_sent(ids[1:], 150.0)
+    counts = await store.delivery_counts()
+    assert {(c.state, c.count) for c in counts} == {(SENT, 2)}
+    assert await store.recent_dead() == []
+    assert await store.claim("w2", 900.0, 30.0, 10) == []
 
 
 async def test_mark_retry_requeues_for_later(store: Store) -> None:

@@ -9,12 +9,14 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
 
+from activity.devtools.fake_rokt import calendars, subscribe
 from activity.devtools.fake_rokt.state import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -24,6 +26,7 @@ from activity.devtools.fake_rokt.state import (
     Step,
     error_body,
 )
+from activity.devtools.fake_rokt.webhooks import WebhookSender, add_webhook_routes
 
 FAKE = web.AppKey("fake_rokt", FakeRokt)
 
@@ -177,18 +180,24 @@ def _subscription(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     return fake.subscription(request.match_info["subscription_id"])
 
 
-def _calendar_events(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
-    try:
-        page = int(request.query.get("pageNumber", "1"))
-        size = int(request.query.get("pageSize", "50"))
-    except ValueError:
-        page = size = 0
-    return fake.calendar_events(request.match_info["account"], page, size)
+def _subscribe(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
+    info = request.match_info
+    base = f"{request.scheme}://{request.host}"
+    return fake.subscribe.subscribe(info["account"], info["calendar"], body, base)
 
 
-def create_fake_rokt_app(fake: FakeRokt) -> web.Application:
+async def consent(request: web.Request) -> web.StreamResponse:
+    """The fake Google/Microsoft consent form, already agreed to (see subscribe.py)."""
+    target = request.app[FAKE].subscribe.consent(request.match_info["token"])
+    if target is None:
+        return web.json_response({"error": "unknown or used consent link"}, status=404)
+    raise web.HTTPFound(target)
+
+
+def create_fake_rokt_app(fake: FakeRokt, webhooks: WebhookSender | None = None) -> web.Application:
     app = web.Application()
     app[FAKE] = fake
+    add_webhook_routes(app, webhooks)
     app.router.add_post("/oauth2/token", token)
     app.router.add_post("/v1/subscriptionevent/{account}/update", api("update", _update))
     app.router.add_post("/v1/subscriptionevent/{account}", api("create", _create))
@@ -198,18 +207,22 @@ def create_fake_rokt_app(fake: FakeRokt) -> web.Application:
         api("remove", _remove),
     )
     app.router.add_get("/v1/subscription/{subscription_id}", api("subscription", _subscription))
-    app.router.add_get(
-        "/v1/{account}/calendars/{calendar_id}/events", api("calendar_events", _calendar_events)
-    )
+    calendars.add_routes(app, api)
+    app.router.add_post("/v2/subscribe/{account}/{calendar}", api(subscribe.ENDPOINT, _subscribe))
+    app.router.add_get("/fake/consent/{token}", consent)
     return app
 
 
 async def start_fake_rokt(
     host: str = "127.0.0.1", port: int = 0, **kw: Any
 ) -> tuple[FakeRokt, str, web.AppRunner]:
-    """Serve a new FakeRokt(**kw) on a free port; stop it with `await runner.cleanup()`."""
+    """Serve a new FakeRokt(**kw) on a free port; stop it with `await runner.cleanup()`.
+
+    `webhooks` (a WebhookSender) is how the fake sends Rokt webhooks, e.g. with a compressed
+    retry schedule; by default one with Rokt's."""
+    webhooks = kw.pop("webhooks", None)
     fake = FakeRokt(**kw)
-    runner = web.AppRunner(create_fake_rokt_app(fake), access_log=None)
+    runner = web.AppRunner(create_fake_rokt_app(fake, webhooks), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -237,7 +250,17 @@ def run_fake_rokt(
     url = f"http://{host}:{port}"
 
     def announce(_: str) -> None:
-        print(f"fake Rokt Calendar API on {url} (client ID {client_id}); Ctrl-C stops it")
-        print(f"point the service at it with ROKT_API_URL={url}", flush=True)
+        # A log line (JSON once the CLI configured logging), like everything a served process
+        # writes; the URL is what to set ROKT_API_URL to.
+        logging.getLogger("activity.devtools.fake_rokt").info(
+            "fake Rokt Calendar API on %s (client ID %s); point the service at it with "
+            "ROKT_API_URL=%s",
+            url,
+            client_id,
+            url,
+            extra={"url": url},
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
 
-    web.run_app(create_fake_rokt_app(fake), host=host, port=port, print=announce)
+    web.run_app(create_fake_rokt_app(fake), host=host, port=port, print=announce, access_log=None)

@@ -14,8 +14,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from activity.devtools.fake_rokt.calendars import FakeCalendars
+from activity.devtools.fake_rokt.subscribe import SubscriptionBook
+
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-ENDPOINTS = ("token", "create", "update", "cancel", "remove", "subscription", "calendar_events")
+ENDPOINTS = (
+    "token",
+    "create",
+    "update",
+    "cancel",
+    "remove",
+    "subscription",
+    "calendar_events",
+    "subscribe",
+    "unsubscribe",
+)
 API = "api"  # script target matching every endpoint except the token endpoint
 REQUIRED_EVENT_FIELDS = ("eventId", "title", "start", "end", "timezone")
 DEMO_CLIENT_ID = "demo-client"
@@ -98,12 +111,14 @@ class FakeRokt:
         self.events: dict[EventKey, dict[str, Any]] = {}
         self.holders: dict[EventKey, set[str]] = {}  # subscriptions that hold the event
         self.cancelled: set[EventKey] = set()
+        self.calendars = FakeCalendars()  # calendar listing and unsubscribe: calendars.py
         self.rejected_subscriptions: dict[str, str] = {}
         self.delay = 0.0
         self.token_endpoint_down = False
         self.in_flight = 0
         self.max_in_flight = 0
         self._scripts: list[_Script] = []
+        self.subscribe = SubscriptionBook(clock)  # Create New Subscription (subscribe.py)
 
     # --- steering -------------------------------------------------------------------------
 
@@ -221,29 +236,12 @@ class FakeRokt:
         held = [(key, self.events[key]) for key in self.events_of(subscription_id)]
         return 200, {
             "subscriptionId": subscription_id,
-            "isActive": True,
+            "isActive": not self.calendars.deactivated(subscription_id),
             "events": [
                 {"id": k[1], "name": e.get("title", ""), "externalId": k[1], "isExcluded": False}
                 for k, e in held
             ],
             "eventsVisibleToSubscription": [_visible(k, e) for k, e in held],
-        }
-
-    def calendar_events(self, account: str, page: int, size: int) -> Answer:
-        if page < 1 or size < 1:
-            return 400, error_body(400, [("InvalidPage", "pageNumber and pageSize must be > 0")])
-        mine = [_listed(k, e) for k, e in sorted(self.events.items()) if k[0] == account]
-        chunk = mine[(page - 1) * size : page * size]
-        return 200, {
-            "result": {
-                "data": chunk,
-                "totalResults": len(mine),
-                "pageNumber": page,
-                "pageSize": size,
-                "totalPages": (len(mine) + size - 1) // size,
-            },
-            "errors": [],
-            "success": True,
         }
 
     # --- what tests ask -------------------------------------------------------------------
@@ -310,18 +308,4 @@ def _visible(key: EventKey, event: dict[str, Any]) -> dict[str, Any]:
         "reminderMinutes": event.get("notifyBefore"),
         "accountId": key[0],
         "isSubscriptionEvent": True,
-    }
-
-
-def _listed(key: EventKey, event: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": key[1],
-        "title": event.get("title", ""),
-        "description": event.get("description", ""),
-        "location": event.get("location", ""),
-        "reminderMinutes": event.get("notifyBefore"),
-        "timezoneBclId": event.get("timezone", ""),
-        "timezoneIanaId": event.get("timezoneIanaId", ""),
-        "startDateTimeLocal": event.get("start"),
-        "endDateTimeLocal": event.get("end"),
     }

@@ -1,0 +1,279 @@
+"""The fake Rokt's Create New Subscription: `POST /v2/subscribe/{accountCode}/{calendarCode}`.
+
+Seed 003 is the reference; each rule below cites the lines it follows. Where the seed is
+silent the fake picks the stricter reading and says so: an unknown body field is refused (so a
+misspelt field name fails a test instead of being ignored), and a calendar must have been
+declared with `add_calendar` once any calendar of that account has been declared.
+
+Identity: a subscriber is `subscriberId`, or the email address when no subscriberId is given
+(seed 001 line 241: the captured email "becomes the subscriber ID"); without either, every
+call is a new anonymous subscription. The same subscriber on the same calendar with the same
+method gets the existing subscription back (seed 003 lines 122-125, 180-181).
+
+Google and Microsoft: a new subscription first needs the person's OAuth consent (lines
+145-148), so the answer carries `redirectTo` (the consent form) and no subscriptionId; the
+fake's consent form is `GET /fake/consent/{token}`, which creates the subscription and sends
+the person on to the caller's redirectTo (line 178). Afterwards the same request answers as
+an existing subscription (lines 180-211).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+ENDPOINT = "subscribe"
+WEBCAL = "WebCal"
+GOOGLE = "Google"
+MICROSOFT = "Microsoft"
+METHODS = (WEBCAL, GOOGLE, MICROSOFT)  # seed 003 line 81: "can only be WebCal, Google or Microsoft"
+NEEDS_CONSENT = (GOOGLE, MICROSOFT)
+
+# Seed 003 lines 7-85: every documented body field and its JSON type.
+_STRING_FIELDS = (
+    "subscriberId",  # lines 8-11
+    "emailAddress",  # lines 12-15
+    "redirectTo",  # lines 20-23
+    "timeZoneId",  # lines 32-37
+    "utmSource",  # lines 48-51
+    "utmMedium",  # lines 52-55
+    "utmContent",  # lines 56-59
+    "utmCampaign",  # lines 60-63
+    "userAgent",  # lines 64-69
+    "urlReferrer",  # lines 70-73
+    "ipAddress",  # lines 74-77
+    "subscriptionMethod",  # lines 78-81
+)
+_LIST_FIELDS = (
+    "calendarTags",  # lines 24-31
+    "requestEventIds",  # lines 38-43, GUIDs
+    "externalEventIds",  # lines 44-47, strings
+    "Events",  # lines 82-85
+)
+_BOOL_FIELDS = ("additionalOptIn",)  # lines 16-19
+KNOWN_FIELDS = frozenset(_STRING_FIELDS + _LIST_FIELDS + _BOOL_FIELDS)
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+Answer = tuple[int, dict[str, Any]]
+Errors = list[tuple[str, str]]
+
+
+def failure(status: int, errors: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Lines 96-109: `success`, `statusCode` and `errors` are always present."""
+    return {
+        "success": False,
+        "statusCode": status,
+        "errors": [{"code": code, "reason": reason} for code, reason in errors],
+    }
+
+
+@dataclass
+class FakeSubscription:
+    subscription_id: str
+    account: str
+    calendar: str
+    method: str
+    subscriber_id: str
+    email: str
+    details: dict[str, Any]  # what the latest request said (utm fields, opt-in, ...)
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class _Consent:
+    account: str
+    calendar: str
+    method: str
+    subscriber_id: str
+    email: str
+    redirect_to: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class SubscriptionBook:
+    """Subscriptions by ID and by (account, calendar, method, subscriber)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.subscriptions: dict[str, FakeSubscription] = {}
+        self.calendars: dict[str, set[str]] = {}  # declared calendars per account
+        self._by_subscriber: dict[tuple[str, str, str, str], str] = {}
+        self._consents: dict[str, _Consent] = {}
+        # Called with each subscription made or updated (the webhook sender hooks in here).
+        self.listeners: list[Callable[[FakeSubscription, bool], None]] = []
+
+    def add_calendar(self, account: str, calendar: str) -> None:
+        self.calendars.setdefault(account, set()).add(calendar)
+
+    def subscribe(self, account: str, calendar: str, body: Any, base_url: str) -> Answer:
+        errors = _body_errors(body)
+        if errors:
+            return 400, failure(400, errors)
+        declared = self.calendars.get(account)
+        if not _SLUG.match(calendar) or (declared is not None and calendar not in declared):
+            return 404, failure(404, [("CalendarNotFound", f"calendar {calendar!r} not found")])
+        method = _method(body)
+        subscriber = str(body.get("subscriberId") or body.get("emailAddress") or "")
+        email = str(body.get("emailAddress") or "")
+        details = {k: v for k, v in body.items() if k not in ("subscriberId", "emailAddress")}
+        key = (account, calendar, method, subscriber)
+        existing = self._by_subscriber.get(key) if subscriber else None
+        if existing is not None:
+            found = self.subscriptions[existing]
+            found.email = email or found.email
+            found.details.update(details)
+            found.updated_at = self.clock()
+            self._tell(found, False)
+            return 200, self._success(found, False, base_url)
+        if method in NEEDS_CONSENT:
+            token = secrets.token_urlsafe(16)
+            self._consents[token] = _Consent(
+                account, calendar, method, subscriber, email, str(body["redirectTo"]), details
+            )
+            # Lines 150-176: no subscriptionId yet; redirectTo is the consent form.
+            return 200, {
+                "success": True,
+                "statusCode": 200,
+                "errors": [],
+                "subscriptionType": method,
+                "subscriberId": subscriber,
+                "redirectTo": f"{base_url}/fake/consent/{token}",
+            }
+        made = self._create(account, calendar, method, subscriber, email, details)
+        return 200, self._success(made, True, base_url)
+
+    def consent(self, token: str) -> str | None:
+        """The person agreed on the consent form: the subscription exists now. Returns where
+        to send them (the caller's redirectTo with the result), None for an unknown token."""
+        pending = self._consents.pop(token, None)
+        if pending is None:
+            return None
+        key = (pending.account, pending.calendar, pending.method, pending.subscriber_id)
+        existing = self._by_subscriber.get(key) if pending.subscriber_id else None
+        made = (
+            self.subscriptions[existing]
+            if existing is not None
+            else self._create(
+                pending.account,
+                pending.calendar,
+                pending.method,
+                pending.subscriber_id,
+                pending.email,
+                pending.details,
+            )
+        )
+        result = {"success": "true", "subscriptionId": made.subscription_id}
+        joiner = "&" if urlsplit(pending.redirect_to).query else "?"
+        return f"{pending.redirect_to}{joiner}{urlencode(result)}"
+
+    def of_subscriber(self, subscriber_id: str) -> list[FakeSubscription]:
+        return [s for s in self.subscriptions.values() if s.subscriber_id == subscriber_id]
+
+    def _create(
+        self,
+        account: str,
+        calendar: str,
+        method: str,
+        subscriber: str,
+        email: str,
+        details: dict[str, Any],
+    ) -> FakeSubscription:
+        now = self.clock()
+        made = FakeSubscription(
+            str(uuid.uuid4()), account, calendar, method, subscriber, email, details, now, now
+        )
+        self.subscriptions[made.subscription_id] = made
+        if subscriber:
+            self._by_subscriber[(account, calendar, method, subscriber)] = made.subscription_id
+        self._tell(made, True)
+        return made
+
+    def _tell(self, subscription: FakeSubscription, is_new: bool) -> None:
+        for listener in self.listeners:
+            listener(subscription, is_new)
+
+    def _success(self, made: FakeSubscription, is_new: bool, base_url: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "success": True,
+            "statusCode": 200,
+            "errors": [],
+            "subscriptionType": made.method,
+            "subscriptionId": made.subscription_id,
+            "isNewSubscription": is_new,
+            "subscriberId": made.subscriber_id,
+        }
+        if made.method == WEBCAL:
+            # Lines 118-121: the WebCal answer carries the URL to open; a Google/Microsoft
+            # subscription already lives in the person's calendar (lines 183-211 list none).
+            host = urlsplit(base_url).netloc
+            body["subscriptionUrl"] = f"webcal://{host}/ical/{made.subscription_id}.ics"
+        return body
+
+
+def _method(body: dict[str, Any]) -> str:
+    method = body.get("subscriptionMethod")
+    if isinstance(method, str) and method:
+        return method
+    # Line 67: without a method, the user agent decides between WebCal and Google.
+    return GOOGLE if "android" in str(body.get("userAgent", "")).lower() else WEBCAL
+
+
+def _body_errors(body: Any) -> Errors:
+    if not isinstance(body, dict):
+        return [("InvalidBody", "the body must be a JSON object")]
+    errors: Errors = [
+        ("UnknownField", f"{name} is not a Create Subscription field")
+        for name in body
+        if name not in KNOWN_FIELDS
+    ]
+    errors += _type_errors(body)
+    if errors:
+        return errors
+    method = body.get("subscriptionMethod")
+    if method in (None, "") and not body.get("userAgent"):
+        # Lines 69 and 80: the method is required unless a userAgent lets Rokt choose.
+        errors.append(("Required", "subscriptionMethod is required when userAgent is not given"))
+    elif method not in (None, "") and method not in METHODS:
+        errors.append(
+            ("InvalidSubscriptionMethod", "subscriptionMethod can only be " + ", ".join(METHODS))
+        )
+    redirect = body.get("redirectTo")
+    if _method(body) in NEEDS_CONSENT and not redirect:
+        # Lines 20-23 and 178: Rokt sends the person back to redirectTo after the consent.
+        errors.append(("Required", f"redirectTo is required for a {_method(body)} subscription"))
+    if redirect and not _absolute_url(str(redirect)):
+        errors.append(("InvalidRedirectTo", "redirectTo must be an absolute http(s) URL"))
+    email = body.get("emailAddress")
+    if email and not _EMAIL.match(str(email)):
+        errors.append(("InvalidEmailAddress", f"emailAddress {email!r} is not an email address"))
+    for event_id in body.get("requestEventIds") or []:
+        if not isinstance(event_id, str) or not _GUID.match(event_id):
+            errors.append(("InvalidRequestEventId", f"requestEventIds: {event_id!r} is not a GUID"))
+    return errors
+
+
+def _type_errors(body: dict[str, Any]) -> Errors:
+    errors: Errors = []
+    for name in _STRING_FIELDS:
+        if body.get(name) is not None and not isinstance(body[name], str):
+            errors.append(("InvalidType", f"{name} must be a string"))
+    for name in _LIST_FIELDS:
+        if body.get(name) is not None and not isinstance(body[name], list):
+            errors.append(("InvalidType", f"{name} must be an array"))
+    for name in _BOOL_FIELDS:
+        if body.get(name) is not None and not isinstance(body[name], bool):
+            errors.append(("InvalidType", f"{name} must be a boolean"))
+    return errors
+
+
+def _absolute_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

@@ -1,0 +1,284 @@
+"""Rokt Calendar webhooks (v2) -> frozen values, parsed once at the edge.
+
+The envelope is `{eventId, eventType, eventDetails}`; the objects inside are seed 004's
+Subscription Basic / Details / Removed and Subscription Event Basic / Details. Parsing is loose
+where Rokt's own samples are inconsistent (the type `SubscriptionDetailsUpdate` for
+`SubscriptionDetailsUpdated`, `Referer` for `referrer`, timestamps with a space and no zone)
+and strict where a wrong value would end up in Marketing Cloud (ids, timestamps, sizes).
+
+A subscription webhook becomes the changes it makes to the subscription's data-extension row:
+field -> (value, timestamp). The timestamp decides which value is newest, whatever order the
+webhooks arrive in:
+- Subscribe: the subscription's `createdDateTimeUtc` (or `confirmationDateTimeUtc` when later).
+  It also clears RemovedDateTime at that time, so a later resubscribe undoes an older removal.
+- Unsubscribe: `removedDateTimeUtc`, for RemovedDateTime only. Its other fields (where the
+  person unsubscribed from) fill a row that has nothing better, at timestamp 0.
+- SubscriptionDetailsUpdated: no timestamp in the payload, so the time it was received.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from activity.errors import InvalidInput
+from activity.sfmc.data_extension import FIELDS_BY_NAME, fit
+
+TEST = "Test"
+SUBSCRIBE = "Subscribe"
+UNSUBSCRIBE = "Unsubscribe"
+DETAILS_UPDATED = "SubscriptionDetailsUpdated"
+EVENT_ADDED = "SubscriptionEventAdded"
+EVENT_UPDATED = "SubscriptionEventUpdated"
+EVENT_REMOVED = "SubscriptionEventRemoved"
+EVENT_DELETED = "SubscriptionEventDeleted"
+ROW_TYPES = frozenset({SUBSCRIBE, UNSUBSCRIBE, DETAILS_UPDATED})
+EVENT_TYPES = frozenset({EVENT_ADDED, EVENT_UPDATED, EVENT_REMOVED, EVENT_DELETED})
+_KNOWN = {t.casefold(): t for t in (TEST, *ROW_TYPES, *EVENT_TYPES)}
+_KNOWN["subscriptiondetailsupdate"] = DETAILS_UPDATED  # as Rokt's own sample spells it
+
+MAX_ID_LENGTH = 100
+GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+# The oldest and newest timestamps taken as real: a year 1 or 9999 date is a broken payload.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
+LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+
+
+class WebhookMalformed(InvalidInput):
+    reason = "malformed_webhook"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    webhook_id: str
+    event_type: str  # one of the constants above, or the unknown type as sent
+    account_code: str = ""
+    subscription_id: str = ""
+    changes: Mapping[str, tuple[Any, float]] = field(default_factory=dict)
+    calendar_event_id: str = ""  # SubscriptionEvent*: the event's (our) id
+
+    @property
+    def is_test(self) -> bool:
+        return self.event_type == TEST
+
+    @property
+    def changes_row(self) -> bool:
+        return self.event_type in ROW_TYPES
+
+    @property
+    def about_event(self) -> bool:
+        return self.event_type in EVENT_TYPES
+
+
+def parse_webhook(body: bytes, received_at: float) -> Webhook:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise WebhookMalformed("the body is not UTF-8") from None
+    except RecursionError:
+        raise WebhookMalformed("the body is nested too deeply") from None
+    except ValueError as exc:
+        raise WebhookMalformed(f"the body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise WebhookMalformed("the body must be a JSON object {eventId, eventType, eventDetails}")
+    webhook_id = _text(data, "eventId", required=True, limit=MAX_ID_LENGTH)
+    raw_type = _text(data, "eventType", required=True, limit=MAX_ID_LENGTH)
+    event_type = _KNOWN.get(raw_type.casefold(), raw_type)
+    if event_type == TEST:
+        return Webhook(webhook_id, TEST)
+    details = data.get("eventDetails")
+    if not isinstance(details, dict):
+        raise WebhookMalformed("eventDetails must be an object")
+    account_code = _text(details, "accountCode", required=True, limit=MAX_ID_LENGTH)
+    if event_type in EVENT_TYPES:
+        return _event_webhook(webhook_id, event_type, account_code, details)
+    if event_type not in ROW_TYPES:
+        return Webhook(webhook_id, event_type, account_code)
+    subscription = details.get("subscription")
+    if not isinstance(subscription, dict):
+        raise WebhookMalformed(f"{event_type}: eventDetails.subscription must be an object")
+    sub_id = _guid(
+        subscription.get("calendarSubscriptionId") or details.get("calendarSubscriptionId")
+    )
+    changes = _changes(event_type, details, subscription, sub_id, received_at)
+    _check_encodable(changes)
+    return Webhook(webhook_id, event_type, account_code, sub_id, changes)
+
+
+def _event_webhook(
+    webhook_id: str, event_type: str, account_code: str, details: dict[str, Any]
+) -> Webhook:
+    event = details.get("subscriptionEvent")
+    if not isinstance(event, dict):
+        raise WebhookMalformed(f"{event_type}: eventDetails.subscriptionEvent must be an object")
+    event_id = _text(event, "eventId", required=True, limit=MAX_ID_LENGTH)
+    subscription = details.get("subscription")
+    raw_sub = subscription.get("calendarSubscriptionId") if isinstance(subscription, dict) else None
+    raw_sub = raw_sub or details.get("calendarSubscriptionId")
+    sub_id = _guid(raw_sub) if raw_sub else ""
+    hook = Webhook(webhook_id, event_type, account_code, sub_id, calendar_event_id=event_id)
+    _check_encodable({"e": (event_id, 0.0)})
+    return hook
+
+
+def _changes(
+    event_type: str,
+    details: dict[str, Any],
+    subscription: dict[str, Any],
+    sub_id: str,
+    received_at: float,
+) -> dict[str, tuple[Any, float]]:
+    if event_type == SUBSCRIBE:
+        created = _time(subscription, "createdDateTimeUtc")
+        confirmed = _time(subscription, "confirmationDateTimeUtc")
+        stamps = [t for t in (created, confirmed) if t is not None]
+        at = max(stamps) if stamps else received_at
+    elif event_type == UNSUBSCRIBE:
+        removed = _time(subscription, "removedDateTimeUtc")
+        at = 0.0  # where someone unsubscribed from: only when nothing better is known
+    else:
+        at = received_at
+    values = _row_values(details, subscription, sub_id)
+    changes = {name: (value, at) for name, value in values.items()}
+    if event_type == SUBSCRIBE:
+        changes["RemovedDateTime"] = (None, at)
+    elif event_type == UNSUBSCRIBE:
+        when = removed if removed is not None else received_at
+        changes["RemovedDateTime"] = (_iso(when), when)
+    # The key and the account never change: present at any timestamp, never "newer".
+    for name in ("CalendarSubscriptionId", "accountCode", "accountId", "accountName"):
+        if name in changes:
+            changes[name] = (changes[name][0], 0.0)
+    return changes
+
+
+# Data-extension field -> how to read it from (eventDetails, subscription).
+_Reader = Callable[[dict[str, Any], dict[str, Any]], Any]
+
+
+def _sub(*names: str) -> _Reader:
+    def read(_details: dict[str, Any], subscription: dict[str, Any]) -> Any:
+        for name in names:
+            if subscription.get(name) is not None:
+                return subscription[name]
+        return None
+
+    return read
+
+
+def _det(name: str) -> _Reader:
+    return lambda details, _subscription: details.get(name)
+
+
+def _tags(key: str) -> _Reader:
+    def read(_details: dict[str, Any], subscription: dict[str, Any]) -> Any:
+        tags = subscription.get("calendarTags")
+        if not isinstance(tags, list):
+            return None
+        found = [str(t[key]) for t in tags if isinstance(t, dict) and t.get(key) is not None]
+        return ",".join(found) if found else None
+
+    return read
+
+
+def _time_zone(_details: dict[str, Any], subscription: dict[str, Any]) -> Any:
+    tag = subscription.get("timeZoneTag")
+    return tag.get("windowsName") if isinstance(tag, dict) else tag
+
+
+READERS: dict[str, _Reader] = {
+    "accountCode": _det("accountCode"),
+    "accountId": _det("accountId"),
+    "accountName": _det("accountName"),
+    "calendarCode": _sub("calendarCode"),
+    "calendarId": _sub("calendarId"),
+    "calendarTitle": _sub("calendarTitle"),
+    "countryCode": _sub("countryCode"),
+    "deviceName": _sub("deviceName"),
+    "Email": _sub("emailAddress", "email"),
+    "EventId": _sub("eventId"),
+    "geoCountry": _sub("geoCountry"),
+    "optIn1": _sub("isMarketingAllowed"),
+    "optIn2": _sub("additionalOptIn"),
+    "Referrer": _sub("referrer", "Referer", "referer"),
+    "source": _sub("source"),
+    "SubscriberExternalId": _sub("subscriberExternalId"),
+    "subscriptionMethod": _sub("subscriptionMethod"),
+    "TimeZoneTag": _time_zone,
+    "tagID": _tags("tagId"),
+    "TagText": _tags("tagText"),
+    "UtmCampaign": _sub("utmCampaign"),
+    "UtmContent": _sub("utmContent"),
+    "UtmMedium": _sub("utmMedium"),
+    "UtmSource": _sub("utmSource"),
+}
+
+
+def _row_values(
+    details: dict[str, Any], subscription: dict[str, Any], sub_id: str
+) -> dict[str, Any]:
+    values: dict[str, Any] = {"CalendarSubscriptionId": sub_id}
+    for name, read in READERS.items():
+        raw = read(details, subscription)
+        if raw is None:
+            continue
+        try:
+            value = fit(FIELDS_BY_NAME[name], raw)
+        except ValueError as exc:
+            raise WebhookMalformed(f"{name}: {exc}") from None
+        if value is not None:
+            values[name] = value
+    return values
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool, limit: int) -> str:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise WebhookMalformed(f"{key} is missing")
+        return ""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise WebhookMalformed(f"{key} must be a string")
+    text = str(value).strip()
+    if len(text) > limit:
+        raise WebhookMalformed(f"{key} is longer than {limit} characters")
+    return text
+
+
+def _guid(value: Any) -> str:
+    if not isinstance(value, str) or not GUID.fullmatch(value.strip()):
+        raise WebhookMalformed("calendarSubscriptionId must be a GUID")
+    return value.strip().lower()
+
+
+def _time(data: dict[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise WebhookMalformed(f"{key} must be a date and time")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise WebhookMalformed(f"{key} is not a date and time: {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)  # Rokt's timestamps carry no zone: UTC
+    stamp = parsed.timestamp()
+    if not EARLIEST <= stamp < LATEST:
+        raise WebhookMalformed(f"{key} is out of range: {value[:40]!r}")
+    return stamp
+
+
+def _iso(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+
+
+def _check_encodable(changes: Mapping[str, tuple[Any, float]]) -> None:
+    try:
+        json.dumps(dict(changes), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise WebhookMalformed("the body holds a lone surrogate (invalid Unicode)") from None

@@ -1,0 +1,1 @@
+"""Marketing Cloud: OAuth client, connections, data-extension installer, sync worker."""

@@ -1,0 +1,61 @@
+"""The settings page's Marketing Cloud card: webhook URL shown, copied, rotated."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from activity import create_app
+from activity.appkeys import WEBHOOK_URLS
+from activity.config import Settings
+from tests.admin_support import MID_A, MID_B, ClientFactory, ServerFactory, admin_client, signed_in
+
+pytestmark = pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning")
+
+
+def shown_url(html: str) -> str:
+    found = re.search(r'id="webhook_url" class="slds-input" value="([^"]+)"', html)
+    assert found, "no webhook URL on the page"
+    return found.group(1)
+
+
+async def browser(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, settings: Settings
+) -> TestClient:
+    return await admin_client(aiohttp_server, aiohttp_client, create_app(settings))
+
+
+async def test_page_shows_this_units_url_and_rotates_it(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    client = await browser(aiohttp_server, aiohttp_client, settings)
+    csrf = await signed_in(client, mid=MID_A)
+    page = await (await client.get("/settings")).text()
+    url = shown_url(page)
+    assert url == await client.app[WEBHOOK_URLS].url_for(MID_A)
+    assert url.startswith("https://activity.example.com/webhooks/rokt/")
+    assert url != await client.app[WEBHOOK_URLS].url_for(MID_B)
+    assert 'id="copy-webhook-url"' in page
+    # Without the form's CSRF token nothing changes.
+    refused = await client.post("/settings/webhook-url/rotate", data={}, allow_redirects=False)
+    assert refused.status == 403
+    assert shown_url(await (await client.get("/settings")).text()) == url
+    done = await client.post(
+        "/settings/webhook-url/rotate", data={"csrf_token": csrf}, allow_redirects=False
+    )
+    assert done.status == 303
+    after = await (await client.get("/settings")).text()
+    assert shown_url(after) != url
+    assert "the old one no longer works" in after
+    token = url.rsplit("/", 1)[1]
+    assert (await client.post(f"/webhooks/rokt/{token}", json={})).status == 404
+
+
+async def test_signed_out_cannot_rotate(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    client = await browser(aiohttp_server, aiohttp_client, settings)
+    resp = await client.post("/settings/webhook-url/rotate", data={}, allow_redirects=False)
+    assert resp.status == 401

@@ -1,0 +1,270 @@
+"""The action `subscribe` over real HTTP: JB -> /execute -> the fake Rokt's Create Subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from activity import create_app
+from activity.appkeys import STORE
+from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
+from activity.devtools.jb import execute_payload, sign, store_demo_settings, test_settings
+from tests.conftest import ClientFactory
+
+MID = "500000001"
+CONTACT = "0031x00000AbCdEf"
+
+
+@pytest.fixture
+async def fake_rokt() -> AsyncIterator[tuple[FakeRokt, str]]:
+    fake, url, runner = await start_fake_rokt()
+    yield fake, url
+    await runner.cleanup()
+
+
+async def app_client(
+    aiohttp_client: ClientFactory, tmp_path: Path, rokt_url: str, **overrides: Any
+) -> TestClient:
+    client = await aiohttp_client(
+        create_app(test_settings(tmp_path, rokt_api_url=rokt_url, **overrides))
+    )
+    await store_demo_settings(client.app, MID)
+    return client
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: ClientFactory, tmp_path: Path, fake_rokt: tuple[FakeRokt, str]
+) -> TestClient:
+    return await app_client(aiohttp_client, tmp_path, fake_rokt[1])
+
+
+def subscribe_arguments(**overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "mid": MID,
+        "action": "subscribe",
+        "calendarCode": "acme-sports",
+        "emailAddress": "ada@example.com",
+        "subscriptionMethod": "WebCal",
+        "utmSource": "journey",
+        "utmCampaign": "<<Campaign|spring>>",
+        "<<Campaign>>": "",
+        "onError": "continue",
+    }
+    args.update(overrides)
+    return args
+
+
+async def post(client: TestClient, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    resp = await client.post("/execute", data=sign(payload))
+    return resp.status, await resp.json()
+
+
+async def test_execute_returns_the_subscription_id_and_url(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, _ = fake_rokt
+    payload = execute_payload(subscribe_arguments(), contact_key=CONTACT)
+    status, body = await post(client, payload)
+    assert status == 200
+    (made,) = fake.subscribe.subscriptions.values()
+    assert body == {
+        "roktStatus": "subscribed",
+        "roktSubscriptionId": made.subscription_id,
+        "roktSubscriptionUrl": f"webcal://{fake_rokt[1].split('//')[1]}/ical/"
+        f"{made.subscription_id}.ics",
+        "roktError": "",
+    }
+    (call,) = fake.calls("subscribe")
+    assert call.path == "/v2/subscribe/acme/acme-sports"
+    assert call.json == {
+        "subscriberId": CONTACT,  # the contact key by default
+        "subscriptionMethod": "WebCal",
+        "emailAddress": "ada@example.com",
+        "utmSource": "journey",
+        "utmCampaign": "spring",  # the placeholder's fallback
+    }
+    # Durable before it was returned.
+    stored = await client.app[STORE].find_answer(
+        payload["activityId"], payload["definitionInstanceId"]
+    )
+    assert stored is not None and stored.body == body
+
+
+async def test_a_retry_gets_the_same_answer_and_rokt_is_called_once(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, _ = fake_rokt
+    payload = execute_payload(subscribe_arguments(), contact_key=CONTACT)
+    first = await post(client, payload)
+    retry = await post(client, payload)
+    assert retry == first
+    assert len(fake.calls("subscribe")) == 1
+    assert fake.token_grants == 1
+
+
+async def test_concurrent_identical_calls_reach_rokt_once(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, _ = fake_rokt
+    fake.delay = 0.1  # all 20 arrive while the first is still at Rokt
+    payload = execute_payload(subscribe_arguments(), contact_key=CONTACT)
+    answers = await asyncio.gather(*(post(client, payload) for _ in range(20)))
+    assert all(a == answers[0] for a in answers)
+    assert answers[0][1]["roktStatus"] == "subscribed"
+    assert len(fake.calls("subscribe")) == 1
+
+
+async def test_a_second_journey_gets_the_contacts_existing_subscription(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, _ = fake_rokt
+    args = subscribe_arguments()
+    _, first = await post(client, execute_payload(args, contact_key=CONTACT))
+    other_journey = execute_payload(
+        args, contact_key=CONTACT, activity_id="another-activity", journey_id="another-journey"
+    )
+    _, second = await post(client, other_journey)
+    assert second == first
+    assert len(fake.subscribe.subscriptions) == 1
+    assert len(fake.calls("subscribe")) == 2
+    _, someone_else = await post(client, execute_payload(args, contact_key="C-2"))
+    assert someone_else["roktSubscriptionId"] != first["roktSubscriptionId"]
+
+
+async def test_google_without_redirect_is_invalid_and_rokt_is_not_called(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, _ = fake_rokt
+    args = subscribe_arguments(subscriptionMethod="Google")
+    status, body = await post(client, execute_payload(args))
+    assert status == 200
+    assert body["roktStatus"] == "invalid"
+    assert body["roktSubscriptionId"] == body["roktSubscriptionUrl"] == ""
+    assert body["roktError"].startswith("redirectTo is missing")
+    assert "consent" in body["roktError"]
+    status, body = await post(client, execute_payload({**args, "onError": "eject"}))
+    assert status == 400 and body["roktStatus"] == "invalid"
+    assert fake.calls("subscribe") == []
+
+
+async def test_google_hands_over_the_consent_link_then_the_subscription(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, url = fake_rokt
+    args = subscribe_arguments(
+        subscriptionMethod="Google", redirectTo="https://brand.example.com/added"
+    )
+    _, pending = await post(client, execute_payload(args, contact_key=CONTACT))
+    assert pending["roktStatus"] == "subscribed"
+    assert pending["roktSubscriptionId"] == ""
+    assert pending["roktSubscriptionUrl"].startswith(f"{url}/fake/consent/")
+    assert fake.calls("subscribe")[0].json["redirectTo"] == "https://brand.example.com/added"
+    async with client.session.get(pending["roktSubscriptionUrl"], allow_redirects=False) as resp:
+        assert resp.status == 302
+    (made,) = fake.subscribe.subscriptions.values()
+    _, later = await post(client, execute_payload(args, contact_key=CONTACT))
+    assert later["roktSubscriptionId"] == made.subscription_id
+
+
+@pytest.mark.parametrize("outage", [503, 500, 429, 0])
+async def test_a_rokt_outage_answers_503_and_a_later_retry_succeeds(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str], outage: int
+) -> None:
+    fake, _ = fake_rokt
+    fake.script("subscribe", [outage])
+    payload = execute_payload(subscribe_arguments(), contact_key=CONTACT)
+    status, body = await post(client, payload)
+    assert status == 503
+    assert body["reason"] == "rokt_unavailable"
+    assert (
+        await client.app[STORE].find_answer(payload["activityId"], payload["definitionInstanceId"])
+        is None
+    )  # nothing promised, so JB's retry is a fresh try
+    status, body = await post(client, payload)
+    assert status == 200 and body["roktStatus"] == "subscribed"
+    assert len(fake.subscribe.subscriptions) == 1
+
+
+async def test_rokt_down_entirely_answers_503(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    client = await app_client(aiohttp_client, tmp_path, "http://127.0.0.1:9")
+    status, body = await post(client, execute_payload(subscribe_arguments()))
+    assert status == 503 and "Rokt unreachable" in body["error"]
+
+
+async def test_a_rokt_4xx_is_invalid_with_rokts_reason(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, _ = fake_rokt
+    fake.subscribe.add_calendar("acme", "acme-sports")
+    args = subscribe_arguments(calendarCode="no-such-calendar")
+    status, body = await post(client, execute_payload(args))
+    assert status == 200 and body["roktStatus"] == "invalid"
+    assert "HTTP 404" in body["roktError"] and "no-such-calendar" in body["roktError"]
+    status, body = await post(client, execute_payload({**args, "onError": "eject"}))
+    assert status == 400 and "not found" in body["roktError"]
+
+
+async def test_bad_contact_data_is_invalid_without_calling_rokt(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, _ = fake_rokt
+    cases = {
+        "emailAddress": ("not-an-email", "emailAddress is 'not-an-email'"),
+        "calendarCode": ("../admin", "calendarCode is '../admin'"),
+        "subscriptionMethod": ("Outlook", "subscriptionMethod is 'Outlook'"),
+        "utmSource": ("x" * 300, "utmSource is 300 characters"),
+        "subscriberId": ("s" * 300, "subscriberId is"),
+    }
+    for field, (value, error) in cases.items():
+        _, body = await post(client, execute_payload(subscribe_arguments(**{field: value})))
+        assert body["roktStatus"] == "invalid", field
+        assert body["roktError"].startswith(error), body
+    _, body = await post(client, execute_payload(subscribe_arguments(calendarCode="")))
+    assert body["roktError"].startswith("calendarCode is missing")
+    assert fake.calls("subscribe") == []
+
+
+async def test_an_unconfigured_business_unit_is_skipped(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    _, body = await post(client, execute_payload(subscribe_arguments(mid="500000099")))
+    assert body["roktStatus"] == "skipped_not_configured"
+    assert fake_rokt[0].calls("subscribe") == []
+
+
+async def test_a_slow_rokt_gets_503_in_time_and_calls_are_capped(
+    aiohttp_client: ClientFactory, tmp_path: Path, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, url = fake_rokt
+    client = await app_client(
+        aiohttp_client,
+        tmp_path,
+        url,
+        subscribe_timeout_seconds=0.5,
+        subscribe_concurrency=3,
+        rokt_timeout_seconds=30.0,
+    )
+    fake.delay = 2.0
+    started = time.monotonic()
+    answers = await asyncio.gather(
+        *(
+            post(client, execute_payload(subscribe_arguments(), contact_key=f"C{n}"))
+            for n in range(8)
+        )
+    )
+    assert time.monotonic() - started < 1.8
+    assert [status for status, _ in answers] == [503] * 8
+    assert all("within 0.5 s" in body["error"] for _, body in answers)
+    assert fake.max_in_flight <= 3
+    fake.delay = 0.0
+    status, body = await post(client, execute_payload(subscribe_arguments(), contact_key="C0"))
+    assert status == 200 and body["roktStatus"] == "subscribed"

@@ -1,0 +1,246 @@
+"""POST /webhooks/rokt/{token}: the fake Rokt sends, the service answers once stored."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from activity import create_app
+from activity.appkeys import STORE, WEBHOOK_URLS
+from activity.config import Settings
+from activity.devtools.fake_rokt import webhooks as rokt_hooks
+from activity.devtools.fake_rokt.server import start_fake_rokt
+from activity.devtools.jb import DEMO_MID, store_demo_settings
+from activity.storage.models import QUEUED
+
+ServerFactory = Any
+
+
+async def _service(aiohttp_server: ServerFactory, settings: Settings) -> tuple[TestServer, str]:
+    app = create_app(settings)
+    server = await aiohttp_server(app)
+    await store_demo_settings(app)  # account code "acme"
+    url = await app[WEBHOOK_URLS].url_for(DEMO_MID)
+    path = url.removeprefix(settings.public_base)
+    return server, str(server.make_url(path))
+
+
+@pytest.fixture
+async def service(aiohttp_server: ServerFactory, settings: Settings) -> tuple[TestServer, str]:
+    return await _service(aiohttp_server, settings)
+
+
+async def post(url: str, body: Any, **kw: Any) -> tuple[int, dict[str, Any]]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    async with aiohttp.ClientSession() as s, s.post(url, data=data, **kw) as resp:
+        return resp.status, await resp.json(content_type=None)
+
+
+def sub_id() -> str:
+    return str(uuid.uuid4())
+
+
+async def test_the_fake_rokt_delivers_a_subscription_durably(
+    service: tuple[TestServer, str],
+) -> None:
+    server, url = service
+    sender = rokt_hooks.WebhookSender(schedule=(0.05,))
+    _fake, rokt_url, runner = await start_fake_rokt(webhooks=sender)
+    try:
+        async with aiohttp.ClientSession() as s:
+            await s.post(f"{rokt_url}/__fake/webhooks/register", json={"url": url})
+            made = await s.post(
+                f"{rokt_url}/__fake/subscriptions",
+                json={"accountCode": "acme", "subscriberExternalId": "contact-1",
+                      "emailAddress": "ann@example.com"},
+            )  # fmt: skip
+            created = await made.json()
+            await sender.drain(10)
+            report = await (await s.get(f"{rokt_url}/__fake/webhooks")).json()
+    finally:
+        await runner.cleanup()
+    assert [(o["delivered"], o["attempts"]) for o in report["outcomes"]] == [(True, 1)]
+    store = server.app[STORE]
+    (item,) = await store.inbox.claim("t", 1e12, 30, 10)
+    assert item.subscription_id == created["calendarSubscriptionId"]
+    assert item.webhook_id == created["webhookId"]
+    assert item.changes["SubscriberExternalId"][0] == "contact-1"
+    assert item.changes["Email"][0] == "ann@example.com"
+
+
+async def test_duplicates_are_answered_and_stored_once(service: tuple[TestServer, str]) -> None:
+    server, url = service
+    payload = rokt_hooks.subscribe("acme", sub_id())
+    assert await post(url, payload) == (200, {"status": "accepted"})
+    assert await post(url, payload) == (200, {"status": "duplicate"})
+    assert await server.app[STORE].inbox.counts() == {QUEUED: 1}
+
+
+async def test_test_events_are_answered_and_dropped(service: tuple[TestServer, str]) -> None:
+    server, url = service
+    assert await post(url, rokt_hooks.test_event()) == (200, {"status": "test"})
+    assert await server.app[STORE].inbox.counts() == {}
+
+
+async def test_unknown_token_is_404_and_nothing_is_stored(service: tuple[TestServer, str]) -> None:
+    server, url = service
+    base = url.rsplit("/", 1)[0]
+    for token in ("x" * 43, "a" * 5000, "%00"):
+        status, body = await post(f"{base}/{token}", rokt_hooks.subscribe("acme", sub_id()))
+        assert (status, body["reason"]) == (404, "unknown_webhook_url")
+    assert await server.app[STORE].inbox.counts() == {}
+
+
+async def test_another_accounts_webhook_is_422(service: tuple[TestServer, str]) -> None:
+    server, url = service
+    status, body = await post(url, rokt_hooks.subscribe("someone-else", sub_id()))
+    assert (status, body["reason"]) == (422, "account_mismatch")
+    # Account codes are matched without regard to case.
+    assert (await post(url, rokt_hooks.subscribe("ACME", sub_id())))[0] == 200
+    assert await server.app[STORE].inbox.counts() == {QUEUED: 1}
+
+
+def _bad(payload: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    target = payload
+    *parents, last = path.split(".")
+    for name in parents:
+        target = target[name]
+    if value is ...:
+        del target[last]
+    else:
+        target[last] = value
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "why"),
+    [
+        ("eventId", ..., "eventId is missing"),
+        ("eventId", "x" * 101, "longer than 100"),
+        ("eventType", ["Subscribe"], "eventType must be a string"),
+        ("eventDetails", "nope", "eventDetails must be an object"),
+        ("eventDetails.accountCode", ..., "accountCode is missing"),
+        ("eventDetails.subscription", None, "subscription must be an object"),
+        ("eventDetails.subscription.calendarSubscriptionId", "12", "must be a GUID"),
+        ("eventDetails.subscription.createdDateTimeUtc", "yesterday", "not a date and time"),
+        ("eventDetails.subscription.createdDateTimeUtc", "0001-01-01 00:00:00", "out of range"),
+        ("eventDetails.subscription.isMarketingAllowed", "maybe", "optIn1"),
+        ("eventDetails.subscription.utmSource", {"a": 1}, "UtmSource"),
+        ("eventDetails.subscription.emailAddress", "\ud800@x.com", "lone surrogate"),
+    ],
+)
+async def test_malformed_bodies_get_400_with_the_reason(
+    service: tuple[TestServer, str], path: str, value: Any, why: str
+) -> None:
+    server, url = service
+    payload = rokt_hooks.subscribe("acme", sub_id())
+    payload["eventDetails"]["calendarSubscriptionId"] = None
+    status, body = await post(url, _bad(payload, path, value))
+    assert (status, body["reason"]) == (400, "malformed_webhook")
+    assert why in body["error"]
+    assert await server.app[STORE].inbox.counts() == {}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"not json", b"[1, 2]", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000],
+)
+async def test_bodies_that_are_not_json_objects_get_400(
+    service: tuple[TestServer, str], raw: bytes
+) -> None:
+    _, url = service
+    status, body = await post(url, raw)
+    assert (status, body["reason"]) == (400, "malformed_webhook")
+
+
+async def test_bodies_over_1_mb_are_refused(service: tuple[TestServer, str]) -> None:
+    server, url = service
+    payload = rokt_hooks.subscribe("acme", sub_id(), utmContent="x" * (1024 * 1024))
+    assert (await post(url, payload))[0] == 413
+    # Without a Content-Length (chunked) and compressed: measured after decompression.
+    big = gzip.compress(json.dumps(payload).encode())
+
+    async def chunks() -> Any:
+        yield big
+
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(url, data=chunks(), headers={"Content-Encoding": "gzip"}) as resp,
+    ):
+        assert resp.status == 413
+    # Just under the limit is fine (the long value is cut to the field's length).
+    payload = rokt_hooks.subscribe("acme", sub_id(), utmContent="x" * 900_000)
+    assert (await post(url, payload))[0] == 200
+    assert sum((await server.app[STORE].inbox.counts()).values()) == 1
+
+
+async def test_cannot_store_is_503(service: tuple[TestServer, str]) -> None:
+    server, url = service
+    await server.app[STORE].close()
+    status, body = await post(url, rokt_hooks.subscribe("acme", sub_id()))
+    assert (status, body["reason"]) == (503, "storage_unavailable")
+
+
+async def test_rokt_retries_until_the_service_answers(
+    aiohttp_server: ServerFactory, settings: Settings
+) -> None:
+    """A 503 (and a redirect) are failures to Rokt: it tries again on its schedule."""
+    failures = [503, 302]
+
+    async def flaky(request: web.Request) -> web.Response:
+        if failures:
+            return web.Response(status=failures.pop(0), headers={"Location": "/elsewhere"})
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/hook", flaky)
+    app.router.add_post("/elsewhere", flaky)
+    server = await aiohttp_server(app)
+    sender = rokt_hooks.WebhookSender(schedule=(0.01, 0.01, 0.01))
+    sender.register(str(server.make_url("/hook")))
+    sender.send(rokt_hooks.subscribe("acme", sub_id()))
+    sender.send(rokt_hooks.subscribe("acme", sub_id()))
+    await sender.drain(10)
+    statuses = sorted(a.status for a in sender.attempts)
+    assert statuses == [200, 200, 302, 503]
+    assert all(o.delivered for o in sender.outcomes.values())
+    await sender.close()
+
+
+async def test_rokt_gives_up_after_its_schedule(aiohttp_server: ServerFactory) -> None:
+    sender = rokt_hooks.WebhookSender(schedule=(0.01, 0.01))
+    sender.register("http://127.0.0.1:9/nothing-listens")
+    sender.send(rokt_hooks.subscribe("acme", sub_id()))
+    await sender.drain(10)
+    (outcome,) = sender.outcomes.values()
+    assert (outcome.delivered, outcome.gave_up, outcome.attempts) == (False, True, 3)
+    await sender.close()
+
+
+async def test_event_webhooks_are_counted_per_event(service: tuple[TestServer, str]) -> None:
+    server, url = service
+    subs = [sub_id(), sub_id()]
+    for sub in [*subs, subs[0]]:
+        assert (await post(url, rokt_hooks.event_removed("acme", sub, "launch-1")))[0] == 200
+    counts = await server.app[STORE].inbox.event_counts(DEMO_MID)
+    assert [(c.event_id, c.subscribers) for c in counts] == [("launch-1", 2)]
+    assert await server.app[STORE].inbox.counts() == {}
+
+
+async def test_rotation_retires_the_old_url(service: tuple[TestServer, str]) -> None:
+    server, url = service
+    new = await server.app[WEBHOOK_URLS].url_for(DEMO_MID, rotate=True)
+    assert new.rsplit("/", 1)[1] != url.rsplit("/", 1)[1]
+    assert await server.app[WEBHOOK_URLS].url_for(DEMO_MID) == new  # kept, not made again
+    assert (await post(url, rokt_hooks.subscribe("acme", sub_id())))[0] == 404
+    path = new.removeprefix(server.app[WEBHOOK_URLS].url_of(""))
+    assert len(path) >= 43  # 256 bits, base64url
+    fresh = str(server.make_url(f"/webhooks/rokt/{path}"))
+    assert (await post(fresh, rokt_hooks.subscribe("acme", sub_id())))[0] == 200
