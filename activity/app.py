@@ -15,6 +15,7 @@ from activity.admin.sessions import setup_sessions
 from activity.admin.settings_service import SettingsService
 from activity.appkeys import (
     ASSET_VERSION,
+    CONNECTIONS,
     EXECUTOR,
     HTTP,
     KEYRING,
@@ -35,6 +36,7 @@ from activity.ops.middlewares import all_middlewares
 from activity.rokt.webhook_intake import WebhookIntake
 from activity.rokt.webhook_urls import WebhookUrls
 from activity.routes import setup_routes
+from activity.sfmc.connections import ConnectionService
 from activity.storage.factory import store_for
 from activity.storage.retention import Pruner
 
@@ -61,6 +63,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await store.open()
     app[STORE] = store
     app[SETTINGS_SERVICE] = SettingsService(store, app[KEYRING])
+    app[CONNECTIONS] = ConnectionService(store, app[KEYRING], app[SETTINGS])
     app[EXECUTOR] = Executor(
         store, app[SETTINGS_SERVICE], max_in_flight=app[SETTINGS].max_executes_in_flight
     )

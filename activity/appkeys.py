@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from activity.rokt.token_cache import TokenCache
     from activity.rokt.webhook_intake import WebhookIntake
     from activity.rokt.webhook_urls import WebhookUrls
+    from activity.sfmc.connections import ConnectionService
 
 SETTINGS = web.AppKey("settings", Settings)
 KEYRING = web.AppKey("keyring", Keyring)
@@ -27,6 +28,7 @@ SETTINGS_SERVICE: web.AppKey[SettingsService] = web.AppKey("settings_service")
 TOKENS: web.AppKey[TokenCache] = web.AppKey("tokens")
 WORKER: web.AppKey[DeliveryWorker] = web.AppKey("worker")
 EXECUTOR: web.AppKey[Executor] = web.AppKey("executor")
+CONNECTIONS: web.AppKey[ConnectionService] = web.AppKey("sfmc_connections")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 WEBHOOK_URLS: web.AppKey[WebhookUrls] = web.AppKey("webhook_urls")
 WEBHOOK_INTAKE: web.AppKey[WebhookIntake] = web.AppKey("webhook_intake")

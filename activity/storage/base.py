@@ -13,6 +13,7 @@ from activity.storage.delivery_views import (
 )
 from activity.storage.inbox import Inbox
 from activity.storage.models import (
+    ActivityStats,
     Answer,
     AuditEntry,
     DeadItem,
@@ -198,3 +199,12 @@ class Store(Protocol):
 
     async def mark_sfmc_needs_signin(self, mid: str, why: str, now: float) -> bool:
         """Marketing Cloud refused the stored grant (invalid_grant): an admin must sign in."""
+
+    # The running-journey hover and modal: one activity of one business unit.
+    async def activity_stats(self, mid: str, activity_id: str) -> ActivityStats: ...
+
+    async def dead_of_activity(self, mid: str, activity_id: str, limit: int) -> list[DeadItem]: ...
+
+    async def requeue_dead(self, mid: str, activity_id: str, now: float, audit: AuditEntry) -> int:
+        """Dead items of this activity become due now with a fresh attempt count; the audit
+        entry is written in the same transaction. Returns how many were re-queued."""

@@ -16,11 +16,12 @@ from typing import Any
 import asyncpg
 
 from activity.errors import StorageUnavailable
-from activity.storage import group_commit, rows
+from activity.storage import group_commit, rows, running_queries
 from activity.storage import postgres_queries as sql
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
 from activity.storage.inbox import Inbox
 from activity.storage.models import (
+    ActivityStats,
     Answer,
     AuditEntry,
     DeadItem,
@@ -309,6 +310,30 @@ class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
             items = await conn.execute(sql.PRUNE_OUTBOX, before, limit)
         # asyncpg returns the command tag, e.g. "DELETE 42".
         return int(answers.split()[-1]) + int(items.split()[-1])
+
+    # --- running-journey hover and modal ---------------------------------------------------
+
+    async def activity_stats(self, mid: str, activity_id: str) -> ActivityStats:
+        params = running_queries.stats_params(mid, activity_id)
+        found = {name: await self._fetch(RUNNING[name], *args) for name, args in params.items()}
+        return running_queries.stats_from_rows(
+            found["states"], found["last_error"], found["dead_reasons"], found["skipped"]
+        )
+
+    async def dead_of_activity(self, mid: str, activity_id: str, limit: int) -> list[DeadItem]:
+        found = await self._fetch(RUNNING["dead_items"], mid, activity_id, limit)
+        return [rows.dead_from_row(r) for r in found]
+
+    async def requeue_dead(self, mid: str, activity_id: str, now: float, audit: AuditEntry) -> int:
+        async with self._tx() as conn:
+            tag = await conn.execute(RUNNING["requeue_dead"], now, now, mid, activity_id)
+            changed = int(tag.split()[-1])
+            if changed:
+                await _insert_audit(conn, audit)
+        return changed
+
+
+RUNNING = running_queries.queries("postgres")
 
 
 async def _insert_audit(conn: Any, audit: AuditEntry) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from activity.errors import StorageUnavailable
-from activity.storage import group_commit, rows, sqlite_accept
+from activity.storage import group_commit, rows, running_queries, sqlite_accept
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
 from activity.storage.inbox import Inbox
 from activity.storage.migrations import migrations_for
@@ -22,6 +22,7 @@ from activity.storage.models import (
     QUEUED,
     SENDING,
     SENT,
+    ActivityStats,
     Answer,
     AuditEntry,
     DeadItem,
@@ -500,6 +501,28 @@ class SQLiteStore(SQLiteSsoMixin, SQLiteOperationsMixin):
 
         return await self._tx(run)
 
+    # --- running-journey hover and modal ---------------------------------------------------
+
+    async def activity_stats(self, mid: str, activity_id: str) -> ActivityStats:
+        params = running_queries.stats_params(mid, activity_id)
+        found = {name: await self._query(RUNNING[name], args) for name, args in params.items()}
+        return running_queries.stats_from_rows(
+            found["states"], found["last_error"], found["dead_reasons"], found["skipped"]
+        )
+
+    async def dead_of_activity(self, mid: str, activity_id: str, limit: int) -> list[DeadItem]:
+        found = await self._query(RUNNING["dead_items"], (mid, activity_id, limit))
+        return [rows.dead_from_row(r) for r in found]
+
+    async def requeue_dead(self, mid: str, activity_id: str, now: float, audit: AuditEntry) -> int:
+        def run(db: sqlite3.Connection) -> int:
+            changed = db.execute(RUNNING["requeue_dead"], (now, now, mid, activity_id)).rowcount
+            if changed:
+                _insert_audit(db, audit)
+            return int(changed)
+
+        return await self._tx(run)
+
 
 # Due items in the order they fell due (the index order: no sort of the whole backlog), then
 # items whose lease ran out. Claimed rows come back as one JSON row, not a row per item: the
@@ -534,6 +557,9 @@ PRUNE_OUTBOX = (
     "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
     "WHERE state IN ('sent', 'dead') AND updated_at < ? LIMIT ?)"
 )
+
+
+RUNNING = running_queries.queries("sqlite")
 
 
 def _marks(values: Sequence[Any]) -> str:
