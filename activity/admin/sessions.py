@@ -120,7 +120,7 @@ def setup_sessions(app: web.Application, settings: Settings) -> None:
 
 def is_admin_path(path: str) -> bool:
     return path in ("/login", "/logout", "/settings") or path.startswith(
-        ("/settings/", "/sso/", "/running/")
+        ("/settings/", "/sso/", "/running/", "/api/rokt/")
     )
 
 

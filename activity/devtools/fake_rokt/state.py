@@ -148,6 +148,10 @@ class FakeRokt:
                 return script.steps.popleft()
         return None
 
+    def clear_scripts(self) -> None:
+        """Rokt answers normally again, whatever was scripted."""
+        self._scripts.clear()
+
     @property
     def scripted_left(self) -> int:
         return sum(len(s.steps) for s in self._scripts)
