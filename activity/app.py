@@ -15,13 +15,13 @@ from activity.admin.sessions import setup_sessions
 from activity.admin.settings_service import SettingsService
 from activity.appkeys import (
     ASSET_VERSION,
+    CONNECTIONS,
     EXECUTOR,
     HTTP,
     KEYRING,
     METRICS,
     SETTINGS,
     SETTINGS_SERVICE,
-    SFMC_CONNECTIONS,
     SFMC_TOKENS,
     STORE,
     SYNC_WORKER,
@@ -38,6 +38,7 @@ from activity.ops.middlewares import all_middlewares
 from activity.rokt.webhook_intake import WebhookIntake
 from activity.rokt.webhook_urls import WebhookUrls
 from activity.routes import setup_routes
+from activity.sfmc.connections import ConnectionService
 from activity.storage.factory import store_for
 from activity.storage.retention import Pruner
 
@@ -64,6 +65,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await store.open()
     app[STORE] = store
     app[SETTINGS_SERVICE] = SettingsService(store, app[KEYRING])
+    app[CONNECTIONS] = ConnectionService(store, app[KEYRING], app[SETTINGS])
     app[EXECUTOR] = Executor(
         store, app[SETTINGS_SERVICE], max_in_flight=app[SETTINGS].max_executes_in_flight
     )
@@ -111,12 +113,11 @@ async def _subscriptions(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sync(app: web.Application) -> AsyncIterator[None]:
-    from activity.sfmc.connections import ConnectionService
     from activity.sfmc.sync import SyncWorker
     from activity.sfmc.tokens import SfmcTokens
 
     settings = app[SETTINGS]
-    connections = ConnectionService(app[STORE], app[KEYRING], settings)
+    connections = app[CONNECTIONS]
     tokens = SfmcTokens(connections, app[HTTP])
     worker = SyncWorker(
         app[STORE],
@@ -128,7 +129,7 @@ async def _sync(app: web.Application) -> AsyncIterator[None]:
         round_interval_seconds=settings.sync_round_interval_seconds,
         status_delays=settings.sync_status_delays,
     )
-    app[SFMC_CONNECTIONS], app[SFMC_TOKENS], app[SYNC_WORKER] = connections, tokens, worker
+    app[SFMC_TOKENS], app[SYNC_WORKER] = tokens, worker
     app[WEBHOOK_INTAKE].on_accept = worker.wake
     if settings.run_delivery:
         await worker.start()

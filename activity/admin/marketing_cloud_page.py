@@ -10,7 +10,7 @@ from aiohttp import web
 
 from activity.admin import sessions
 from activity.admin.settings_page import checked_post
-from activity.appkeys import HTTP, SFMC_CONNECTIONS, SFMC_TOKENS, STORE, WEBHOOK_URLS
+from activity.appkeys import CONNECTIONS, HTTP, SFMC_TOKENS, STORE, WEBHOOK_URLS
 from activity.errors import SfmcError
 from activity.sfmc import data_extension, installer
 
@@ -23,7 +23,7 @@ async def card_context(request: web.Request, mid: str) -> dict[str, Any]:
     return {
         "webhook_url": await request.app[WEBHOOK_URLS].url_for(mid),
         "inbox_counts": await store.inbox.counts(mid),
-        "sfmc_connection": await request.app[SFMC_CONNECTIONS].get(mid),
+        "sfmc_connection": await request.app[CONNECTIONS].get(mid),
         "de_installed": await installer.is_installed(store, mid),
         "de_name": data_extension.NAME,
         "de_key": data_extension.CUSTOMER_KEY,

@@ -24,10 +24,15 @@ from activity.admin.settings_form import (
 )
 from activity.admin.settings_service import Actor
 from activity.admin.sso import not_signed_in, render_page
-from activity.appkeys import HTTP, SETTINGS, SETTINGS_SERVICE
+from activity.appkeys import CONNECTIONS, HTTP, SETTINGS, SETTINGS_SERVICE
 from activity.config import ConfigError
 from activity.rokt.connection_check import ConnectionResult, check_connection
-from activity.storage.models import AuditEntry, StoredSettings
+from activity.storage.models import (
+    CLIENT_CREDENTIALS_GRANT,
+    AuditEntry,
+    SfmcConnection,
+    StoredSettings,
+)
 
 log = logging.getLogger("activity.settings")
 
@@ -76,6 +81,19 @@ def _audit_rows(entries: list[AuditEntry]) -> list[dict[str, str]]:
     ]
 
 
+def _connection_view(connection: SfmcConnection | None) -> dict[str, Any] | None:
+    """What the settings page shows of the Marketing Cloud connection (never the token)."""
+    if connection is None:
+        return None
+    return {
+        "who": connection.user_email or connection.user_id or connection.client_id,
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(connection.connected_at)),
+        "needs_signin": connection.needs_signin,
+        "server_to_server": connection.grant_type == CLIENT_CREDENTIALS_GRANT,
+        "tssd": connection.tssd,
+    }
+
+
 async def _page(
     request: web.Request,
     admin: AdminSession,
@@ -108,6 +126,8 @@ async def _page(
         "result": result,
         "notice": await sessions.pop_flash(request),
         "audit": _audit_rows(await service.audit_log(me.mid)),
+        "connection": _connection_view(await request.app[CONNECTIONS].get(me.mid)),
+        "sso_enabled": request.app[SETTINGS].sso_enabled,
     }
     from activity.admin.marketing_cloud_page import card_context  # it imports this module
 
@@ -221,4 +241,21 @@ async def delete(request: web.Request) -> web.StreamResponse:
     deleted = await request.app[SETTINGS_SERVICE].delete(mid, _actor(admin))
     log.info("settings deleted", extra={"mid": mid})
     await sessions.flash(request, "Settings deleted." if deleted else "There were no settings.")
+    raise web.HTTPSeeOther("/settings")
+
+
+async def disconnect_sfmc(request: web.Request) -> web.StreamResponse:
+    """POST /settings/sfmc/disconnect: forget the business unit's Marketing Cloud connection
+    (its stored refresh token goes with it). Sessions stay: signing in again reconnects."""
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    admin, _ = checked
+    mid = admin.identity.mid
+    removed = await request.app[CONNECTIONS].disconnect(mid)
+    log.info("sfmc disconnected", extra={"mid": mid})
+    await sessions.flash(
+        request,
+        "Disconnected from Marketing Cloud." if removed else "There was no connection.",
+    )
     raise web.HTTPSeeOther("/settings")

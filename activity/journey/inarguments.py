@@ -15,8 +15,13 @@ import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 
 from activity.errors import InvalidInput
-from activity.journey.subscribe_schema import SUBSCRIBE, SUBSCRIBE_PROPERTIES, SUBSCRIBE_REQUIRED
-from activity.rokt.api_requests import ACTIONS, CREATE, UPDATE
+from activity.journey.subscribe_schema import (
+    CALENDAR_CODE_PATTERN,
+    SUBSCRIBE,
+    SUBSCRIBE_PROPERTIES,
+    SUBSCRIBE_REQUIRED,
+)
+from activity.rokt.api_requests import ACTIONS, CREATE, UNSUBSCRIBE, UPDATE
 
 CONTINUE = "continue"
 EJECT = "eject"
@@ -87,7 +92,12 @@ SCHEMA: dict[str, Any] = {
             # The action `subscribe` creates a Rokt subscription: no event, a calendar.
             "if": {"required": ["action"], "properties": {"action": {"const": SUBSCRIBE}}},
             "then": SUBSCRIBE_REQUIRED,
-            "else": {"required": ["eventId"]},
+            "else": {
+                # Unsubscribe takes the contact off a calendar: no event, a calendar instead.
+                "if": {"required": ["action"], "properties": {"action": {"const": UNSUBSCRIBE}}},
+                "then": {"required": ["calendarCode"]},
+                "else": {"required": ["eventId"]},
+            },
         },
     ],
 }
@@ -191,6 +201,15 @@ def event_id(value: Any) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not re.fullmatch(EVENT_ID_PATTERN, text):
         raise InvalidInput(f"eventId is {_clip(repr(value))}; expected {_expected('eventId')}")
+    return text
+
+
+def calendar_code(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not re.fullmatch(CALENDAR_CODE_PATTERN, text):
+        raise InvalidInput(
+            f"calendarCode is {_clip(repr(value))}; expected {_expected('calendarCode')}"
+        )
     return text
 
 

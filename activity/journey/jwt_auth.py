@@ -21,7 +21,11 @@ from jwt.utils import base64url_decode, base64url_encode
 from activity.errors import AuthError
 
 ALGORITHM = "HS256"
-EXP_LEEWAY_SECONDS = 30
+EXP_LEEWAY_SECONDS = 30  # also the leeway on nbf: clocks drift
+# A token may not live longer than this from now. JB signs each call as it makes it (captures
+# carry no exp at all) and Marketing Cloud's SSO token is used within seconds of its issue, so
+# an hour is generous for both; a token valid for years is a stolen token's best friend.
+MAX_LIFETIME_SECONDS = 3600
 MAX_TOKEN_BYTES = 512 * 1024
 MAX_EXP = 2**53  # beyond any date a float can hold exactly
 
@@ -60,27 +64,23 @@ class _StrictSegmentsJWS(jwt.PyJWS):
     PyJWT 2.15 refuses segments with bytes outside the base64url alphabet or with
     non-canonical padding, testing the alphabet one byte at a time in a Python generator:
     a sixth of an execute's cost. This does the same checks in the same order, the alphabet
-    with `bytes.translate`; a property test holds it equal to PyJWT's own.
+    with `bytes.translate`, and refuses padding outright (PyJWT accepts canonical `=`); a
+    property test holds it equal to PyJWT's own on unpadded segments.
     """
 
     @staticmethod
     def _decode_base64url_segment(segment: bytes, name: str) -> bytes:
-        stripped = segment.rstrip(b"=")
-        padding = len(segment) - len(stripped)
-        if (
-            padding > 2
-            or (padding and len(segment) % 4 != 0)
-            or len(stripped) % 4 == 1
-            or stripped.translate(None, _BASE64URL_ALPHABET)
-        ):
+        # Stricter than PyJWT: compact JWS segments carry no padding at all (RFC 7515 section
+        # 2), so a token with `=` appended is not the token that was signed.
+        if b"=" in segment or len(segment) % 4 == 1 or segment.translate(None, _BASE64URL_ALPHABET):
             raise DecodeError(f"Invalid {name} padding")
-        decoded = base64url_decode(stripped)
-        if base64url_encode(decoded) != stripped:
+        decoded = base64url_decode(segment)
+        if base64url_encode(decoded) != segment:
             raise DecodeError(f"Invalid {name} padding")
         return decoded
 
 
-# PyJWS verifies the signature; the claims are ours to read (exp below; no other claim is used).
+# PyJWS verifies the signature; the claims are ours to read (exp and nbf below; no other is used).
 _JWS = _StrictSegmentsJWS(algorithms=[ALGORITHM])
 _JWS.unregister_algorithm(ALGORITHM)
 _JWS.register_algorithm(ALGORITHM, _CheckedOnceHMAC())
@@ -131,20 +131,37 @@ def verify(
         raise AuthError("invalid JWT", reason="invalid_token") from None
     if not isinstance(payload, dict):
         raise AuthError("JWT payload is not an object", reason="malformed_token")
-    _check_exp(payload, require_exp=require_exp, now=clock())
+    now = clock()
+    _check_exp(payload, require_exp=require_exp, now=now)
+    _check_nbf(payload, now=now)
     return payload
 
 
+def _numeric_date(payload: dict[str, Any], claim: str) -> float | None:
+    value = payload.get(claim)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise AuthError(f"JWT {claim} is not a number", reason="malformed_token")
+    # PyJWT's JSON reader takes NaN, Infinity and 400-digit integers: none is a NumericDate.
+    if (isinstance(value, int) and abs(value) > MAX_EXP) or not math.isfinite(value):
+        raise AuthError(f"JWT {claim} is not a date", reason="malformed_token")
+    return float(value)
+
+
+def _check_nbf(payload: dict[str, Any], *, now: float) -> None:
+    nbf = _numeric_date(payload, "nbf")
+    if nbf is not None and nbf > now + EXP_LEEWAY_SECONDS:
+        raise AuthError("JWT is not valid yet (nbf)", reason="not_yet_valid")
+
+
 def _check_exp(payload: dict[str, Any], *, require_exp: bool, now: float) -> None:
-    exp = payload.get("exp")
+    exp = _numeric_date(payload, "exp")
     if exp is None:
         if require_exp:
             raise AuthError("JWT has no exp claim", reason="missing_exp")
         return
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
-        raise AuthError("JWT exp is not a number", reason="malformed_token")
-    # PyJWT's JSON reader takes NaN, Infinity and 400-digit integers: none is a NumericDate.
-    if (isinstance(exp, int) and abs(exp) > MAX_EXP) or not math.isfinite(exp):
-        raise AuthError("JWT exp is not a date", reason="malformed_token")
-    if now > float(exp) + EXP_LEEWAY_SECONDS:
+    if now > exp + EXP_LEEWAY_SECONDS:
         raise AuthError("JWT has expired", reason="expired")
+    if exp > now + MAX_LIFETIME_SECONDS + EXP_LEEWAY_SECONDS:
+        raise AuthError("JWT exp is more than an hour away", reason="exp_too_far")

@@ -3,7 +3,8 @@
 The paths and body shapes follow the Rokt Calendar API reference (seed 002): create is
 POST /v1/subscriptionevent/{accountCode} with {"event": ..., "subscriptionIds": [...]};
 update is the flat body at /update; cancel deletes the event for everyone; remove takes it
-out of one subscription.
+out of one subscription; unsubscribe is "Deactivate Subscriptions",
+DELETE /v1/subscription/{accountCode}/{calendarCode} with the subscription in the body.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ CREATE = "create"
 UPDATE = "update"
 REMOVE = "remove"
 CANCEL = "cancel"
-ACTIONS = (CREATE, UPDATE, REMOVE, CANCEL)
+UNSUBSCRIBE = "unsubscribe"
+ACTIONS = (CREATE, UPDATE, REMOVE, CANCEL, UNSUBSCRIBE)
+# Actions sent once per subscription ID; the others concern the event.
+PER_SUBSCRIPTION = (REMOVE, UNSUBSCRIBE)
+# What Rokt records as the reason a subscription was deactivated (seed 002's body field).
+UNSUBSCRIBE_REASON = "Unsubscribed by a Marketing Cloud journey"
 
 # Subscription IDs per create call. Rokt accepts arrays; this bounds request size.
 MAX_SUBSCRIPTIONS_PER_CALL = 500
@@ -47,8 +53,15 @@ def requests_for(
     payload: Mapping[str, Any],
     subscription_ids: Sequence[str],
 ) -> list[RoktRequest]:
-    """`payload` is the rendered event object (it always holds `eventId`)."""
+    """`payload` is the rendered event object (it always holds `eventId`), or for
+    unsubscribe `{"calendarCode": ...}`."""
     account = _seg(account_code)
+    if action == UNSUBSCRIBE:
+        path = f"/v1/subscription/{account}/{_seg(str(payload['calendarCode']))}"
+        return [
+            RoktRequest(UNSUBSCRIBE, "DELETE", path, unsubscribe_body(sub))
+            for sub in subscription_ids
+        ]
     event_id = str(payload["eventId"])
     if action == CREATE:
         return [
@@ -79,6 +92,15 @@ def requests_for(
             for sub in subscription_ids
         ]
     raise ValueError(f"unknown action {action!r}")
+
+
+def unsubscribe_body(subscription_id: str) -> dict[str, Any]:
+    """Deactivate one subscription (`id`), not every subscription of a user name."""
+    return {
+        "id": subscription_id,
+        "unsubscribeReasonId": None,
+        "unsubscribeReasonText": UNSUBSCRIBE_REASON,
+    }
 
 
 def chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:

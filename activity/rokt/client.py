@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from activity.errors import RoktAuthFailed, RoktError, RoktRejected, RoktRetryable
-from activity.rokt.api_requests import CANCEL, REMOVE, RoktRequest
+from activity.rokt.api_requests import CANCEL, REMOVE, UNSUBSCRIBE, RoktRequest
 from activity.rokt.retry import is_retryable, parse_retry_after
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 SUCCESS = frozenset({200, 201, 202, 204})
 # Deleting what Rokt no longer has leaves the state we asked for.
-GONE_IS_DONE = frozenset({CANCEL, REMOVE})
+GONE_IS_DONE = frozenset({CANCEL, REMOVE, UNSUBSCRIBE})
 MAX_REASON_CHARS = 300
 
 
@@ -75,12 +75,12 @@ class RoktClient:
             aiohttp.ClientTimeout(total=request_timeout) if request_timeout is not None else None
         )
 
-    async def send(self, account: RoktAccount, request: RoktRequest) -> None:
-        """Returns when Rokt accepted the request; raises RoktRetryable, RoktRejected or
-        RoktAuthFailed otherwise."""
+    async def send(self, account: RoktAccount, request: RoktRequest) -> int:
+        """Rokt's HTTP status once it accepted the request; raises RoktRetryable,
+        RoktRejected or RoktAuthFailed otherwise."""
         status, body, retry_after = await self._authorized(account, request)
         if status in SUCCESS or (status == 404 and request.endpoint in GONE_IS_DONE):
-            return
+            return status
         raise failure(status, body, retry_after)
 
     async def fetch(self, account: RoktAccount, request: RoktRequest) -> dict[str, Any]:

@@ -3,7 +3,8 @@ API allows, and records each item's outcome (sent, retry later, or dead with a r
 
 Items that share (credentials, account code, action, rendered event) form one group: a create
 goes out as one call carrying all their subscription IDs (at most MAX_SUBSCRIPTIONS_PER_CALL
-per call), update and cancel go out once per group, remove once per subscription.
+per call), update and cancel go out once per group, remove and unsubscribe once per
+subscription.
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from activity.admin.settings_service import RoktAccount, SettingsService
 from activity.errors import RoktError, RoktRejected
-from activity.rokt.api_requests import CREATE, MAX_SUBSCRIPTIONS_PER_CALL, REMOVE, requests_for
+from activity.rokt.api_requests import (
+    CREATE,
+    MAX_SUBSCRIPTIONS_PER_CALL,
+    PER_SUBSCRIPTION,
+    requests_for,
+)
 from activity.rokt.client import RoktClient
 from activity.rokt.outcomes import NOT_CONFIGURED, Outcomes
+from activity.rokt.round_log import RoundTally, status_label
 from activity.storage.base import Store
 from activity.storage.models import OutboxItem
 
@@ -204,16 +211,23 @@ class DeliveryWorker:
         now = self._clock()
         items = await self._store.claim(self._owner, now, self._lease, self._batch_size)
         if items:
+            started = time.monotonic()
+            tally = self._outcomes.tally = RoundTally()
+            tally.claimed(items)
             # Start no new Rokt call after half the lease: the rest waits for the next round
             # rather than risk another instance claiming items we are still sending.
             deadline = now + self._lease / 2
-            groups = await self._group(items)
-            results = await asyncio.gather(
-                *(self._deliver(g, deadline) for g in groups), return_exceptions=True
-            )
+            try:
+                groups = await self._group(items)
+                results = await asyncio.gather(
+                    *(self._deliver(g, deadline) for g in groups), return_exceptions=True
+                )
+            finally:
+                self._outcomes.tally = None
             for result in results:
                 if isinstance(result, Exception):
                     log.error("delivering a group failed", exc_info=result)
+            tally.emit(time.monotonic() - started)
         await self._refresh_depth(force=bool(items))
         return len(items)
 
@@ -250,8 +264,8 @@ class DeliveryWorker:
     async def _deliver(self, group: _Group, deadline: float) -> None:
         if group.action == CREATE:
             await asyncio.gather(*(self._create(group, p, deadline) for p in packs(group.items)))
-        elif group.action == REMOVE:
-            await self._remove(group, deadline)
+        elif group.action in PER_SUBSCRIPTION:
+            await self._per_subscription(group, deadline)
         else:  # update and cancel concern the event, not the subscriptions: once per group
             await self._settle(
                 group.items, await self._send(group, group.action, deadline, group.items)
@@ -272,9 +286,11 @@ class DeliveryWorker:
                 self._create(group, items[half:], deadline),
             )
 
-    async def _remove(self, group: _Group, deadline: float) -> None:
+    async def _per_subscription(self, group: _Group, deadline: float) -> None:
         subs = union(group.items)
-        errors = await asyncio.gather(*(self._send(group, REMOVE, deadline, [], [s]) for s in subs))
+        errors = await asyncio.gather(
+            *(self._send(group, group.action, deadline, [], [s]) for s in subs)
+        )
         by_sub = dict(zip(subs, errors, strict=True))
         outcomes: dict[int, tuple[RoktError | None, list[OutboxItem]]] = {}
         for item in group.items:
@@ -310,14 +326,19 @@ class DeliveryWorker:
             )
         except (KeyError, ValueError) as exc:
             return RoktRejected(f"cannot build the Rokt request: {exc}")
+        tally, first = self._outcomes.tally, group.items[0]
         for n, request in enumerate(requests):
             try:
                 async with self._calls:
                     if n == 0 and self._clock() >= deadline:
                         return NOT_STARTED
-                    await self._client.send(group.account, request)
+                    status = await self._client.send(group.account, request)
             except RoktError as exc:
+                if tally is not None:
+                    tally.answered(first, status_label(None, exc))
                 return exc
+            if tally is not None:
+                tally.answered(first, status_label(status))
         return None
 
     async def _refresh_depth(self, *, force: bool) -> None:

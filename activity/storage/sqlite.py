@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from activity.errors import StorageUnavailable
-from activity.storage import group_commit, rows, sqlite_accept
+from activity.storage import group_commit, rows, running_queries, sqlite_accept
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
 from activity.storage.inbox import Inbox
 from activity.storage.migrations import migrations_for
@@ -22,6 +22,7 @@ from activity.storage.models import (
     QUEUED,
     SENDING,
     SENT,
+    ActivityStats,
     Answer,
     AuditEntry,
     DeadItem,
@@ -34,6 +35,11 @@ from activity.storage.models import (
     StoredSettings,
 )
 from activity.storage.sqlite_inbox import SQLiteInbox
+from activity.storage.sqlite_operations import (
+    PRUNE_STATS,
+    SQLiteOperationsMixin,
+    count_retries,
+)
 from activity.storage.sqlite_sso import SQLiteSsoMixin
 
 T = TypeVar("T")
@@ -78,7 +84,7 @@ def _owner_only(path: Path) -> None:
                 name.chmod(0o600)
 
 
-class SQLiteStore(SQLiteSsoMixin):
+class SQLiteStore(SQLiteSsoMixin, SQLiteOperationsMixin):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor: ThreadPoolExecutor | None = None
@@ -101,11 +107,17 @@ class SQLiteStore(SQLiteSsoMixin):
         return self._conn
 
     def _connect(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        _owner_only(self._path)
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(self._path)
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StorageUnavailable(
+                f"cannot open the SQLite database {self._path}: {why.lower()}"
+            ) from None
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
         # FULL: an accepted contact survives an OS crash too; group commit pays for the fsync.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
@@ -166,7 +178,17 @@ class SQLiteStore(SQLiteSsoMixin):
 
     async def open(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        await self._run(self._connect)
+        try:
+            await self._run(self._connect)
+        except (sqlite3.Error, StorageUnavailable) as exc:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            if isinstance(exc, StorageUnavailable):
+                raise
+            # e.g. a read-only database file met by the migrations
+            raise StorageUnavailable(
+                f"cannot use the SQLite database {self._path}: {exc}"
+            ) from None
         self._commits = GroupCommit(
             self._accept_batch,
             systemic=_systemic,
@@ -343,14 +365,27 @@ class SQLiteStore(SQLiteSsoMixin):
         return rows.items_from_rows(dict(zip(CLAIMED_COLUMNS, r, strict=True)) for r in found)
 
     async def _update(
-        self, ids: Sequence[int], sql: str, params: Sequence[Any], owner: str | None = None
+        self,
+        ids: Sequence[int],
+        sql: str,
+        params: Sequence[Any],
+        owner: str | None = None,
+        *,
+        retry_at: float | None = None,
     ) -> None:
+        """With `retry_at`, the changed rows are also counted as retries at that time."""
         if not ids:
             return
-        where, args = f" WHERE id IN ({_marks(ids)})", (*params, *ids)
+        where, keys = f" WHERE id IN ({_marks(ids)})", tuple[Any, ...](ids)
         if owner is not None:
-            where, args = f"{where} AND state = ? AND lease_owner = ?", (*args, SENDING, owner)
-        await self._tx(lambda db: db.execute(sql + where, args))
+            where, keys = f"{where} AND state = ? AND lease_owner = ?", (*keys, SENDING, owner)
+
+        def run(db: sqlite3.Connection) -> None:
+            if retry_at is not None:
+                count_retries(db, where, keys, retry_at)
+            db.execute(sql + where, (*params, *keys))
+
+        await self._tx(run)
 
     async def mark_sent(
         self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
@@ -383,6 +418,7 @@ class SQLiteStore(SQLiteSsoMixin):
             "last_error = ?, updated_at = ?",
             (QUEUED, next_attempt_at, error, now),
             owner,
+            retry_at=now,
         )
 
     async def mark_dead(
@@ -463,7 +499,30 @@ class SQLiteStore(SQLiteSsoMixin):
     async def prune(self, before: float, limit: int) -> int:
         def run(db: sqlite3.Connection) -> int:
             answers = db.execute(PRUNE_EXECUTIONS, (before, limit)).rowcount
+            db.execute(PRUNE_STATS, (before,))  # a few rows per business unit and hour
             return answers + db.execute(PRUNE_OUTBOX, (before, limit)).rowcount
+
+        return await self._tx(run)
+
+    # --- running-journey hover and modal ---------------------------------------------------
+
+    async def activity_stats(self, mid: str, activity_id: str) -> ActivityStats:
+        params = running_queries.stats_params(mid, activity_id)
+        found = {name: await self._query(RUNNING[name], args) for name, args in params.items()}
+        return running_queries.stats_from_rows(
+            found["states"], found["last_error"], found["dead_reasons"], found["skipped"]
+        )
+
+    async def dead_of_activity(self, mid: str, activity_id: str, limit: int) -> list[DeadItem]:
+        found = await self._query(RUNNING["dead_items"], (mid, activity_id, limit))
+        return [rows.dead_from_row(r) for r in found]
+
+    async def requeue_dead(self, mid: str, activity_id: str, now: float, audit: AuditEntry) -> int:
+        def run(db: sqlite3.Connection) -> int:
+            changed = db.execute(RUNNING["requeue_dead"], (now, now, mid, activity_id)).rowcount
+            if changed:
+                _insert_audit(db, audit)
+            return int(changed)
 
         return await self._tx(run)
 
@@ -501,6 +560,9 @@ PRUNE_OUTBOX = (
     "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
     "WHERE state IN ('sent', 'dead') AND updated_at < ? LIMIT ?)"
 )
+
+
+RUNNING = running_queries.queries("sqlite")
 
 
 def _marks(values: Sequence[Any]) -> str:

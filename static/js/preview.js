@@ -57,6 +57,11 @@
     return result;
   }
 
+  /* The business unit's real account code, once the signed-in picker has learnt it. */
+  var accountCode = '';
+  function setAccountCode(code) { accountCode = R.text(code); }
+  function account() { return accountCode; }
+
   function contactKey() { return $('sample-contactKey').value.trim(); }
 
   function showProblem(message, loud) {
@@ -75,7 +80,10 @@
     var timed = data.action === 'create' || data.action === 'update';
     var titles = {
       remove: 'Removes event ' + data.eventId + ' from this contact\'s calendar',
-      cancel: 'Cancels event ' + data.eventId + ' for everyone'
+      cancel: 'Cancels event ' + data.eventId + ' for everyone',
+      unsubscribe: 'Unsubscribes this contact from calendar ' + R.text(event.calendarCode),
+      subscribe: 'Subscribes this contact to calendar ' + R.text(event.calendarCode) + ' (' +
+        R.text(event.subscriptionMethod) + ')'
     };
     $('preview-title').textContent = timed ? event.title : titles[data.action];
     $('preview-when').textContent = timed
@@ -85,7 +93,9 @@
     $('preview-location').textContent = timed ? event.location || '—' : '—';
     $('preview-reminder').textContent = !timed ? '—'
       : event.notifyBefore ? event.notifyBefore + ' minutes before' : 'At the start time';
-    $('preview-event-id').textContent = data.eventId;
+    $('preview-event-id').textContent = data.eventId || '—';
+    // A subscription has no time, place or event ID: its facts would all be empty.
+    document.querySelector('.editor__event-facts').hidden = data.action === 'subscribe';
     $('preview-description').textContent = timed ? event.description || '' : '';
     var box = $('preview-requests');
     box.textContent = '';
@@ -98,9 +108,11 @@
         text: request.body === null ? '(no body)' : JSON.stringify(request.body, null, 2)
       }));
     });
-    box.appendChild(el('p', {
-      class: 'editor__hint', text: 'your-account stands for this business unit\'s Rokt account code.'
-    }));
+    if (!accountCode) {
+      box.appendChild(el('p', {
+        class: 'editor__hint', text: 'your-account stands for this business unit\'s Rokt account code.'
+      }));
+    }
   }
 
   function parts(iso) {
@@ -132,6 +144,8 @@
     samples: samples,
     contactKey: contactKey,
     show: show,
-    showProblem: showProblem
+    showProblem: showProblem,
+    setAccountCode: setAccountCode,
+    accountCode: account
   };
 }(window.RoktEditor));

@@ -177,6 +177,7 @@ async def test_create_update_remove_cancel_change_state(
     assert status == 202
     assert fake.holders[(ACCOUNT, "summer-sale")] == set(subs[1:])
 
+    fake.calendars.add(ACCOUNT, "main", "main-calendar")
     status, listing, _ = await call(
         http, "GET", f"{url}/v1/{ACCOUNT}/calendars/main/events?pageNumber=1&pageSize=10", token
     )

@@ -92,12 +92,25 @@ def test_title_start_timezone_only_required_for_create_and_update() -> None:
     assert "title is missing" in _message(bare)  # create is the default
 
 
+def test_unsubscribe_needs_a_calendar_code_and_no_event() -> None:
+    validate({"mid": "1", "action": "unsubscribe", "calendarCode": "my-calendar"})
+    assert _message({"mid": "1", "action": "unsubscribe", "eventId": "e1"}) == (
+        "calendarCode is missing; expected the calendar's URL slug: 1-100 letters, digits, "
+        "'-' or '_'"
+    )
+    assert "calendarCode is 'my calendar/x'" in _message(
+        {"mid": "1", "action": "unsubscribe", "calendarCode": "my calendar/x"}
+    )
+    # Other actions still need their event ID.
+    assert "eventId is missing" in _message({"mid": "1", "action": "cancel"})
+
+
 @pytest.mark.parametrize(
     ("overrides", "sentence"),
     [
         (
             {"action": "delete"},
-            "action is 'delete'; expected one of create, update, remove, cancel",
+            "action is 'delete'; expected one of create, update, remove, cancel, unsubscribe",
         ),
         ({"eventScope": "all"}, "eventScope is 'all'; expected shared or contact"),
         ({"onError": "stop"}, "onError is 'stop'; expected continue or eject"),

@@ -13,7 +13,12 @@ from jwt.exceptions import DecodeError
 
 from activity.devtools.jb import TEST_SECRET, sign
 from activity.errors import AuthError
-from activity.journey.jwt_auth import EXP_LEEWAY_SECONDS, _StrictSegmentsJWS, verify
+from activity.journey.jwt_auth import (
+    EXP_LEEWAY_SECONDS,
+    MAX_LIFETIME_SECONDS,
+    _StrictSegmentsJWS,
+    verify,
+)
 
 NOW = 1_800_000_000.0
 
@@ -128,7 +133,10 @@ def test_segment_decoding_matches_pyjwt_exactly(segment: bytes) -> None:
             return f"DecodeError: {error}"
 
     ours = outcome(_StrictSegmentsJWS._decode_base64url_segment)
-    assert ours == outcome(jwt.PyJWS._decode_base64url_segment)
+    if b"=" in segment:  # compact JWS has no padding: refused even where PyJWT accepts it
+        assert ours == "DecodeError: Invalid payload padding"
+    else:
+        assert ours == outcome(jwt.PyJWS._decode_base64url_segment)
 
 
 @pytest.mark.parametrize(
@@ -136,6 +144,8 @@ def test_segment_decoding_matches_pyjwt_exactly(segment: bytes) -> None:
     [
         lambda t: t.replace(b".", b"!.", 1),  # a byte outside the alphabet in the header
         lambda t: t + b"===",  # three padding characters
+        lambda t: t + b"=",  # one: canonical for a 43-character signature, still not JWS
+        lambda t: t.replace(b".", b"=.", 1),  # padding inside the header segment
         lambda t: t[:-1] + b"+",  # standard base64, not base64url
     ],
 )
@@ -143,3 +153,48 @@ def test_non_base64url_segments_are_malformed(token_edit: Callable[[bytes], byte
     with pytest.raises(AuthError) as caught:
         verify(token_edit(sign({"keyValue": "K"})), TEST_SECRET, clock=clock)
     assert caught.value.reason == "malformed_token"
+
+
+@pytest.mark.parametrize(
+    ("nbf", "accepted"),
+    [
+        (NOW - 60, True),
+        (NOW + EXP_LEEWAY_SECONDS, True),  # the leeway's edge
+        (NOW + EXP_LEEWAY_SECONDS + 1, False),
+        (NOW + 86400, False),
+    ],
+)
+def test_nbf_in_the_future_is_refused(nbf: float, accepted: bool) -> None:
+    token = sign({"nbf": nbf, "exp": NOW + 300})
+    if accepted:
+        assert verify(token, TEST_SECRET, clock=clock)["nbf"] == nbf
+    else:
+        with pytest.raises(AuthError) as err:
+            verify(token, TEST_SECRET, clock=clock)
+        assert err.value.reason == "not_yet_valid"
+
+
+@pytest.mark.parametrize("nbf", ["now", True, float("nan"), 10**400])
+def test_non_numeric_nbf_is_malformed(nbf: object) -> None:
+    with pytest.raises(AuthError) as err:
+        verify(sign({"nbf": nbf}), TEST_SECRET, clock=clock)
+    assert err.value.reason == "malformed_token"
+
+
+@pytest.mark.parametrize(
+    ("exp", "accepted"),
+    [
+        (NOW + MAX_LIFETIME_SECONDS, True),
+        (NOW + MAX_LIFETIME_SECONDS + EXP_LEEWAY_SECONDS, True),  # the leeway's edge
+        (NOW + MAX_LIFETIME_SECONDS + EXP_LEEWAY_SECONDS + 1, False),
+        (2**53, False),
+    ],
+)
+def test_exp_further_than_the_maximum_lifetime_is_refused(exp: float, accepted: bool) -> None:
+    token = sign({"exp": exp})
+    if accepted:
+        assert verify(token, TEST_SECRET, require_exp=True, clock=clock)["exp"] == exp
+    else:
+        with pytest.raises(AuthError) as err:
+            verify(token, TEST_SECRET, require_exp=True, clock=clock)
+        assert err.value.reason == "exp_too_far"

@@ -287,6 +287,8 @@ async def test_every_truncation_of_a_valid_token_is_refused(env: Env, route: str
 
 PADDINGS: dict[str, Callable[[str], str]] = {
     "base64 padding on the signature": lambda t: t + "==",
+    "one = on the signature": lambda t: t + "=",
+    "one = on the payload": lambda t: t.replace(".", "=.", 2).replace("=.", ".", 1),
     "base64 padding on every segment": lambda t: ".".join(s + "=" for s in t.split(".")),
     "a fourth segment": lambda t: t + ".e30",
     "an empty fourth segment": lambda t: t + ".",
@@ -314,6 +316,30 @@ async def test_surrounding_whitespace_is_not_padding(env: Env) -> None:
     token = sign(claims_for("/execute")).decode()
     resp = await env.jb.post("/execute", data=f"\r\n {token}\n\n".encode())
     assert resp.status == 200 and (await resp.json())["roktStatus"] == "queued"
+
+
+# --- time claims --------------------------------------------------------------------------
+
+TIME_CLAIMS: dict[str, tuple[Callable[[float], dict[str, Any]], str]] = {
+    "nbf ten minutes ahead": (
+        lambda now: {"nbf": int(now) + 600, "exp": int(now) + 1200},
+        "not_yet_valid",
+    ),
+    "exp in 2^53 seconds": (lambda now: {"exp": 2**53}, "exp_too_far"),
+    "exp in two hours": (lambda now: {"exp": int(now) + 7200}, "exp_too_far"),
+}
+
+
+@pytest.mark.parametrize("route", [*JB_ROUTES, "/login"])
+@pytest.mark.parametrize("case", list(TIME_CLAIMS))
+async def test_tokens_not_yet_valid_or_valid_too_long_are_refused(
+    env: Env, route: str, case: str
+) -> None:
+    claims, reason = TIME_CLAIMS[case]
+    token = sign(claims_for(route) | claims(time.time())).decode()
+    got = await refused(env.jb, route, token)
+    assert got in (reason, "page"), got
+    await env.nothing_happened()
 
 
 # --- replay ---------------------------------------------------------------------------------

@@ -181,3 +181,46 @@ async def test_enterprise_default_settings_deliver(
     assert (await execute(service, execute_payload(args)))["roktStatus"] == "queued"
     await wait_delivered(service, 1)
     assert fake.subscription_ids_sent("acme-enterprise") == [sub]
+
+
+async def test_an_unsubscribe_execute_deactivates_each_subscription_as_seed_002_shows(
+    service: TestClient, rokt: tuple[FakeRokt, str, web.AppRunner]
+) -> None:
+    fake = rokt[0]
+    fake.calendars.add("acme", "cal-1", "vip-calendar")
+    first, second, refused = (str(uuid.uuid4()) for _ in range(3))
+    fake.reject_subscriptions(refused, reason="subscription not found")
+    unsubscribe = {"action": "unsubscribe", "calendarCode": "vip-calendar", "eventId": ""}
+    answers = [
+        await execute(
+            service,
+            execute_payload(
+                event_arguments(**unsubscribe, calendarSubscriptionId=subs), contact_key=key
+            ),
+        )
+        for key, subs in (("C1", f"{first};{second}"), ("C2", refused))
+    ]
+    assert [a["roktStatus"] for a in answers] == ["queued", "queued"]
+    assert answers[0]["roktEventId"] == ""
+    await wait_delivered(service, 2)
+    calls = fake.calls("unsubscribe")
+    assert {(c.method, c.path) for c in calls} == {("DELETE", "/v1/subscription/acme/vip-calendar")}
+    assert sorted((c.json["id"], c.status) for c in calls) == sorted(
+        [(first, 202), (second, 202), (refused, 400)]
+    )
+    assert all(
+        c.json
+        == {
+            "id": c.json["id"],
+            "unsubscribeReasonId": None,
+            "unsubscribeReasonText": "Unsubscribed by a Marketing Cloud journey",
+        }
+        for c in calls
+    )
+    assert sorted(d.subscription_id for d in fake.calendars.deactivations) == sorted(
+        [first, second]
+    )
+    counts = {c.state: c.count for c in await service.app[STORE].delivery_counts()}
+    assert counts == {SENT: 1, DEAD: 1}
+    [dead] = await service.app[STORE].recent_dead()
+    assert dead.contact_key == "C2" and "subscription not found" in dead.reason

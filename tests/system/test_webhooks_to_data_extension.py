@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestServer
 
 from activity import create_app
 from activity.appkeys import (
+    CONNECTIONS,
     HTTP,
     KEYRING,
-    SFMC_CONNECTIONS,
     SFMC_TOKENS,
     STORE,
     SYNC_WORKER,
@@ -209,6 +209,6 @@ async def sign_in_with_sso(flow: Flow) -> None:
         code=code, redirect_uri=REDIRECT,
     )  # fmt: skip
     info = await oauth.userinfo(flow.http, flow.sfmc_url, tokens.access_token)
-    await flow.app[SFMC_CONNECTIONS].save_sign_in(
+    await flow.app[CONNECTIONS].save_sign_in(
         info, tokens, tssd="fake-tenant", auth_url=flow.sfmc_url
     )

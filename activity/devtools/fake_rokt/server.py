@@ -9,13 +9,14 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
 
-from activity.devtools.fake_rokt import subscribe
+from activity.devtools.fake_rokt import calendars, subscribe
 from activity.devtools.fake_rokt.state import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -25,7 +26,7 @@ from activity.devtools.fake_rokt.state import (
     Step,
     error_body,
 )
-from activity.devtools.fake_rokt.webhooks import WebhookSender, add_webhook_routes
+from activity.devtools.fake_rokt.webhooks import SENDER, WebhookSender, add_webhook_routes
 
 FAKE = web.AppKey("fake_rokt", FakeRokt)
 
@@ -179,15 +180,6 @@ def _subscription(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     return fake.subscription(request.match_info["subscription_id"])
 
 
-def _calendar_events(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
-    try:
-        page = int(request.query.get("pageNumber", "1"))
-        size = int(request.query.get("pageSize", "50"))
-    except ValueError:
-        page = size = 0
-    return fake.calendar_events(request.match_info["account"], page, size)
-
-
 def _subscribe(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     info = request.match_info
     base = f"{request.scheme}://{request.host}"
@@ -206,6 +198,7 @@ def create_fake_rokt_app(fake: FakeRokt, webhooks: WebhookSender | None = None) 
     app = web.Application()
     app[FAKE] = fake
     add_webhook_routes(app, webhooks)
+    fake.subscribe.listeners.append(subscribe.webhook_listener(app[SENDER]))
     app.router.add_post("/oauth2/token", token)
     app.router.add_post("/v1/subscriptionevent/{account}/update", api("update", _update))
     app.router.add_post("/v1/subscriptionevent/{account}", api("create", _create))
@@ -215,9 +208,7 @@ def create_fake_rokt_app(fake: FakeRokt, webhooks: WebhookSender | None = None) 
         api("remove", _remove),
     )
     app.router.add_get("/v1/subscription/{subscription_id}", api("subscription", _subscription))
-    app.router.add_get(
-        "/v1/{account}/calendars/{calendar_id}/events", api("calendar_events", _calendar_events)
-    )
+    calendars.add_routes(app, api)
     app.router.add_post("/v2/subscribe/{account}/{calendar}", api(subscribe.ENDPOINT, _subscribe))
     app.router.add_get("/fake/consent/{token}", consent)
     return app
@@ -260,7 +251,17 @@ def run_fake_rokt(
     url = f"http://{host}:{port}"
 
     def announce(_: str) -> None:
-        print(f"fake Rokt Calendar API on {url} (client ID {client_id}); Ctrl-C stops it")
-        print(f"point the service at it with ROKT_API_URL={url}", flush=True)
+        # A log line (JSON once the CLI configured logging), like everything a served process
+        # writes; the URL is what to set ROKT_API_URL to.
+        logging.getLogger("activity.devtools.fake_rokt").info(
+            "fake Rokt Calendar API on %s (client ID %s); point the service at it with "
+            "ROKT_API_URL=%s",
+            url,
+            client_id,
+            url,
+            extra={"url": url},
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
 
-    web.run_app(create_fake_rokt_app(fake), host=host, port=port, print=announce)
+    web.run_app(create_fake_rokt_app(fake), host=host, port=port, print=announce, access_log=None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from activity.devtools.fake_rokt.calendars import FakeCalendars
 from activity.devtools.fake_rokt.subscribe import SubscriptionBook
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -26,6 +27,7 @@ ENDPOINTS = (
     "subscription",
     "calendar_events",
     "subscribe",
+    "unsubscribe",
 )
 API = "api"  # script target matching every endpoint except the token endpoint
 REQUIRED_EVENT_FIELDS = ("eventId", "title", "start", "end", "timezone")
@@ -109,6 +111,7 @@ class FakeRokt:
         self.events: dict[EventKey, dict[str, Any]] = {}
         self.holders: dict[EventKey, set[str]] = {}  # subscriptions that hold the event
         self.cancelled: set[EventKey] = set()
+        self.calendars = FakeCalendars()  # calendar listing and unsubscribe: calendars.py
         self.rejected_subscriptions: dict[str, str] = {}
         self.delay = 0.0
         self.token_endpoint_down = False
@@ -144,6 +147,10 @@ class FakeRokt:
             if script.steps and script.matches(endpoint, path):
                 return script.steps.popleft()
         return None
+
+    def clear_scripts(self) -> None:
+        """Rokt answers normally again, whatever was scripted."""
+        self._scripts.clear()
 
     @property
     def scripted_left(self) -> int:
@@ -233,29 +240,12 @@ class FakeRokt:
         held = [(key, self.events[key]) for key in self.events_of(subscription_id)]
         return 200, {
             "subscriptionId": subscription_id,
-            "isActive": True,
+            "isActive": not self.calendars.deactivated(subscription_id),
             "events": [
                 {"id": k[1], "name": e.get("title", ""), "externalId": k[1], "isExcluded": False}
                 for k, e in held
             ],
             "eventsVisibleToSubscription": [_visible(k, e) for k, e in held],
-        }
-
-    def calendar_events(self, account: str, page: int, size: int) -> Answer:
-        if page < 1 or size < 1:
-            return 400, error_body(400, [("InvalidPage", "pageNumber and pageSize must be > 0")])
-        mine = [_listed(k, e) for k, e in sorted(self.events.items()) if k[0] == account]
-        chunk = mine[(page - 1) * size : page * size]
-        return 200, {
-            "result": {
-                "data": chunk,
-                "totalResults": len(mine),
-                "pageNumber": page,
-                "pageSize": size,
-                "totalPages": (len(mine) + size - 1) // size,
-            },
-            "errors": [],
-            "success": True,
         }
 
     # --- what tests ask -------------------------------------------------------------------
@@ -322,18 +312,4 @@ def _visible(key: EventKey, event: dict[str, Any]) -> dict[str, Any]:
         "reminderMinutes": event.get("notifyBefore"),
         "accountId": key[0],
         "isSubscriptionEvent": True,
-    }
-
-
-def _listed(key: EventKey, event: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": key[1],
-        "title": event.get("title", ""),
-        "description": event.get("description", ""),
-        "location": event.get("location", ""),
-        "reminderMinutes": event.get("notifyBefore"),
-        "timezoneBclId": event.get("timezone", ""),
-        "timezoneIanaId": event.get("timezoneIanaId", ""),
-        "startDateTimeLocal": event.get("start"),
-        "endDateTimeLocal": event.get("end"),
     }
