@@ -35,13 +35,18 @@ from activity.storage.models import (
 )
 from activity.storage.postgres_accept import accept_batch
 from activity.storage.postgres_inbox import PostgresInbox
+from activity.storage.postgres_operations import (
+    PRUNE_STATS,
+    PostgresOperationsMixin,
+    count_retries,
+)
 from activity.storage.postgres_setup import DB_ERRORS, JOB_ERRORS, migrate, pool_options
 from activity.storage.postgres_sso import PostgresSsoMixin
 
 CLOSE_GRACE_SECONDS = 10.0
 
 
-class PostgresStore(PostgresSsoMixin):
+class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
     def __init__(
         self,
         database_url: str,
@@ -213,17 +218,31 @@ class PostgresStore(PostgresSsoMixin):
         found = await self._fetch(sql.CLAIM, owner, now, lease_seconds, limit)
         return rows.items_from_rows(found)
 
-    async def _update(self, query: str, ids: Sequence[int], owner: str | None, *args: Any) -> None:
+    async def _update(
+        self,
+        query: str,
+        ids: Sequence[int],
+        owner: str | None,
+        *args: Any,
+        retry_at: float | None = None,
+    ) -> None:
         """With `owner`, only rows still leased by it change: a worker whose lease ran out
-        (and whose items another instance took over) cannot overwrite the newer outcome."""
+        (and whose items another instance took over) cannot overwrite the newer outcome.
+        With `retry_at`, the changed rows are also counted as retries at that time."""
         if not ids:
             return
-        where = f" WHERE id = ANY(${len(args) + 1}::bigint[])"
-        if owner is None:
-            await self._execute(query + where, *args, list(ids))
-        else:
-            guard = f"{sql.OWNER_GUARD}{len(args) + 2}"
-            await self._execute(query + where + guard, *args, list(ids), owner)
+        keys: tuple[Any, ...] = (list(ids),) if owner is None else (list(ids), owner)
+
+        def where(first: int) -> str:
+            found = f" WHERE id = ANY(${first}::bigint[])"
+            return found if owner is None else f"{found}{sql.OWNER_GUARD}{first + 1}"
+
+        if retry_at is None:
+            await self._execute(query + where(len(args) + 1), *args, *keys)
+            return
+        async with self._tx() as conn:
+            await count_retries(conn, where(2), keys, retry_at)
+            await conn.execute(query + where(len(args) + 1), *args, *keys)
 
     async def mark_sent(
         self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
@@ -244,7 +263,7 @@ class PostgresStore(PostgresSsoMixin):
         *,
         owner: str | None = None,
     ) -> None:
-        await self._update(sql.MARK_RETRY, ids, owner, next_attempt_at, error, now)
+        await self._update(sql.MARK_RETRY, ids, owner, next_attempt_at, error, now, retry_at=now)
 
     async def mark_dead(
         self, ids: Sequence[int], now: float, error: str, *, owner: str | None = None
@@ -287,6 +306,7 @@ class PostgresStore(PostgresSsoMixin):
     async def prune(self, before: float, limit: int) -> int:
         async with self._tx() as conn:
             answers = await conn.execute(sql.PRUNE_EXECUTIONS, before, limit)
+            await conn.execute(PRUNE_STATS, before)  # a few rows per business unit and hour
             items = await conn.execute(sql.PRUNE_OUTBOX, before, limit)
         # asyncpg returns the command tag, e.g. "DELETE 42".
         return int(answers.split()[-1]) + int(items.split()[-1])
