@@ -101,6 +101,7 @@ def _read_secret() -> str:
 async def _with_settings_service(settings: Settings, action: str, args: argparse.Namespace) -> int:
     from activity.admin.settings_service import Actor, SettingsService
     from activity.crypto import keyring_for
+    from activity.sfmc.connections import ConnectionService
     from activity.storage.factory import store_for
 
     create = action not in READ_ONLY_SETTINGS
@@ -151,6 +152,7 @@ async def _with_settings_service(settings: Settings, action: str, args: argparse
             print(await urls.url_for(args.mid, rotate=bool(args.rotate)))
         elif action == "rotate-key":
             changed = await service.rotate_keys()
+            changed += await ConnectionService(store, keyring, settings).rotate_keys()
             print(f"re-encrypted {changed} stored secret(s) under the first key")
         return 0
     finally:

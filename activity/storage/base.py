@@ -197,6 +197,10 @@ class Store(Protocol):
         """Replace the encrypted secret only if it is still `old` (two refreshes racing: the
         loser learns it lost) and clear `needs_signin`; False when nothing changed."""
 
+    async def reencrypt_sfmc_secret(self, mid: str, old: bytes, new: bytes) -> bool:
+        """Key rotation: the same secret under another key, only if it is still `old`;
+        nothing else about the connection changes."""
+
     async def mark_sfmc_needs_signin(self, mid: str, why: str, now: float) -> bool:
         """Marketing Cloud refused the stored grant (invalid_grant): an admin must sign in."""
 
