@@ -15,6 +15,7 @@ from activity.admin.sessions import setup_sessions
 from activity.admin.settings_service import SettingsService
 from activity.appkeys import (
     ASSET_VERSION,
+    CALENDAR_EVENTS,
     CONNECTIONS,
     EXECUTOR,
     HTTP,
@@ -84,10 +85,12 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
+    from activity.rokt.calendar_events import CalendarEvents
     from activity.rokt.delivery import DeliveryWorker
     from activity.rokt.token_cache import TokenCache
 
     app[TOKENS] = TokenCache(app[HTTP], app[SETTINGS].rokt_api_url, metrics=app[METRICS])
+    app[CALENDAR_EVENTS] = CalendarEvents(app[HTTP], app[SETTINGS].rokt_api_url, app[TOKENS])
     worker = DeliveryWorker.from_app(app)
     app[WORKER] = worker
     if app[SETTINGS].run_delivery:

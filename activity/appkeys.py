@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from activity.admin.settings_service import SettingsService
     from activity.journey.execution import Executor
     from activity.ops.metrics import Metrics
+    from activity.rokt.calendar_events import CalendarEvents
     from activity.rokt.delivery import DeliveryWorker
     from activity.rokt.token_cache import TokenCache
     from activity.rokt.webhook_intake import WebhookIntake
@@ -28,6 +29,7 @@ STORE = web.AppKey("store", Store)
 HTTP = web.AppKey("http", ClientSession)
 SETTINGS_SERVICE: web.AppKey[SettingsService] = web.AppKey("settings_service")
 TOKENS: web.AppKey[TokenCache] = web.AppKey("tokens")
+CALENDAR_EVENTS: web.AppKey[CalendarEvents] = web.AppKey("calendar_events")
 WORKER: web.AppKey[DeliveryWorker] = web.AppKey("worker")
 EXECUTOR: web.AppKey[Executor] = web.AppKey("executor")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")

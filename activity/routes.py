@@ -7,7 +7,7 @@ from aiohttp import web
 from activity.admin import marketing_cloud_page, operations, running, settings_page, sso, sso_oauth
 from activity.appkeys import ASSET_VERSION
 from activity.journey import config_json as manifest
-from activity.journey import editor, editor_api, execute, lifecycle
+from activity.journey import editor, editor_api, event_picker, execute, lifecycle
 from activity.ops import health
 from activity.ops import metrics_view as metrics
 from activity.rokt import webhooks
@@ -46,6 +46,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/check", editor_api.check)
     app.router.add_post("/api/preview", editor_api.preview)
     app.router.add_get("/api/configured", editor_api.configured)
+    app.router.add_get("/api/rokt/events", event_picker.events)  # needs the admin session
     # Journey Builder's running-journey hover and modal (need the admin session for data).
     pages = running.RunningPages.load(app[ASSET_VERSION])
     app.router.add_get("/running/hover", pages.hover)

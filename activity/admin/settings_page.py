@@ -183,6 +183,7 @@ async def save(request: web.Request) -> web.StreamResponse:
         client_secret=entry.client_secret,
         enterprise_id=enterprise_id,
         is_enterprise_default=is_default,
+        calendar_ids=entry.calendar_ids,
         actor=_actor(admin),
     )
     log.info("settings saved", extra={"mid": mid})

@@ -152,7 +152,7 @@ class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
             await conn.execute(
                 sql.UPSERT_SETTINGS, s.mid, s.account_code, s.account_id, s.client_id,
                 s.secret_token, s.enterprise_id, s.is_enterprise_default, s.updated_at,
-                s.updated_by,
+                s.updated_by, ",".join(s.calendar_ids),
             )  # fmt: skip
             await _insert_audit(conn, audit)
 
