@@ -35,6 +35,11 @@ from activity.storage.models import (
     StoredSettings,
 )
 from activity.storage.sqlite_inbox import SQLiteInbox
+from activity.storage.sqlite_operations import (
+    PRUNE_STATS,
+    SQLiteOperationsMixin,
+    count_retries,
+)
 from activity.storage.sqlite_sso import SQLiteSsoMixin
 
 T = TypeVar("T")
@@ -79,7 +84,7 @@ def _owner_only(path: Path) -> None:
                 name.chmod(0o600)
 
 
-class SQLiteStore(SQLiteSsoMixin):
+class SQLiteStore(SQLiteSsoMixin, SQLiteOperationsMixin):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor: ThreadPoolExecutor | None = None
@@ -234,13 +239,14 @@ class SQLiteStore(SQLiteSsoMixin):
                 )
             db.execute(
                 "INSERT INTO settings (mid, account_code, account_id, client_id, secret_token, "
-                "enterprise_id, is_enterprise_default, updated_at, updated_by) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mid) DO UPDATE SET "
+                "enterprise_id, is_enterprise_default, updated_at, updated_by, calendar_ids) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mid) DO UPDATE SET "
                 "account_code = excluded.account_code, account_id = excluded.account_id, "
                 "client_id = excluded.client_id, secret_token = excluded.secret_token, "
                 "enterprise_id = excluded.enterprise_id, "
                 "is_enterprise_default = excluded.is_enterprise_default, "
-                "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                "updated_at = excluded.updated_at, updated_by = excluded.updated_by, "
+                "calendar_ids = excluded.calendar_ids",
                 (
                     settings.mid,
                     settings.account_code,
@@ -251,6 +257,7 @@ class SQLiteStore(SQLiteSsoMixin):
                     int(settings.is_enterprise_default),
                     settings.updated_at,
                     settings.updated_by,
+                    ",".join(settings.calendar_ids),
                 ),
             )
             _insert_audit(db, audit)
@@ -276,6 +283,9 @@ class SQLiteStore(SQLiteSsoMixin):
             )
 
         return await self._tx(run)
+
+    async def add_audit_entry(self, audit: AuditEntry) -> None:
+        await self._tx(lambda db: _insert_audit(db, audit))
 
     async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]:
         found = await self._query(
@@ -357,14 +367,27 @@ class SQLiteStore(SQLiteSsoMixin):
         return rows.items_from_rows(dict(zip(CLAIMED_COLUMNS, r, strict=True)) for r in found)
 
     async def _update(
-        self, ids: Sequence[int], sql: str, params: Sequence[Any], owner: str | None = None
+        self,
+        ids: Sequence[int],
+        sql: str,
+        params: Sequence[Any],
+        owner: str | None = None,
+        *,
+        retry_at: float | None = None,
     ) -> None:
+        """With `retry_at`, the changed rows are also counted as retries at that time."""
         if not ids:
             return
-        where, args = f" WHERE id IN ({_marks(ids)})", (*params, *ids)
+        where, keys = f" WHERE id IN ({_marks(ids)})", tuple[Any, ...](ids)
         if owner is not None:
-            where, args = f"{where} AND state = ? AND lease_owner = ?", (*args, SENDING, owner)
-        await self._tx(lambda db: db.execute(sql + where, args))
+            where, keys = f"{where} AND state = ? AND lease_owner = ?", (*keys, SENDING, owner)
+
+        def run(db: sqlite3.Connection) -> None:
+            if retry_at is not None:
+                count_retries(db, where, keys, retry_at)
+            db.execute(sql + where, (*params, *keys))
+
+        await self._tx(run)
 
     async def mark_sent(
         self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
@@ -397,6 +420,7 @@ class SQLiteStore(SQLiteSsoMixin):
             "last_error = ?, updated_at = ?",
             (QUEUED, next_attempt_at, error, now),
             owner,
+            retry_at=now,
         )
 
     async def mark_dead(
@@ -477,6 +501,7 @@ class SQLiteStore(SQLiteSsoMixin):
     async def prune(self, before: float, limit: int) -> int:
         def run(db: sqlite3.Connection) -> int:
             answers = db.execute(PRUNE_EXECUTIONS, (before, limit)).rowcount
+            db.execute(PRUNE_STATS, (before,))  # a few rows per business unit and hour
             return answers + db.execute(PRUNE_OUTBOX, (before, limit)).rowcount
 
         return await self._tx(run)

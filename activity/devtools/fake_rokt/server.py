@@ -27,7 +27,7 @@ from activity.devtools.fake_rokt.state import (
     Step,
     error_body,
 )
-from activity.devtools.fake_rokt.webhooks import WebhookSender, add_webhook_routes
+from activity.devtools.fake_rokt.webhooks import SENDER, WebhookSender, add_webhook_routes
 
 FAKE = web.AppKey("fake_rokt", FakeRokt)
 
@@ -225,6 +225,7 @@ def create_fake_rokt_app(fake: FakeRokt, webhooks: WebhookSender | None = None) 
     app = web.Application()
     app[FAKE] = fake
     add_webhook_routes(app, webhooks)
+    fake.subscribe.listeners.append(subscribe.webhook_listener(app[SENDER]))
     app.router.add_post("/oauth2/token", token)
     app.router.add_post("/v1/subscriptionevent/{account}/update", api("update", _update))
     app.router.add_post("/v1/subscriptionevent/{account}", api("create", _create))
