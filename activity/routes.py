@@ -34,6 +34,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/settings/delete", settings_page.delete)
     app.router.add_get("/settings/deliveries", operations.show)
     app.router.add_post("/settings/webhook-url/rotate", marketing_cloud_page.rotate_webhook_url)
+    app.router.add_post(
+        "/settings/data-extensions/install", marketing_cloud_page.install_data_extensions
+    )
     app.router.add_post("/webhooks/rokt/{token}", webhooks.receive)
     # The config UI in JB's iframe and the helper endpoints it calls.
     assets = editor.EditorAssets.load(app[ASSET_VERSION])

@@ -284,6 +284,9 @@ class SQLiteStore(SQLiteSsoMixin, SQLiteOperationsMixin):
 
         return await self._tx(run)
 
+    async def add_audit_entry(self, audit: AuditEntry) -> None:
+        await self._tx(lambda db: _insert_audit(db, audit))
+
     async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]:
         found = await self._query(
             "SELECT * FROM settings_audit WHERE mid = ? ORDER BY at DESC, id DESC LIMIT ?",
