@@ -15,13 +15,17 @@ from activity.admin.sessions import setup_sessions
 from activity.admin.settings_service import SettingsService
 from activity.appkeys import (
     ASSET_VERSION,
+    CALENDAR_EVENTS,
+    CONNECTIONS,
     EXECUTOR,
     HTTP,
     KEYRING,
     METRICS,
     SETTINGS,
     SETTINGS_SERVICE,
+    SFMC_TOKENS,
     STORE,
+    SYNC_WORKER,
     TOKENS,
     WEBHOOK_INTAKE,
     WEBHOOK_URLS,
@@ -36,6 +40,7 @@ from activity.ops.middlewares import all_middlewares
 from activity.rokt.webhook_intake import WebhookIntake
 from activity.rokt.webhook_urls import WebhookUrls
 from activity.routes import setup_routes
+from activity.sfmc.connections import ConnectionService
 from activity.storage.factory import store_for
 from activity.storage.retention import Pruner
 
@@ -62,6 +67,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await store.open()
     app[STORE] = store
     app[SETTINGS_SERVICE] = SettingsService(store, app[KEYRING])
+    app[CONNECTIONS] = ConnectionService(store, app[KEYRING], app[SETTINGS])
     app[EXECUTOR] = Executor(
         store, app[SETTINGS_SERVICE], max_in_flight=app[SETTINGS].max_executes_in_flight
     )
@@ -80,10 +86,12 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
+    from activity.rokt.calendar_events import CalendarEvents
     from activity.rokt.delivery import DeliveryWorker
     from activity.rokt.token_cache import TokenCache
 
     app[TOKENS] = TokenCache(app[HTTP], app[SETTINGS].rokt_api_url, metrics=app[METRICS])
+    app[CALENDAR_EVENTS] = CalendarEvents(app[HTTP], app[SETTINGS].rokt_api_url, app[TOKENS])
     worker = DeliveryWorker.from_app(app)
     app[WORKER] = worker
     if app[SETTINGS].run_delivery:
@@ -108,6 +116,31 @@ async def _subscriptions(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _sync(app: web.Application) -> AsyncIterator[None]:
+    from activity.sfmc.sync import SyncWorker
+    from activity.sfmc.tokens import SfmcTokens
+
+    settings = app[SETTINGS]
+    connections = app[CONNECTIONS]
+    tokens = SfmcTokens(connections, app[HTTP])
+    worker = SyncWorker(
+        app[STORE],
+        connections,
+        tokens,
+        app[HTTP],
+        owner=settings.delivery_owner,
+        poll_seconds=settings.sync_poll_seconds,
+        round_interval_seconds=settings.sync_round_interval_seconds,
+        status_delays=settings.sync_status_delays,
+    )
+    app[SFMC_TOKENS], app[SYNC_WORKER] = tokens, worker
+    app[WEBHOOK_INTAKE].on_accept = worker.wake
+    if settings.run_delivery:
+        await worker.start()
+    yield
+    await worker.stop()
+
+
 async def _retention(app: web.Application) -> AsyncIterator[None]:
     pruner = Pruner(app[STORE], app[SETTINGS].retention_days * 86400)
     await pruner.start()
@@ -124,7 +157,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[BODY_READS] = SlowReads()
     app[ASSET_VERSION] = asset_version()
-    app.cleanup_ctx.extend([_database, _http_client, _delivery, _subscriptions, _retention])
+    app.cleanup_ctx.extend([_database, _http_client, _delivery, _subscriptions, _sync, _retention])
     setup_sessions(app, settings)
     aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("activity", "templates"), autoescape=True)
     setup_routes(app)

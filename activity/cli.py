@@ -11,11 +11,24 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from aiohttp import web
 
-from activity.config import ConfigError, Settings, settings_from_env
+from activity.cli_support import (
+    SERVE_EPILOG,
+    HelpFormatter,
+    ensure_can_listen,
+    failure_line,
+    port,
+    positive_int,
+    report,
+    seconds,
+)
+from activity.config import ConfigError, Settings, log_level_from_env, settings_from_env
+
+# settings commands that only read: they must not create a database or a key file.
+READ_ONLY_SETTINGS = frozenset({"list", "delete", "rotate-key"})
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -24,15 +37,21 @@ def _serve(args: argparse.Namespace) -> int:
     from activity.ops.eventloop import new_event_loop
     from activity.ops.logs import configure_logging
 
+    configure_logging(log_level_from_env(os.environ))
     settings = settings_from_env()
-    configure_logging()
+    ensure_can_listen(args.host, args.port)
     loop = new_event_loop()
+    url = f"http://{args.host}:{args.port}"
+
+    def announce(_: str) -> None:
+        logging.getLogger("activity.cli").info("serving on %s", url, extra={"url": url})
+
     # Our own JSON log lines cover requests; aiohttp's access log would cost per request.
     web.run_app(
         create_app(settings),
         host=args.host,
         port=args.port,
-        print=None,
+        print=announce,
         access_log=None,
         loop=loop,
         **SERVER_OPTIONS,
@@ -42,7 +61,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _fake_rokt(args: argparse.Namespace) -> int:
     from activity.devtools.fake_rokt.server import run_fake_rokt
+    from activity.ops.logs import configure_logging
 
+    configure_logging(log_level_from_env(os.environ))
+    ensure_can_listen(args.host, args.port)
     run_fake_rokt(
         host=args.host,
         port=args.port,
@@ -55,7 +77,10 @@ def _fake_rokt(args: argparse.Namespace) -> int:
 
 def _fake_sfmc(args: argparse.Namespace) -> int:
     from activity.devtools.fake_sfmc.server import run_fake_sfmc
+    from activity.ops.logs import configure_logging
 
+    configure_logging(log_level_from_env(os.environ))
+    ensure_can_listen(args.host, args.port)
     run_fake_sfmc(
         host=args.host, port=args.port, client_id=args.client_id, client_secret=args.client_secret
     )
@@ -78,14 +103,15 @@ def _read_secret() -> str:
 async def _with_settings_service(settings: Settings, action: str, args: argparse.Namespace) -> int:
     from activity.admin.settings_service import Actor, SettingsService
     from activity.crypto import keyring_for
+    from activity.sfmc.connections import ConnectionService
     from activity.storage.factory import store_for
 
-    store = store_for(settings)
+    create = action not in READ_ONLY_SETTINGS
+    store = store_for(settings, create=create)
+    keyring = keyring_for(settings.database_url, settings.encryption_keys, create=create)
     await store.open()
     try:
-        service = SettingsService(
-            store, keyring_for(settings.database_url, settings.encryption_keys)
-        )
+        service = SettingsService(store, keyring)
         actor = Actor(user_id=f"cli:{os.environ.get('USER', 'operator')}")
         if action == "set":
             await service.save(
@@ -128,6 +154,7 @@ async def _with_settings_service(settings: Settings, action: str, args: argparse
             print(await urls.url_for(args.mid, rotate=bool(args.rotate)))
         elif action == "rotate-key":
             changed = await service.rotate_keys()
+            changed += await ConnectionService(store, keyring, settings).rotate_keys()
             print(f"re-encrypted {changed} stored secret(s) under the first key")
         return 0
     finally:
@@ -137,6 +164,13 @@ async def _with_settings_service(settings: Settings, action: str, args: argparse
 def _settings(args: argparse.Namespace) -> int:
     settings = settings_from_env(serving=False)
     return asyncio.run(_with_settings_service(settings, args.settings_command, args))
+
+
+def _sfmc(args: argparse.Namespace) -> int:
+    from activity.sfmc.cli import run
+
+    settings = settings_from_env(serving=False)
+    return asyncio.run(run(settings, args, f"cli:{os.environ.get('USER', 'operator')}"))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -150,45 +184,83 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         # argparse echoes unknown arguments; a mistyped `--client-secret VALUE` must not be.
         if message.startswith("unrecognized arguments"):
             message = "unrecognized arguments (secrets are read from stdin or ROKT_CLIENT_SECRET)"
-        super().error(message)
+        # One line, not argparse's usage block: the message says what to fix.
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rokt-activity", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve = sub.add_parser(
+        "serve",
+        help="run the service",
+        description="Run the service: Journey Builder's endpoints, the settings pages and the "
+        "delivery worker. Logs are JSON lines on stderr.",
+        epilog=SERVE_EPILOG,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=port, default=8080, help="TCP port to listen on (1-65535)")
     serve.set_defaults(func=_serve)
 
-    fake = sub.add_parser("fake-rokt", help="run the fake Rokt Calendar API for development")
-    fake.add_argument("--host", default="127.0.0.1")
-    fake.add_argument("--port", type=int, default=8090)
-    fake.add_argument("--client-id", default="demo-client")
-    fake.add_argument("--client-secret", default="demo-secret")
-    fake.add_argument("--token-ttl", type=float, default=300.0)
+    fake = sub.add_parser(
+        "fake-rokt",
+        help="run the fake Rokt Calendar API for development",
+        description="Run a fake Rokt Calendar API that keeps what it receives in memory; "
+        "point the service at it with ROKT_API_URL.",
+    )
+    fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    fake.add_argument("--port", type=port, default=8090, help="TCP port to listen on (1-65535)")
+    fake.add_argument(
+        "--client-id", default="demo-client", help="the only OAuth client ID it accepts"
+    )
+    fake.add_argument(
+        "--client-secret", default="demo-secret", help="the only OAuth client secret it accepts"
+    )
+    fake.add_argument(
+        "--token-ttl", type=seconds, default=300.0, help="seconds an access token stays valid"
+    )
     fake.set_defaults(func=_fake_rokt)
 
-    fake_mc = sub.add_parser("fake-sfmc", help="run a fake Marketing Cloud for development")
-    fake_mc.add_argument("--host", default="127.0.0.1")
-    fake_mc.add_argument("--port", type=int, default=8091)
-    fake_mc.add_argument("--client-id", default="demo-sfmc-client")
-    fake_mc.add_argument("--client-secret", default="demo-sfmc-secret")
+    fake_mc = sub.add_parser(
+        "fake-sfmc",
+        help="run a fake Marketing Cloud for development",
+        description="Run a fake Marketing Cloud (sign-in, tokens, data extensions) that keeps "
+        "what it receives in memory.",
+    )
+    fake_mc.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    fake_mc.add_argument("--port", type=port, default=8091, help="TCP port to listen on (1-65535)")
+    fake_mc.add_argument(
+        "--client-id", default="demo-sfmc-client", help="the only OAuth client ID it accepts"
+    )
+    fake_mc.add_argument(
+        "--client-secret",
+        default="demo-sfmc-secret",
+        help="the only OAuth client secret it accepts",
+    )
     fake_mc.set_defaults(func=_fake_sfmc)
 
-    settings = sub.add_parser("settings", help="manage business-unit Rokt settings")
+    settings = sub.add_parser(
+        "settings",
+        help="manage business-unit Rokt settings",
+        description="Manage each business unit's Rokt settings in the database named by "
+        "ACTIVITY_DATABASE_URL (default sqlite:///./activity.db).",
+    )
     ssub = settings.add_subparsers(dest="settings_command", required=True)
     sset = ssub.add_parser("set", help="store a business unit's settings (secret from stdin)")
-    sset.add_argument("--mid", required=True)
-    sset.add_argument("--account-code", required=True)
-    sset.add_argument("--client-id", required=True)
-    sset.add_argument("--account-id")
-    sset.add_argument("--enterprise-id")
+    sset.add_argument("--mid", required=True, help="the business unit's MID")
+    sset.add_argument("--account-code", required=True, help="the Rokt account code")
+    sset.add_argument("--client-id", required=True, help="the Rokt OAuth client ID")
+    sset.add_argument("--account-id", help="the Rokt account ID, shown to admins")
+    sset.add_argument("--enterprise-id", help="the enterprise (parent) MID of the business unit")
     sset.add_argument(
         "--enterprise-default",
         action="store_true",
@@ -196,21 +268,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ssub.add_parser("list", help="list stored settings (never prints secrets)")
     sdel = ssub.add_parser("delete", help="delete a business unit's settings")
-    sdel.add_argument("--mid", required=True)
+    sdel.add_argument("--mid", required=True, help="the business unit's MID")
     ssub.add_parser("rotate-key", help="re-encrypt all secrets under the first key")
     shook = ssub.add_parser(
         "webhook-url", help="print the business unit's Rokt webhook URL (made on first use)"
     )
-    shook.add_argument("--mid", required=True)
+    shook.add_argument("--mid", required=True, help="the business unit's MID")
     shook.add_argument(
         "--rotate", action="store_true", help="replace it; the old URL stops working at once"
     )
     settings.set_defaults(func=_settings)
 
-    demo = sub.add_parser("demo", help="play Journey Builder against the fake Rokt")
-    demo.add_argument("--contacts", type=int, default=2000)
-    demo.add_argument("--concurrency", type=int, default=20)
-    demo.add_argument("--personalized", action="store_true")
+    from activity.sfmc.cli import add_parser as add_sfmc_parser
+
+    add_sfmc_parser(sub).set_defaults(func=_sfmc)
+
+    demo = sub.add_parser(
+        "demo",
+        help="play Journey Builder against the fake Rokt",
+        description="Start the service and the fake Rokt on free ports, play Journey Builder "
+        "for many contacts and report what reached Rokt.",
+    )
+    demo.add_argument(
+        "--contacts", type=positive_int, default=2000, help="contacts sent through execute"
+    )
+    demo.add_argument(
+        "--concurrency", type=positive_int, default=20, help="execute calls in flight at once"
+    )
+    demo.add_argument(
+        "--personalized",
+        action="store_true",
+        help="one event per contact (one Rokt call each) instead of one shared event",
+    )
     demo.set_defaults(func=_demo)
     return parser
 
@@ -219,10 +308,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except ConfigError as exc:
-        print(f"rokt-activity: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        line = failure_line(exc)
+        if line is None:
+            raise  # a bug: the traceback goes to the log (one JSON line when serving)
+        report(line)
+        return 2 if isinstance(exc, ConfigError) else 1
     finally:
         logging.shutdown()

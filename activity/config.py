@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import socket
@@ -15,6 +16,9 @@ DEFAULT_ROKT_API_URL = "https://api.roktcalendar.com"
 DEFAULT_SFMC_AUTH_URL = "https://{tssd}.auth.marketingcloudapis.com"
 DEFAULT_SFMC_SCOPES = "offline data_extensions_read data_extensions_write"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+ROKT_TIMEOUT_SECONDS = 10.0
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class ConfigError(Exception):
@@ -43,19 +47,25 @@ class Settings:
     delivery_round_interval_seconds: float = 0.2
     delivery_batch_size: int = 500
     delivery_lease_seconds: float = 60.0
-    rokt_timeout_seconds: float = 10.0
+    rokt_timeout_seconds: float = ROKT_TIMEOUT_SECONDS
     # The action `subscribe` calls Rokt inside execute: this many at once per process, and
     # each gives up (503, JB retries) after this long, well inside JB's 20 s execute timeout.
     subscribe_concurrency: int = 32
     subscribe_timeout_seconds: float = 8.0
     session_max_age_seconds: int = 8 * 3600
-    run_delivery: bool = True
+    run_delivery: bool = True  # also the sync worker (webhooks -> Marketing Cloud)
+    # Webhooks arriving within this many seconds share one data-extension upsert.
+    sync_round_interval_seconds: float = 2.0
+    sync_poll_seconds: float = 1.0
+    # Waits between polls of an async upsert's status before trying the batch again later.
+    sync_status_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 2.0, 4.0, 4.0, 8.0, 8.0)
     # Finished work (answers, sent and dead items) older than this is deleted. JB retries come
     # within seconds, so a week of answers keeps every retry deduplicated.
     retention_days: float = 7.0
     instance_id: str = ""
     # Bearer token Prometheus must send to GET /metrics; empty turns /metrics off (404).
     metrics_token: str = field(default="", repr=False)
+    log_level: str = "info"
     # The enhanced package's Web App integration, for /sso/*; empty client ID turns SSO off.
     sfmc_client_id: str = ""
     sfmc_client_secret: str = field(default="", repr=False)
@@ -112,6 +122,32 @@ def check_public_url(url: str) -> str:
     )
 
 
+def check_database_url(url: str) -> str:
+    if url.startswith(DATABASE_SCHEMES):
+        if url.startswith("sqlite:///") and not url.removeprefix("sqlite:///"):
+            raise ConfigError("ACTIVITY_DATABASE_URL sqlite:/// needs a file path after it")
+        return url
+    scheme = url.partition(":")[0] if "://" in url else ""
+    what = f"unsupported scheme {scheme!r}" if scheme else "no scheme"
+    raise ConfigError(
+        f"ACTIVITY_DATABASE_URL has {what}: use sqlite:///PATH or postgresql://USER@HOST/DB"
+    )
+
+
+def check_rokt_api_url(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (raises on a port out of range)
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme in ("http", "https") and parts.hostname and not parts.query:
+        return url.rstrip("/")
+    raise ConfigError(
+        f"ROKT_API_URL must be an http:// or https:// base URL such as {DEFAULT_ROKT_API_URL}, "
+        f"got {url!r}"
+    )
+
+
 def _positive_seconds(
     env: Mapping[str, str], name: str, default: float, unit: str = "seconds"
 ) -> float:
@@ -122,9 +158,31 @@ def _positive_seconds(
         value = float(raw)
     except ValueError:
         value = 0.0
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise ConfigError(f"{name} must be a positive number of {unit}, got {raw!r}")
     return value
+
+
+def _lease_seconds(env: Mapping[str, str], rokt_timeout: float) -> float:
+    """A worker starts no Rokt call after half its lease, and a call may take the whole Rokt
+    timeout: with half the lease under the timeout, another instance could take over items
+    whose call is still running, and send them twice."""
+    lease = _positive_seconds(env, "ACTIVITY_DELIVERY_LEASE_SECONDS", 60.0)
+    if lease / 2 <= rokt_timeout:
+        raise ConfigError(
+            f"ACTIVITY_DELIVERY_LEASE_SECONDS must be above {2 * rokt_timeout:g} (half of it "
+            f"must exceed the {rokt_timeout:g} s ROKT_TIMEOUT_SECONDS), got {lease:g}"
+        )
+    return lease
+
+
+def log_level_from_env(env: Mapping[str, str]) -> str:
+    level = env.get("ACTIVITY_LOG_LEVEL", "").strip().lower() or "info"
+    if level not in LOG_LEVELS:
+        raise ConfigError(
+            f"ACTIVITY_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}"
+        )
+    return level
 
 
 TSSD_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
@@ -172,19 +230,26 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = T
     else:
         public_url = env.get("ACTIVITY_PUBLIC_URL", "http://localhost:8080")
         jwt_secret = env.get("ACTIVITY_JWT_SECRET", "")
+    rokt_timeout = _positive_seconds(env, "ROKT_TIMEOUT_SECONDS", ROKT_TIMEOUT_SECONDS)
     keys = tuple(k.strip() for k in env.get("ACTIVITY_ENCRYPTION_KEY", "").split(",") if k.strip())
     sfmc = check_sfmc(env)
     return Settings(
         public_url=public_url,
         jwt_secret=jwt_secret,
-        database_url=env.get("ACTIVITY_DATABASE_URL", "") or DEFAULT_DATABASE_URL,
+        database_url=check_database_url(
+            env.get("ACTIVITY_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+        ),
         encryption_keys=keys,
         app_key=env.get("ACTIVITY_APP_KEY", ""),
-        rokt_api_url=(env.get("ROKT_API_URL", "") or DEFAULT_ROKT_API_URL).rstrip("/"),
+        rokt_api_url=check_rokt_api_url(
+            env.get("ROKT_API_URL", "").strip() or DEFAULT_ROKT_API_URL
+        ),
         instance_id=env.get("ACTIVITY_INSTANCE_ID", ""),
         metrics_token=env.get("ACTIVITY_METRICS_TOKEN", "").strip(),
-        delivery_lease_seconds=_positive_seconds(env, "ACTIVITY_DELIVERY_LEASE_SECONDS", 60.0),
+        rokt_timeout_seconds=rokt_timeout,
+        delivery_lease_seconds=_lease_seconds(env, rokt_timeout),
         retention_days=_positive_seconds(env, "ACTIVITY_RETENTION_DAYS", 7.0, unit="days"),
+        log_level=log_level_from_env(env),
         sfmc_client_id=sfmc["sfmc_client_id"],
         sfmc_client_secret=sfmc["sfmc_client_secret"],
         sfmc_auth_url=sfmc["sfmc_auth_url"],

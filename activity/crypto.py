@@ -45,22 +45,44 @@ def key_file_for(database: Path) -> Path:
     return database.with_name(database.name + ".key")
 
 
-def load_or_create_key_file(path: Path) -> list[str]:
-    """The SQLite default: a key generated once into a 0600 file beside the database."""
-    if path.exists():
+def load_or_create_key_file(path: Path, *, create: bool = True) -> list[str]:
+    """The SQLite default: a key generated once into a 0600 file beside the database.
+
+    `create=False` (read-only commands) refuses to make one."""
+    if not path.exists() and create:
+        return [_create_key_file(path)]
+    try:
         return [k for k in path.read_text("ascii").split() if k]
-    path.parent.mkdir(parents=True, exist_ok=True)
+    except FileNotFoundError:
+        raise ConfigError(f"no key file at {path}: nothing was stored with this database") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = "it is not ASCII"
+        if isinstance(exc, OSError):
+            why = (exc.strerror or str(exc)).lower()
+        raise ConfigError(
+            f"cannot read the key file {path}: {why} (or set ACTIVITY_ENCRYPTION_KEY)"
+        ) from None
+
+
+def _create_key_file(path: Path) -> str:
     key = Fernet.generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key + b"\n")
-    return [key.decode("ascii")]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key + b"\n")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the key file {path}: {(exc.strerror or str(exc)).lower()} "
+            "(is the database directory writable?)"
+        ) from None
+    return key.decode("ascii")
 
 
-def keyring_for(database_url: str, keys: Sequence[str]) -> Keyring:
+def keyring_for(database_url: str, keys: Sequence[str], *, create: bool = True) -> Keyring:
     if keys:
         return Keyring(keys)
     if database_url.startswith("sqlite:///"):
         db = Path(database_url.removeprefix("sqlite:///"))
-        return Keyring(load_or_create_key_file(key_file_for(db)))
+        return Keyring(load_or_create_key_file(key_file_for(db), create=create))
     raise ConfigError("ACTIVITY_ENCRYPTION_KEY is required with PostgreSQL")

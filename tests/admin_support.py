@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,7 +34,7 @@ def sso_claims(
     if eid is not None:
         organization["enterpriseId"] = eid
     claims: dict[str, Any] = {
-        "jti": "c0ffee00-0000-4000-8000-000000000001",
+        "jti": str(uuid.uuid4()),  # each sign-in is a new token; a replay reuses one
         "request": {
             "claimsVersion": 2,
             "user": {"id": user_id, "email": email, "culture": "en-US"},

@@ -36,6 +36,8 @@ TABLES = (
     "sessions",
     "sso_states",
     "used_jtis",
+    "journey_names",
+    "delivery_stats",
     "sfmc_connections",
 )
 

@@ -1,16 +1,21 @@
-"""Admin sessions for the settings page: an encrypted cookie with a bounded lifetime.
+"""Admin sessions, kept on the server: the cookie carries only a random id.
 
-The cookie is Fernet-encrypted (aiohttp-session) under a key derived with HKDF from the
-first encryption key, or from the JWT signing secret when none is configured, so every
-instance of the service reads the same cookies. It is `Secure; HttpOnly; SameSite=None`
-because Marketing Cloud frames the page. Lifetime is bounded twice: aiohttp-session drops
-data older than `max_age` since login, and Fernet refuses a cookie written longer ago.
+A session row (see Store.create_session) is found by the SHA-256 of the cookie's 256-bit
+random id, so a copy of the database opens nothing. Logout deletes the row: a copied cookie
+opens nothing afterwards. Lifetime is absolute: a session ends `session_max_age_seconds`
+(8 hours) after sign-in, however busy it was; the admin signs in again from Marketing Cloud.
+
+The cookie is `Secure; HttpOnly; SameSite=None; Partitioned` because Marketing Cloud frames
+the pages: inside its iframe this is a third-party cookie, and browsers that block those keep
+a partitioned (CHIPS) one. Python 3.11's http.cookies cannot write `Partitioned`, so the
+header is written here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-import os
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -18,26 +23,25 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 
-import aiohttp_session
 from aiohttp import hdrs, web
-from aiohttp.typedefs import Handler, Middleware
-from aiohttp_session.cookie_storage import EncryptedCookieStorage
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from activity.appkeys import SETTINGS, STORE
 from activity.config import Settings
 from activity.errors import AuthError
+from activity.storage.models import LEGACY_SOURCE, SessionRecord
 
 COOKIE_NAME = "rokt_activity_session"
 CSRF_FIELD = "csrf_token"
-HKDF_SALT = b"rokt-activity"
-HKDF_INFO = b"rokt-activity admin session cookie v1"
 MAX_CLAIM_LENGTH = 254
+COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
+
+_PENDING_COOKIES = web.RequestKey("admin_pending_cookies", list[str])
+_CURRENT = web.RequestKey("admin_current_session", object)
 
 
 @dataclass(frozen=True)
 class AdminIdentity:
-    """Who signed in through Marketing Cloud SSO, and for which business unit."""
+    """Who signed in through Marketing Cloud, and for which business unit."""
 
     mid: str
     enterprise_id: str
@@ -49,6 +53,7 @@ class AdminIdentity:
 class AdminSession:
     identity: AdminIdentity
     csrf_token: str
+    id_hash: str = ""
 
     def csrf_ok(self, submitted: object) -> bool:
         if not isinstance(submitted, str) or not submitted:
@@ -84,112 +89,114 @@ def identity_from_claims(claims: Mapping[str, Any]) -> AdminIdentity:
     return identity
 
 
-def session_key(settings: Settings) -> bytes:
-    """32 bytes for the cookie's Fernet key, the same on every instance."""
-    material = settings.encryption_keys[0] if settings.encryption_keys else settings.jwt_secret
-    if not material:
-        # Nobody can sign in without a JWT secret; a throwaway key keeps the app startable.
-        return os.urandom(32)
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=HKDF_SALT, info=HKDF_INFO)
-    return hkdf.derive(material.encode("utf-8"))
+def hash_id(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-class AdminCookieStorage(EncryptedCookieStorage):
-    """Writes the Set-Cookie header itself, adding `Partitioned` (CHIPS): inside Marketing
-    Cloud's iframe this is a third-party cookie, and browsers that block those still keep a
-    partitioned one. Python 3.11's http.cookies cannot write that attribute."""
+def cookie_header(name: str, value: str, *, max_age: int | None, path: str = "/") -> str:
+    # Our values are URL-safe base64: valid cookie octets, no quoting needed.
+    parts = [f"{name}={value}", f"Path={path}"]
+    if not value:
+        parts += ["Max-Age=0", f"Expires={formatdate(0, usegmt=True)}"]
+    elif max_age is not None:
+        parts += [f"Max-Age={max_age}", f"Expires={formatdate(time.time() + max_age, usegmt=True)}"]
+    return "; ".join([*parts, "Secure", "HttpOnly", "SameSite=None", "Partitioned"])
 
-    def save_cookie(
-        self, response: web.StreamResponse, cookie_data: str, *, max_age: int | None = None
-    ) -> None:
-        response.headers.add(hdrs.SET_COOKIE, self.header(cookie_data, max_age=max_age))
 
-    def header(self, value: str, *, max_age: int | None) -> str:
-        # A Fernet token is URL-safe base64: valid cookie octets, no quoting needed.
-        parts = [f"{self.cookie_name}={value}", "Path=/"]
-        if not value:
-            parts += ["Max-Age=0", f"Expires={formatdate(0, usegmt=True)}"]
-        elif max_age is not None:
-            parts += [
-                f"Max-Age={max_age}",
-                f"Expires={formatdate(time.time() + max_age, usegmt=True)}",
-            ]
-        return "; ".join([*parts, "Secure", "HttpOnly", "SameSite=None", "Partitioned"])
+def set_cookie_later(request: web.Request, header: str) -> None:
+    """Send this Set-Cookie with whatever response the handler ends with (raised redirects
+    included)."""
+    request.setdefault(_PENDING_COOKIES, []).append(header)
+
+
+async def _send_pending_cookies(request: web.Request, response: web.StreamResponse) -> None:
+    for header in request.get(_PENDING_COOKIES, ()):
+        response.headers.add(hdrs.SET_COOKIE, header)
 
 
 def setup_sessions(app: web.Application, settings: Settings) -> None:
-    storage = AdminCookieStorage(
-        session_key(settings),
-        cookie_name=COOKIE_NAME,
-        max_age=settings.session_max_age_seconds,
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="None",
-    )
-    app.middlewares.append(_admin_paths_only(aiohttp_session.session_middleware(storage)))
+    app.on_response_prepare.append(_send_pending_cookies)
 
 
 def is_admin_path(path: str) -> bool:
-    return path in ("/login", "/logout", "/settings") or path.startswith("/settings/")
-
-
-def _admin_paths_only(inner: Middleware) -> Middleware:
-    """Sessions exist only for the admin pages; Journey Builder's calls never touch them."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if is_admin_path(request.path):
-            return await inner(request, handler)
-        return await handler(request)
-
-    return middleware
-
-
-async def start(request: web.Request, identity: AdminIdentity) -> AdminSession:
-    """A fresh session (never a reused one) for this identity."""
-    session = await aiohttp_session.new_session(request)
-    csrf = secrets.token_urlsafe(32)
-    session.update(
-        {
-            "mid": identity.mid,
-            "eid": identity.enterprise_id,
-            "uid": identity.user_id,
-            "email": identity.email,
-            "csrf": csrf,
-        }
+    return path in ("/login", "/logout", "/settings") or path.startswith(
+        ("/settings/", "/sso/", "/running/", "/api/rokt/")
     )
-    return AdminSession(identity, csrf)
+
+
+async def start(
+    request: web.Request, identity: AdminIdentity, *, source: str = LEGACY_SOURCE
+) -> AdminSession:
+    """A fresh session (never a reused one) for this identity; the cookie goes out with the
+    response. Any session this browser had is ended first."""
+    old = _cookie_id(request)
+    if old:
+        await request.app[STORE].delete_session(hash_id(old))
+    settings = request.app[SETTINGS]
+    session_id = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = time.time()
+    record = SessionRecord(
+        id_hash=hash_id(session_id),
+        mid=identity.mid,
+        enterprise_id=identity.enterprise_id,
+        user_id=identity.user_id,
+        email=identity.email,
+        csrf_token=csrf,
+        source=source,
+        created_at=now,
+        expires_at=now + settings.session_max_age_seconds,
+    )
+    await request.app[STORE].create_session(record)
+    max_age = settings.session_max_age_seconds
+    set_cookie_later(request, cookie_header(COOKIE_NAME, session_id, max_age=max_age))
+    session = AdminSession(identity, csrf, record.id_hash)
+    request[_CURRENT] = session
+    return session
+
+
+def _cookie_id(request: web.Request) -> str:
+    try:
+        value = request.cookies.get(COOKIE_NAME, "")
+    except (UnicodeDecodeError, ValueError):
+        return ""
+    return value if COOKIE_VALUE.match(value) else ""
 
 
 async def current(request: web.Request) -> AdminSession | None:
-    session = await aiohttp_session.get_session(request)
-    mid, eid, uid, email, csrf = (session.get(k) for k in ("mid", "eid", "uid", "email", "csrf"))
-    if not (
-        isinstance(mid, str)
-        and isinstance(eid, str)
-        and isinstance(uid, str)
-        and isinstance(email, str)
-        and isinstance(csrf, str)
-        and mid
-        and csrf
-    ):
-        return None
-    return AdminSession(AdminIdentity(mid, eid, uid, email), csrf)
+    """The signed-in session of this request, or None (no cookie, unknown, ended, expired)."""
+    if _CURRENT in request:
+        found = request[_CURRENT]
+        return found if isinstance(found, AdminSession) else None
+    session: AdminSession | None = None
+    cookie = _cookie_id(request)
+    if cookie:
+        record = await request.app[STORE].get_session(hash_id(cookie), time.time())
+        if record is not None:
+            identity = AdminIdentity(record.mid, record.enterprise_id, record.user_id, record.email)
+            session = AdminSession(identity, record.csrf_token, record.id_hash)
+    request[_CURRENT] = session
+    return session
 
 
 async def end(request: web.Request) -> None:
-    session = await aiohttp_session.get_session(request)
-    session.invalidate()
+    """Delete this browser's session on the server and clear its cookie."""
+    cookie = _cookie_id(request)
+    if cookie:
+        await request.app[STORE].delete_session(hash_id(cookie))
+        set_cookie_later(request, cookie_header(COOKIE_NAME, "", max_age=0))
+    request[_CURRENT] = None
 
 
 async def flash(request: web.Request, message: str) -> None:
     """A one-time notice shown on the next page (after a redirect)."""
-    session = await aiohttp_session.get_session(request)
-    session["flash"] = message
+    session = await current(request)
+    if session is not None:
+        await request.app[STORE].set_session_flash(session.id_hash, message)
 
 
 async def pop_flash(request: web.Request) -> str:
-    session = await aiohttp_session.get_session(request)
-    message = session.pop("flash", "") if "flash" in session else ""
-    return message if isinstance(message, str) else ""
+    session = await current(request)
+    if session is None:
+        return ""
+    return await request.app[STORE].pop_session_flash(session.id_hash)

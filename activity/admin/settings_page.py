@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from activity.admin import sessions
+from activity.admin.forms import checked_post
+from activity.admin.marketing_cloud_page import card_context
 from activity.admin.sessions import AdminSession
 from activity.admin.settings_form import (
     credentials_to_test,
@@ -24,11 +25,15 @@ from activity.admin.settings_form import (
 )
 from activity.admin.settings_service import Actor
 from activity.admin.sso import not_signed_in, render_page
-from activity.appkeys import HTTP, SETTINGS, SETTINGS_SERVICE
+from activity.appkeys import CONNECTIONS, HTTP, SETTINGS, SETTINGS_SERVICE
 from activity.config import ConfigError
-from activity.ops.bodies import read_form
 from activity.rokt.connection_check import ConnectionResult, check_connection
-from activity.storage.models import AuditEntry, StoredSettings
+from activity.storage.models import (
+    CLIENT_CREDENTIALS_GRANT,
+    AuditEntry,
+    SfmcConnection,
+    StoredSettings,
+)
 
 log = logging.getLogger("activity.settings")
 
@@ -38,6 +43,9 @@ UNDECRYPTABLE = ConnectionResult(
     "The stored client secret cannot be decrypted with the service's current encryption "
     "keys. Type the client secret again and save.",
 )
+
+
+ACTION_NAMES = {"save": "Saved", "delete": "Deleted", "install_data_extension": "Installed"}
 
 
 def _may_set_default(admin: AdminSession, stored: StoredSettings | None) -> bool:
@@ -63,11 +71,28 @@ def _audit_rows(entries: list[AuditEntry]) -> list[dict[str, str]]:
             "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(e.at)),
             "who": e.user_email or e.user_id,
             "user_id": e.user_id,
-            "action": {"save": "Saved", "delete": "Deleted"}.get(e.action, e.action),
+            "action": {
+                "save": "Saved",
+                "delete": "Deleted",
+                "install_data_extension": "Installed",
+            }.get(e.action, e.action),
             "detail": e.detail,
         }
         for e in entries
     ]
+
+
+def _connection_view(connection: SfmcConnection | None) -> dict[str, Any] | None:
+    """What the settings page shows of the Marketing Cloud connection (never the token)."""
+    if connection is None:
+        return None
+    return {
+        "who": connection.user_email or connection.user_id or connection.client_id,
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(connection.connected_at)),
+        "needs_signin": connection.needs_signin,
+        "server_to_server": connection.grant_type == CLIENT_CREDENTIALS_GRANT,
+        "tssd": connection.tssd,
+    }
 
 
 async def _page(
@@ -102,24 +127,11 @@ async def _page(
         "result": result,
         "notice": await sessions.pop_flash(request),
         "audit": _audit_rows(await service.audit_log(me.mid)),
+        "connection": _connection_view(await request.app[CONNECTIONS].get(me.mid)),
+        "sso_enabled": request.app[SETTINGS].sso_enabled,
     }
-    from activity.admin.marketing_cloud_page import card_context  # it imports this module
-
     context.update(await card_context(request, me.mid))
     return render_page(request, "settings.html", context, status=status)
-
-
-async def checked_post(
-    request: web.Request,
-) -> tuple[AdminSession, Mapping[str, Any]] | web.Response:
-    admin = await sessions.current(request)
-    if admin is None:
-        return not_signed_in(request)
-    form = await read_form(request)
-    if not admin.csrf_ok(form.get(sessions.CSRF_FIELD)):
-        log.warning("settings form rejected", extra={"reason": "csrf", "mid": admin.identity.mid})
-        return render_page(request, "expired_form.html", {"title": "Form expired"}, status=403)
-    return admin, form
 
 
 def _actor(admin: AdminSession) -> Actor:
@@ -157,6 +169,7 @@ async def save(request: web.Request) -> web.StreamResponse:
         client_secret=entry.client_secret,
         enterprise_id=enterprise_id,
         is_enterprise_default=is_default,
+        calendar_ids=entry.calendar_ids,
         actor=_actor(admin),
     )
     log.info("settings saved", extra={"mid": mid})
@@ -215,4 +228,21 @@ async def delete(request: web.Request) -> web.StreamResponse:
     deleted = await request.app[SETTINGS_SERVICE].delete(mid, _actor(admin))
     log.info("settings deleted", extra={"mid": mid})
     await sessions.flash(request, "Settings deleted." if deleted else "There were no settings.")
+    raise web.HTTPSeeOther("/settings")
+
+
+async def disconnect_sfmc(request: web.Request) -> web.StreamResponse:
+    """POST /settings/sfmc/disconnect: forget the business unit's Marketing Cloud connection
+    (its stored refresh token goes with it). Sessions stay: signing in again reconnects."""
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    admin, _ = checked
+    mid = admin.identity.mid
+    removed = await request.app[CONNECTIONS].disconnect(mid)
+    log.info("sfmc disconnected", extra={"mid": mid})
+    await sessions.flash(
+        request,
+        "Disconnected from Marketing Cloud." if removed else "There was no connection.",
+    )
     raise web.HTTPSeeOther("/settings")

@@ -1,20 +1,24 @@
-"""Marketing Cloud SSO: POST /login (form field `jwt`) starts a session; POST /logout ends it."""
+"""Legacy Marketing Cloud SSO: POST /login (form field `jwt`) starts a session; POST /logout
+ends any session on the server. Enhanced packages sign in through sso_oauth.py."""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from activity.admin import sessions
-from activity.appkeys import SETTINGS
+from activity.appkeys import SETTINGS, STORE
 from activity.errors import AuthError
 from activity.journey import jwt_auth
 from activity.ops.bodies import read_form
+from activity.storage.models import LEGACY_SOURCE
 
 log = logging.getLogger("activity.sso")
+MAX_JTI = 200
 
 UNVERIFIED = (
     "Marketing Cloud's sign-in could not be verified. If you opened the app from Marketing "
@@ -29,6 +33,8 @@ WHY = {
     "exp_too_far": "The sign-in claims to stay valid for more than an hour, so it is not accepted.",
     "missing_mid": "The sign-in did not say which business unit you are working in.",
     "missing_user": "The sign-in did not say who you are.",
+    "missing_jti": "The sign-in carried no token id, so it cannot be checked for reuse.",
+    "replayed": "This sign-in was already used. Open the app from Marketing Cloud again.",
     "no_secret": "This service has no JWT signing secret; ask your operator to set "
     "ACTIVITY_JWT_SECRET.",
 }
@@ -78,12 +84,25 @@ async def login(request: web.Request) -> web.StreamResponse:
             token.encode("utf-8"), request.app[SETTINGS].jwt_secret, require_exp=True
         )
         identity = sessions.identity_from_claims(claims)
+        await _use_once(request, claims)
     except AuthError as err:
         log.warning("sso login rejected", extra={"reason": err.reason})
         return not_signed_in(request, why=WHY.get(err.reason, UNVERIFIED))
-    await sessions.start(request, identity)
+    await sessions.start(request, identity, source=LEGACY_SOURCE)
     log.info("sso login", extra={"mid": identity.mid})
     raise web.HTTPFound("/settings")
+
+
+async def _use_once(request: web.Request, claims: dict[str, Any]) -> None:
+    """A posted token signs in once: its `jti` is kept until its `exp`, and a replay (a
+    token copied from a browser's history or a proxy log) is refused."""
+    jti, exp = claims.get("jti"), claims.get("exp")
+    if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI or not jti.isprintable():
+        raise AuthError("the token has no usable jti", reason="missing_jti")
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise AuthError("JWT exp is not a number", reason="malformed_token")
+    if not await request.app[STORE].use_jti(jti, float(exp), time.time()):
+        raise AuthError("this sign-in was used before", reason="replayed")
 
 
 async def logout(request: web.Request) -> web.StreamResponse:

@@ -19,8 +19,10 @@ from aiohttp import web
 from activity.appkeys import SETTINGS_SERVICE
 from activity.errors import InvalidInput
 from activity.events import plan as events
-from activity.events import timezones
+from activity.events import preflight, timezones
+from activity.journey import subscribe_editor
 from activity.journey.inarguments import SCHEMA, kind_of, merge
+from activity.rokt.subscribe_api import SUBSCRIBE
 
 MAX_SAMPLE_KEYS = 200
 _ID = re.compile(r"\d{1,18}")
@@ -45,7 +47,10 @@ async def check(request: web.Request) -> web.Response:
         arguments = _arguments(body)
     except BadRequest as err:
         return _bad_request(err)
-    found = events.problems(arguments)
+    if arguments.get("action") == SUBSCRIBE:
+        found = subscribe_editor.problems(arguments)
+    else:
+        found = preflight.problems(arguments)
     return web.json_response(
         {"ok": not found, "problems": [{"field": p.field, "message": p.message} for p in found]}
     )
@@ -62,6 +67,8 @@ async def preview(request: web.Request) -> web.Response:
     except BadRequest as err:
         return _bad_request(err)
     try:
+        if arguments.get("action") == SUBSCRIBE:
+            return _subscribe_preview(arguments, samples, contact_key or "SampleContact")
         plan, requests = events.preview(arguments, samples, contact_key or "SampleContact")
     except InvalidInput as err:
         # Not an HTTP error: the request was fine, the configuration cannot render yet.
@@ -83,6 +90,25 @@ async def preview(request: web.Request) -> web.Response:
             "endUtc": plan.end_utc,
             "subscriptionIds": list(plan.subscription_ids),
             "requests": [{"method": r.method, "path": r.path, "body": r.body} for r in requests],
+        }
+    )
+
+
+def _subscribe_preview(
+    arguments: Mapping[str, Any], samples: Mapping[str, Any], contact_key: str
+) -> web.Response:
+    parsed, request = subscribe_editor.preview(arguments, samples, contact_key)
+    return web.json_response(
+        {
+            "ok": True,
+            "action": SUBSCRIBE,
+            "eventId": "",
+            "event": {"calendarCode": parsed.calendar_code, "subscriptionMethod": parsed.method},
+            "subscriberId": parsed.subscriber_id,
+            "startUtc": None,
+            "endUtc": None,
+            "subscriptionIds": [],
+            "requests": [{"method": request.method, "path": request.path, "body": request.body}],
         }
     )
 

@@ -86,9 +86,14 @@ class Subscriber:
         if flight is None:
             flight = asyncio.ensure_future(self._once(key, contact_key, merged))
             self._flights[key] = flight
-            flight.add_done_callback(lambda _: self._flights.pop(key, None))
+            flight.add_done_callback(lambda done: self._landed(key, done))
         # Shielded: a caller that goes away does not cancel the call the others wait for.
         return await asyncio.shield(flight)
+
+    def _landed(self, key: Key, flight: asyncio.Future[Answer]) -> None:
+        self._flights.pop(key, None)
+        if not flight.cancelled():
+            flight.exception()  # retrieved: every caller may have gone before it failed
 
     async def _once(self, key: Key, contact_key: str, merged: Mapping[str, Any]) -> Answer:
         found = await self._store.find_answer(*key)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 from contextvars import ContextVar
+from types import TracebackType
 from typing import Any
 
 from aiohttp.http_exceptions import HttpProcessingError
@@ -24,6 +26,17 @@ CONTEXT_FIELDS = (
     "attempt",
     "endpoint",
     "outcome",
+    "account",
+    "action",
+    "items",
+    "rokt_status",
+    "duration_ms",
+    "sent",
+    "retried",
+    "dead",
+    "url",
+    "item_id",
+    "event_id",
 )
 
 # Ids of the work in hand (request, journey, activity), added to every line logged while it
@@ -96,14 +109,37 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+def configure_logging(level: int | str = logging.INFO) -> None:
+    """Every line a served process writes becomes one JSON object: its own records, Python
+    warnings (PyJWT's key-length warning, deprecations) and uncaught exceptions alike."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     server = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, MalformedHttpFilter) for f in server.filters):
         server.addFilter(MalformedHttpFilter())
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_thread_uncaught
+
+
+def json_logging_active() -> bool:
+    return any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    logging.getLogger("activity").critical("uncaught exception", exc_info=(kind, exc, tb))
+
+
+def _log_thread_uncaught(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None or isinstance(args.exc_value, SystemExit):
+        return
+    logging.getLogger("activity").critical(
+        "uncaught exception in thread %s",
+        args.thread.name if args.thread else "?",
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )

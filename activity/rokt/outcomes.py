@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from activity.errors import RoktAuthFailed, RoktError, RoktRejected
 from activity.rokt.retry import MAX_ATTEMPTS, backoff
+from activity.rokt.round_log import RoundTally
 from activity.storage.base import Store
 from activity.storage.models import OutboxItem
 
@@ -25,7 +26,8 @@ REJECTED = "rejected"  # Rokt refused the item itself (4xx): fix the data or the
 NOT_CONFIGURED = "not_configured"  # the business unit's Rokt settings were deleted
 AUTH_FAILED = "auth_failed"  # Rokt refused the credentials until we gave up: fix the settings
 GAVE_UP = "gave_up"  # Rokt stayed unreachable or failing for MAX_ATTEMPTS attempts
-DEAD_PREFIXES = (REJECTED, NOT_CONFIGURED, AUTH_FAILED, GAVE_UP)
+NOT_FOUND = "not_found"  # 404 on a first cancel or remove: wrong account code, or no such event
+DEAD_PREFIXES = (REJECTED, NOT_CONFIGURED, AUTH_FAILED, GAVE_UP, NOT_FOUND)
 MAX_LOGGED_IDS = 5
 
 
@@ -59,16 +61,46 @@ class Outcomes:
         self._metrics = metrics
         self._clock = clock
         self._rand = rand
+        # The delivery round under way, when one is being logged.
+        self.tally: RoundTally | None = None
 
     async def settle(self, items: Sequence[OutboxItem], error: RoktError | None) -> None:
         """Record the result of the call that carried `items` (None: Rokt accepted it)."""
         if error is None:
             await self._store.mark_sent([i.id for i in items], self._clock(), owner=self._owner)
-            self._count("sent", len(items))
+            self._count("sent", items)
         elif isinstance(error, RoktRejected):
             await self.dead(items, f"{REJECTED}: {error.message}")
         else:
             await self.retry(items, error)
+
+    async def sent(self, items: Sequence[OutboxItem], note: str) -> None:
+        """Done, although not by a plain 2xx: `note` says how we know."""
+        await self._store.mark_sent(
+            [i.id for i in items], self._clock(), owner=self._owner, note=note
+        )
+        self._count("sent", items)
+        log.info(
+            "Rokt delivery recorded as sent: %s",
+            note,
+            extra={"count": len(items), "mid": items[0].mid, "endpoint": items[0].action},
+        )
+
+    async def wait(self, items: Sequence[OutboxItem], until: float, why: str) -> None:
+        """Look at these items again at `until` (their attempt counts)."""
+        await self._store.mark_retry(
+            [i.id for i in items], self._clock(), until, why, owner=self._owner
+        )
+        self._count("retry", items)
+
+    async def forget_maybe_sent(self, items: Sequence[OutboxItem]) -> None:
+        """The call just made was answered and not acted on: each item's marker goes back to
+        what it was before that call (an even earlier unanswered try still counts)."""
+        by_before: dict[float | None, list[int]] = {}
+        for item in items:
+            by_before.setdefault(item.maybe_sent_at, []).append(item.id)
+        for before, ids in by_before.items():
+            await self._store.mark_maybe_sent(ids, before, owner=self._owner)
 
     async def retry(self, items: Sequence[OutboxItem], error: RoktError) -> None:
         """Back off and try again; items that used their last attempt end as dead."""
@@ -91,7 +123,7 @@ class Outcomes:
             f"{error.reason}: {error.message}",
             owner=self._owner,
         )
-        self._count("retry", len(rest))
+        self._count("retry", rest)
         log.info(
             "Rokt delivery will be retried in %.1f s: %s",
             wait,
@@ -110,24 +142,33 @@ class Outcomes:
         """Due again at once: the items were not tried (this round ran out of lease), so
         their attempt is not counted towards giving up."""
         await self._store.give_back([i.id for i in items], self._clock(), why, owner=self._owner)
-        self._count("retry", len(items))
+        self._count("retry", items)
 
     async def dead(self, items: Sequence[OutboxItem], reason: str) -> None:
         await self._store.mark_dead([i.id for i in items], self._clock(), reason, owner=self._owner)
-        self._count("dead", len(items))
-        log.warning(
-            "Rokt delivery gave up: %s",
-            reason,
-            extra={
-                "count": len(items),
-                "reason": reason.partition(":")[0],
-                "mid": items[0].mid,
-                "endpoint": items[0].action,
-                "outcome": "dead",
-                **log_ids(items),
-            },
-        )
+        self._count("dead", items)
+        # One line per item: each is a contact that will not reach Rokt, and the operator
+        # looks for it by its item, event, journey or activity.
+        for item in items:
+            log.warning(
+                "Rokt delivery gave up: %s",
+                reason,
+                extra={
+                    "count": 1,
+                    "reason": reason.partition(":")[0],
+                    "mid": item.mid,
+                    "endpoint": item.action,
+                    "outcome": "dead",
+                    "item_id": item.id,
+                    "event_id": item.event_id,
+                    "attempt": item.attempts,
+                    "journey_id": item.journey_id,
+                    "activity_id": item.activity_id,
+                },
+            )
 
-    def _count(self, outcome: str, n: int) -> None:
-        if self._metrics is not None and n:
-            self._metrics.deliveries.labels(outcome=outcome).inc(n)
+    def _count(self, outcome: str, items: Sequence[OutboxItem]) -> None:
+        if self.tally is not None:
+            self.tally.outcome(outcome, items)
+        if self._metrics is not None and items:
+            self._metrics.deliveries.labels(outcome=outcome).inc(len(items))

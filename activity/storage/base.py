@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from activity.storage.delivery_views import (
+    JourneyName,
+    OutcomeBucket,
+    RetryingItem,
+    RetrySummary,
+)
 from activity.storage.inbox import Inbox
 from activity.storage.models import (
+    ActivityStats,
     Answer,
     AuditEntry,
     DeadItem,
@@ -50,6 +57,9 @@ class Store(Protocol):
         """Store re-encrypted secrets by MID (key rotation); returns rows changed."""
 
     async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]: ...
+
+    async def add_audit_entry(self, audit: AuditEntry) -> None:
+        """Record an admin action that is not a settings change (e.g. an install)."""
 
     # Lifecycle calls: one row per (route, activity, journey version), counted on repeat.
     async def record_lifecycle(self, call: LifecycleCall) -> None: ...
@@ -135,6 +145,24 @@ class Store(Protocol):
         """Delete up to `limit` execute answers and up to `limit` finished (sent or dead)
         outbox items older than `before`; returns how many rows went."""
 
+    # For operators (migration 0007). Waiting for a retry: queued after a failed attempt.
+    async def retrying_items(self, mid: str | None, limit: int = 20) -> list[RetryingItem]:
+        """Items waiting for a retry, the soonest due first."""
+
+    async def retry_summary(self, mid: str | None) -> list[RetrySummary]:
+        """Per journey and activity: items waiting for a retry, their highest attempt count,
+        the soonest next attempt and the latest error."""
+
+    async def outcomes_over_time(
+        self, mid: str | None, since: float, bucket_seconds: int
+    ) -> list[OutcomeBucket]:
+        """Per bucket since `since` (multiples of bucket_seconds, itself a multiple of
+        STATS_BUCKET_SECONDS): items sent, failed attempts put back for a retry, items dead."""
+
+    async def put_journey_name(self, journey: JourneyName) -> None: ...
+
+    async def journey_names(self, journey_ids: Sequence[str]) -> dict[str, JourneyName]: ...
+
     # Admin sessions (migration 0003), found by the SHA-256 of the cookie's id.
     async def create_session(self, record: SessionRecord) -> None:
         """Store a new session (and forget expired ones)."""
@@ -172,5 +200,18 @@ class Store(Protocol):
         """Replace the encrypted secret only if it is still `old` (two refreshes racing: the
         loser learns it lost) and clear `needs_signin`; False when nothing changed."""
 
+    async def reencrypt_sfmc_secret(self, mid: str, old: bytes, new: bytes) -> bool:
+        """Key rotation: the same secret under another key, only if it is still `old`;
+        nothing else about the connection changes."""
+
     async def mark_sfmc_needs_signin(self, mid: str, why: str, now: float) -> bool:
         """Marketing Cloud refused the stored grant (invalid_grant): an admin must sign in."""
+
+    # The running-journey hover and modal: one activity of one business unit.
+    async def activity_stats(self, mid: str, activity_id: str) -> ActivityStats: ...
+
+    async def dead_of_activity(self, mid: str, activity_id: str, limit: int) -> list[DeadItem]: ...
+
+    async def requeue_dead(self, mid: str, activity_id: str, now: float, audit: AuditEntry) -> int:
+        """Dead items of this activity become due now with a fresh attempt count; the audit
+        entry is written in the same transaction. Returns how many were re-queued."""

@@ -6,8 +6,14 @@ from activity.config import ConfigError, Settings
 from activity.storage.base import Store
 
 
-def store_for(settings: Settings) -> Store:
+def store_for(settings: Settings, *, create: bool = True) -> Store:
+    """`create=False` (read-only commands): a SQLite file that does not exist yet is an error,
+    not something to make."""
     path = settings.sqlite_path
+    if path is not None and not create and not path.exists():
+        raise ConfigError(
+            f"no database at {path}: nothing is stored yet (ACTIVITY_DATABASE_URL picks another)"
+        )
     if path is not None:
         from activity.storage.sqlite import SQLiteStore
 
@@ -17,4 +23,6 @@ def store_for(settings: Settings) -> Store:
 
         store: Store = PostgresStore(settings.database_url)
         return store
-    raise ConfigError("ACTIVITY_DATABASE_URL must start with sqlite:/// or postgresql://")
+    raise ConfigError(
+        "ACTIVITY_DATABASE_URL has an unsupported scheme: use sqlite:/// or postgresql://"
+    )

@@ -27,6 +27,7 @@ class StoredSettings:
     is_enterprise_default: bool = False
     updated_at: float = 0.0
     updated_by: str = ""
+    calendar_ids: tuple[str, ...] = ()  # Rokt calendars whose events the editor can list
 
 
 @dataclass(frozen=True)
@@ -213,3 +214,20 @@ class SfmcConnection:
     user_email: str = ""
     needs_signin: bool = False
     needs_signin_why: str = ""
+
+
+@dataclass(frozen=True)
+class ActivityStats:
+    """What happened to the contacts of one activity (one journey version), for the running
+    hover and modal: outbox items by state, retrying ones, dead reasons, skipped contacts."""
+
+    queued: int = 0  # waiting, including retrying
+    sending: int = 0
+    sent: int = 0
+    dead: int = 0
+    retrying: int = 0  # queued after at least one failed attempt
+    last_error: str = ""  # the latest retrying item's error
+    next_attempt_at: float | None = None  # the earliest retry
+    dead_reasons: tuple[tuple[str, int], ...] = ()  # most frequent first
+    skipped: tuple[tuple[str, int], ...] = ()  # execute statuses that queued nothing
+    last_sent_at: float | None = None

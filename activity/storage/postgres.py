@@ -16,11 +16,12 @@ from typing import Any
 import asyncpg
 
 from activity.errors import StorageUnavailable
-from activity.storage import group_commit, rows
+from activity.storage import group_commit, rows, running_queries
 from activity.storage import postgres_queries as sql
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
 from activity.storage.inbox import Inbox
 from activity.storage.models import (
+    ActivityStats,
     Answer,
     AuditEntry,
     DeadItem,
@@ -34,13 +35,18 @@ from activity.storage.models import (
 )
 from activity.storage.postgres_accept import accept_batch
 from activity.storage.postgres_inbox import PostgresInbox
+from activity.storage.postgres_operations import (
+    PRUNE_STATS,
+    PostgresOperationsMixin,
+    count_retries,
+)
 from activity.storage.postgres_setup import DB_ERRORS, JOB_ERRORS, migrate, pool_options
 from activity.storage.postgres_sso import PostgresSsoMixin
 
 CLOSE_GRACE_SECONDS = 10.0
 
 
-class PostgresStore(PostgresSsoMixin):
+class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
     def __init__(
         self,
         database_url: str,
@@ -146,7 +152,7 @@ class PostgresStore(PostgresSsoMixin):
             await conn.execute(
                 sql.UPSERT_SETTINGS, s.mid, s.account_code, s.account_id, s.client_id,
                 s.secret_token, s.enterprise_id, s.is_enterprise_default, s.updated_at,
-                s.updated_by,
+                s.updated_by, ",".join(s.calendar_ids),
             )  # fmt: skip
             await _insert_audit(conn, audit)
 
@@ -162,6 +168,10 @@ class PostgresStore(PostgresSsoMixin):
             return 0
         changed = await self._fetch(sql.REPLACE_SECRETS, list(tokens), list(tokens.values()))
         return len(changed)
+
+    async def add_audit_entry(self, audit: AuditEntry) -> None:
+        async with self._tx() as conn:
+            await _insert_audit(conn, audit)
 
     async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]:
         return [rows.audit_from_row(r) for r in await self._fetch(sql.AUDIT_LOG, mid, limit)]
@@ -212,17 +222,31 @@ class PostgresStore(PostgresSsoMixin):
         found = await self._fetch(sql.CLAIM, owner, now, lease_seconds, limit)
         return rows.items_from_rows(found)
 
-    async def _update(self, query: str, ids: Sequence[int], owner: str | None, *args: Any) -> None:
+    async def _update(
+        self,
+        query: str,
+        ids: Sequence[int],
+        owner: str | None,
+        *args: Any,
+        retry_at: float | None = None,
+    ) -> None:
         """With `owner`, only rows still leased by it change: a worker whose lease ran out
-        (and whose items another instance took over) cannot overwrite the newer outcome."""
+        (and whose items another instance took over) cannot overwrite the newer outcome.
+        With `retry_at`, the changed rows are also counted as retries at that time."""
         if not ids:
             return
-        where = f" WHERE id = ANY(${len(args) + 1}::bigint[])"
-        if owner is None:
-            await self._execute(query + where, *args, list(ids))
-        else:
-            guard = f"{sql.OWNER_GUARD}{len(args) + 2}"
-            await self._execute(query + where + guard, *args, list(ids), owner)
+        keys: tuple[Any, ...] = (list(ids),) if owner is None else (list(ids), owner)
+
+        def where(first: int) -> str:
+            found = f" WHERE id = ANY(${first}::bigint[])"
+            return found if owner is None else f"{found}{sql.OWNER_GUARD}{first + 1}"
+
+        if retry_at is None:
+            await self._execute(query + where(len(args) + 1), *args, *keys)
+            return
+        async with self._tx() as conn:
+            await count_retries(conn, where(2), keys, retry_at)
+            await conn.execute(query + where(len(args) + 1), *args, *keys)
 
     async def mark_sent(
         self, ids: Sequence[int], now: float, *, owner: str | None = None, note: str = ""
@@ -243,7 +267,7 @@ class PostgresStore(PostgresSsoMixin):
         *,
         owner: str | None = None,
     ) -> None:
-        await self._update(sql.MARK_RETRY, ids, owner, next_attempt_at, error, now)
+        await self._update(sql.MARK_RETRY, ids, owner, next_attempt_at, error, now, retry_at=now)
 
     async def mark_dead(
         self, ids: Sequence[int], now: float, error: str, *, owner: str | None = None
@@ -286,9 +310,34 @@ class PostgresStore(PostgresSsoMixin):
     async def prune(self, before: float, limit: int) -> int:
         async with self._tx() as conn:
             answers = await conn.execute(sql.PRUNE_EXECUTIONS, before, limit)
+            await conn.execute(PRUNE_STATS, before)  # a few rows per business unit and hour
             items = await conn.execute(sql.PRUNE_OUTBOX, before, limit)
         # asyncpg returns the command tag, e.g. "DELETE 42".
         return int(answers.split()[-1]) + int(items.split()[-1])
+
+    # --- running-journey hover and modal ---------------------------------------------------
+
+    async def activity_stats(self, mid: str, activity_id: str) -> ActivityStats:
+        params = running_queries.stats_params(mid, activity_id)
+        found = {name: await self._fetch(RUNNING[name], *args) for name, args in params.items()}
+        return running_queries.stats_from_rows(
+            found["states"], found["last_error"], found["dead_reasons"], found["skipped"]
+        )
+
+    async def dead_of_activity(self, mid: str, activity_id: str, limit: int) -> list[DeadItem]:
+        found = await self._fetch(RUNNING["dead_items"], mid, activity_id, limit)
+        return [rows.dead_from_row(r) for r in found]
+
+    async def requeue_dead(self, mid: str, activity_id: str, now: float, audit: AuditEntry) -> int:
+        async with self._tx() as conn:
+            tag = await conn.execute(RUNNING["requeue_dead"], now, now, mid, activity_id)
+            changed = int(tag.split()[-1])
+            if changed:
+                await _insert_audit(conn, audit)
+        return changed
+
+
+RUNNING = running_queries.queries("postgres")
 
 
 async def _insert_audit(conn: Any, audit: AuditEntry) -> None:

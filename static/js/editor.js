@@ -13,16 +13,26 @@
   // The inArguments the activity writes, in this order, then one per placeholder used.
   var KEYS = ['mid', 'eid', 'action', 'eventId', 'eventScope', 'title', 'description', 'location',
     'start', 'end', 'timezone', 'allDay', 'notifyBefore', 'onError', 'calendarSubscriptionId',
-    'calendarCode'];
+    'calendarCode', 'subscriptionMethod', 'emailAddress', 'redirectTo', 'utmSource', 'utmMedium',
+    'utmCampaign', 'utmContent'];
   // Written only for the actions that use them, so other activities keep their exact shape.
-  var ACTION_ONLY = { calendarCode: ['unsubscribe'] };
+  var ACTION_ONLY = {
+    calendarCode: ['unsubscribe', 'subscribe'], subscriptionMethod: ['subscribe'],
+    emailAddress: ['subscribe'], redirectTo: ['subscribe'], utmSource: ['subscribe'],
+    utmMedium: ['subscribe'], utmCampaign: ['subscribe'], utmContent: ['subscribe']
+  };
+  // `subscribe` makes a subscription, not an event: it writes only these and its own keys.
+  var SUBSCRIBE_COMMON = ['mid', 'eid', 'action', 'onError'];
+  var CONSENT_METHODS = ['Google', 'Microsoft'];  // they need a redirectTo
   var DEFAULTS = {
     action: 'create', eventId: '', eventScope: 'contact', title: '', description: '',
     location: '', start: '', end: '', timezone: '', allDay: false, notifyBefore: 15,
-    onError: 'continue', calendarSubscriptionId: DEFAULT_SUBSCRIPTION, calendarCode: ''
+    onError: 'continue', calendarSubscriptionId: DEFAULT_SUBSCRIPTION, calendarCode: '',
+    subscriptionMethod: 'WebCal', emailAddress: '', redirectTo: '', utmSource: '', utmMedium: '',
+    utmCampaign: '', utmContent: ''
   };
   var TEXT_INPUTS = ['eventId', 'title', 'description', 'location', 'start', 'end', 'timezone',
-    'notifyBefore', 'calendarCode'];
+    'notifyBefore', 'calendarCode', 'redirectTo', 'utmSource', 'utmMedium', 'utmCampaign', 'utmContent'];
   var PLACEHOLDER = /<<([^<>|]+)(?:\|([^<>]*))?>>/g;
   var REFRESH_DELAY_MS = 250;
 
@@ -35,6 +45,7 @@
     initialised: false,
     savedBindings: {},      // '<<Name>>' -> binding, from the saved inArguments
     subscription: DEFAULT_SUBSCRIPTION,
+    email: '',              // the emailAddress binding of `subscribe`, '' for none
     tokens: null,           // {mid, eid} once JB answered requestTokens
     fields: null,           // entry-source fields once JB answered requestSchema
     wantDefaultZone: false,
@@ -133,6 +144,9 @@
   /* The canvas label: the event title as a marketer reads it (a field's fallback, else its
    * name, instead of the raw <<...>> marker), else what the activity does. */
   function nameFor(args, previous) {
+    if (args.action === 'subscribe') {
+      return args.calendarCode ? 'Subscribe: ' + args.calendarCode : previous || 'Rokt Calendar Event';
+    }
     if (args.action === 'unsubscribe') {
       return args.calendarCode ? 'Unsubscribe: ' + args.calendarCode : previous || 'Rokt Calendar Event';
     }
@@ -162,12 +176,16 @@
     KEYS.forEach(function (key) {
       if (R.has(saved, key) && saved[key] !== null) { values[key] = saved[key]; }
     });
-    ['action', 'eventScope', 'onError'].forEach(function (id) { setSelect($(id), text(values[id])); });
+    ['action', 'eventScope', 'onError', 'subscriptionMethod'].forEach(function (id) {
+      setSelect($(id), text(values[id]));
+    });
     TEXT_INPUTS.forEach(function (id) { $(id).value = text(values[id]); });
     $('allDay').checked = values.allDay === true || text(values.allDay).toLowerCase() === 'true';
     state.subscription = Array.isArray(values.calendarSubscriptionId)
       ? JSON.stringify(values.calendarSubscriptionId) : text(values.calendarSubscriptionId);
     renderSubscriptionOptions();
+    state.email = text(values.emailAddress);
+    renderEmailOptions();
     zones.updateHint();
     updateVisibility();
   }
@@ -198,14 +216,30 @@
       notifyBefore: /^\d{1,9}$/.test(notify) ? Number(notify) : notify,
       onError: $('onError').value,
       calendarSubscriptionId: state.subscription,
-      calendarCode: $('calendarCode').value.trim()
+      calendarCode: $('calendarCode').value.trim(),
+      subscriptionMethod: $('subscriptionMethod').value,
+      emailAddress: state.email,
+      redirectTo: $('redirectTo').value.trim(),
+      utmSource: $('utmSource').value.trim(),
+      utmMedium: $('utmMedium').value.trim(),
+      utmCampaign: $('utmCampaign').value.trim(),
+      utmContent: $('utmContent').value.trim()
     };
+  }
+
+  /* Whether the activity writes `key` for these args (hidden fields of other actions are not). */
+  function writes(key, args) {
+    if (args.action === 'subscribe' && SUBSCRIBE_COMMON.indexOf(key) < 0 && !ACTION_ONLY[key]) {
+      return false;
+    }
+    if (key === 'redirectTo' && CONSENT_METHODS.indexOf(args.subscriptionMethod) < 0) { return false; }
+    return !ACTION_ONLY[key] || ACTION_ONLY[key].indexOf(args.action) >= 0;
   }
 
   function placeholderNames(args) {
     var names = [];
     KEYS.forEach(function (key) {
-      if (typeof args[key] !== 'string') { return; }
+      if (typeof args[key] !== 'string' || !writes(key, args)) { return; }
       args[key].replace(PLACEHOLDER, function (match, name) {
         if (names.indexOf(name) < 0) { names.push(name); }
         return match;
@@ -224,9 +258,8 @@
   }
 
   function inArgumentsFor(args) {
-    var list = KEYS.filter(function (key) {
-      return !ACTION_ONLY[key] || ACTION_ONLY[key].indexOf(args.action) >= 0;
-    }).map(function (key) { var o = {}; o[key] = args[key]; return o; });
+    var list = KEYS.filter(function (key) { return writes(key, args); })
+      .map(function (key) { var o = {}; o[key] = args[key]; return o; });
     placeholderNames(args).forEach(function (name) {
       var binding = bindingFor(name);
       if (binding) { var o = {}; o['<<' + name + '>>'] = binding; list.push(o); }
@@ -271,6 +304,32 @@
       R.insertField.render(box, state.fields);
     });
     renderSubscriptionOptions();
+    renderEmailOptions();
+  }
+
+  /* `subscribe`'s email: none, or an entry-source field (email-typed ones first). */
+  function renderEmailOptions() {
+    var select = $('emailAddress');
+    var current = state.email;
+    var values = [''];
+    select.textContent = '';
+    select.appendChild(el('option', { value: '', text: 'No email address' }));
+    var fields = (state.fields || []).slice().sort(function (a, b) {
+      return (b.type === 'EmailAddress') - (a.type === 'EmailAddress');
+    });
+    fields.forEach(function (f) {
+      values.push(f.binding);
+      select.appendChild(el('option', { value: f.binding, text: 'Entry source: ' + f.name }));
+    });
+    if (values.indexOf(current) < 0) {
+      var matched = fieldForBinding(current);
+      if (matched) {
+        current = state.email = matched.binding;
+      } else {
+        select.appendChild(el('option', { value: current, text: 'Saved value: ' + current }));
+      }
+    }
+    select.value = current;
   }
 
   function renderSubscriptionOptions() {
@@ -345,6 +404,17 @@
 
   /* What only the UI can know: the subscription field must exist in this journey's entry source. */
   function clientProblems(args) {
+    if (args.action === 'subscribe') {
+      var email = args.emailAddress;
+      if (state.fields && /^\{\{Event\./.test(email) && !fieldForBinding(email)) {
+        return [{
+          field: 'emailAddress',
+          message: 'The saved source ' + email + ' is not a field of this journey\'s entry source. ' +
+            'Choose the email address again.'
+        }];
+      }
+      return [];
+    }
     var sub = args.calendarSubscriptionId;
     if (state.fields && /^\{\{Event\./.test(sub) && !fieldForBinding(sub)) {
       return [{
@@ -440,9 +510,22 @@
   function updateVisibility() {
     var action = $('action').value;
     $('details').hidden = action !== 'create' && action !== 'update';
-    $('calendarCode-element').hidden = action !== 'unsubscribe';
-    $('eventId-element').hidden = action === 'unsubscribe';
-    $('eventScope-element').hidden = action === 'unsubscribe';
+    var calendarOnly = action === 'unsubscribe' || action === 'subscribe';
+    $('calendarCode-element').hidden = !calendarOnly;
+    $('eventId-element').hidden = calendarOnly;
+    $('eventScope-element').hidden = calendarOnly;
+    $('subscribe-details').hidden = action !== 'subscribe';
+    $('subscription-element').hidden = action === 'subscribe';
+    $('sample-subscription-element').hidden = action === 'subscribe';
+    var consent = CONSENT_METHODS.indexOf($('subscriptionMethod').value) >= 0;
+    $('redirectTo-element').hidden = !consent;
+    $('calendarCode-effect').textContent = action === 'subscribe'
+      ? 'Each contact gets their own subscription to it; the same contact again gets the same one.'
+      : 'The contact\'s subscriptions to it are deactivated and its events leave their calendar.';
+    $('subscriptionMethod-hint').textContent = consent
+      ? 'The link first asks the person to allow Rokt into their ' + $('subscriptionMethod').value +
+        ' calendar, then opens the redirect URL.'
+      : 'The link adds the calendar to the person\'s calendar app.';
     $('end-required').hidden = $('allDay').checked;  // an all-day event may last just its start day
     var id = $('eventId').value.trim() || '<Event ID>';
     $('eventScope-hint').textContent = $('eventScope').value === 'shared'
@@ -479,6 +562,7 @@
     form.addEventListener('change', function (event) {
       var id = event.target.id;
       if (id === 'calendarSubscriptionId') { state.subscription = event.target.value; }
+      if (id === 'emailAddress') { state.email = event.target.value; }
       if (id) { fieldChanged(id, true); }
     });
     form.addEventListener('focusout', function (event) {

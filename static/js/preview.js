@@ -81,7 +81,9 @@
     var titles = {
       remove: 'Removes event ' + data.eventId + ' from this contact\'s calendar',
       cancel: 'Cancels event ' + data.eventId + ' for everyone',
-      unsubscribe: 'Unsubscribes this contact from calendar ' + R.text(event.calendarCode)
+      unsubscribe: 'Unsubscribes this contact from calendar ' + R.text(event.calendarCode),
+      subscribe: 'Subscribes this contact to calendar ' + R.text(event.calendarCode) + ' (' +
+        R.text(event.subscriptionMethod) + ')'
     };
     $('preview-title').textContent = timed ? event.title : titles[data.action];
     $('preview-when').textContent = timed
@@ -92,6 +94,8 @@
     $('preview-reminder').textContent = !timed ? '—'
       : event.notifyBefore ? event.notifyBefore + ' minutes before' : 'At the start time';
     $('preview-event-id').textContent = data.eventId || '—';
+    // A subscription has no time, place or event ID: its facts would all be empty.
+    document.querySelector('.editor__event-facts').hidden = data.action === 'subscribe';
     $('preview-description').textContent = timed ? event.description || '' : '';
     var box = $('preview-requests');
     box.textContent = '';

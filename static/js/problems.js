@@ -11,7 +11,9 @@
     description: 'Description', location: 'Location', start: 'Start', end: 'End',
     allDay: 'All-day event', timezone: 'Time zone', notifyBefore: 'Reminder (minutes before)',
     onError: 'If the event cannot be sent', calendarSubscriptionId: 'Calendar subscription ID',
-    calendarCode: 'Calendar code'
+    calendarCode: 'Calendar code', subscriptionMethod: 'Subscription method',
+    emailAddress: 'Email address', redirectTo: 'Redirect URL', utmSource: 'UTM source',
+    utmMedium: 'UTM medium', utmCampaign: 'UTM campaign', utmContent: 'UTM content'
   };
 
   function $(id) { return document.getElementById(id); }
@@ -31,6 +33,9 @@
     if (unknown) {
       return unknown[1] + ' is not a field of this journey\'s entry source. ' +
         'Pick a field with Insert field, or remove it.';
+    }
+    if (field === 'redirectTo' && /^redirectTo is missing; /.test(message)) {
+      return 'Required: ' + message.replace(/^redirectTo is missing; /, '') + '.';
     }
     if (label && new RegExp('^' + field + ' (is missing|has no source)').test(message)) {
       return field === 'calendarSubscriptionId'

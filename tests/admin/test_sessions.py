@@ -1,57 +1,38 @@
-"""The admin session cookie: key derivation, cookie attributes, lifetime, tampering."""
+"""Server-side admin sessions: the cookie, logout, absolute lifetime, legacy token replay."""
 
 from __future__ import annotations
 
-import base64
-import json
 import time
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
-from cryptography.fernet import Fernet
 
 from activity import create_app
 from activity.admin.sessions import (
     COOKIE_NAME,
     AdminIdentity,
     AdminSession,
+    hash_id,
     identity_from_claims,
     is_admin_path,
-    session_key,
 )
+from activity.appkeys import STORE
 from activity.config import Settings
-from activity.devtools.jb import test_settings
+from activity.devtools.jb import TEST_SECRET, sign
 from activity.errors import AuthError
 from tests.admin_support import (
     MID_A,
     ClientFactory,
     ServerFactory,
     admin_client,
+    csrf_from,
     login,
+    login_token,
     sso_claims,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning")
-
-
-def test_session_key_is_derived_from_the_first_encryption_key(tmp_path: Path) -> None:
-    base = test_settings(tmp_path)
-    key = session_key(base)
-    assert len(key) == 32
-    assert session_key(base) == key, "every instance derives the same key"
-    rotated = replace(base, encryption_keys=("x" * 44, *base.encryption_keys))
-    assert session_key(rotated) != key
-    assert session_key(replace(base, jwt_secret="other")) == key, "JWT secret unused here"
-    assert key != base.encryption_keys[0].encode()[:32], "derived, not the key itself"
-
-
-def test_session_key_falls_back_to_the_jwt_secret(tmp_path: Path) -> None:
-    base = replace(test_settings(tmp_path), encryption_keys=())
-    assert session_key(base) == session_key(base)
-    assert session_key(base) != session_key(replace(base, jwt_secret="another-secret"))
-    assert base.jwt_secret.encode() not in session_key(base)
 
 
 def test_identity_from_claims_reads_legacy_sso_claims() -> None:
@@ -88,6 +69,8 @@ def test_csrf_check_is_exact() -> None:
 def test_only_admin_paths_carry_sessions() -> None:
     for path in ("/login", "/logout", "/settings", "/settings/test", "/settings/delete"):
         assert is_admin_path(path)
+    for path in ("/sso/login", "/sso/callback", "/running/hover"):
+        assert is_admin_path(path)
     for path in ("/execute", "/save", "/config.json", "/settingsx", "/", "/healthz"):
         assert not is_admin_path(path)
 
@@ -105,7 +88,7 @@ async def test_cookie_is_secure_httponly_samesite_none_and_bounded(
     assert {"Secure", "HttpOnly", "SameSite=None", "Partitioned", "Path=/"} <= set(attributes)
     assert f"Max-Age={settings.session_max_age_seconds}" in attributes
     assert any(a.startswith("Expires=") and a.endswith(" GMT") for a in attributes)
-    assert MID_A not in value, "the cookie is encrypted"
+    assert MID_A not in value, "the cookie is only a random id"
     assert (await client.get("/settings")).status == 200, "and a client sends it back"
 
 
@@ -114,55 +97,110 @@ async def test_journey_builder_routes_never_set_a_session_cookie(client: TestCli
     assert "Set-Cookie" not in resp.headers
 
 
-def _forge_cookie(settings: Settings, *, created: float, written: float) -> str:
-    fernet = Fernet(base64.urlsafe_b64encode(session_key(settings)))
-    data = {
-        "created": int(created),
-        "session": {"mid": MID_A, "eid": "", "uid": "u", "email": "", "csrf": "c"},
-    }
-    return fernet.encrypt_at_time(json.dumps(data).encode(), int(written)).decode()
-
-
 async def _settings_with_cookie(client: TestClient, value: str) -> int:
     resp = await client.get("/settings", headers={"Cookie": f"{COOKIE_NAME}={value}"})
     return resp.status
 
 
-async def test_a_cookie_made_with_the_session_key_is_accepted(
-    client: TestClient, settings: Settings
+def _cookie_value(resp: ClientResponse) -> str:
+    (header,) = [h for h in resp.headers.getall("Set-Cookie") if h.startswith(COOKIE_NAME)]
+    return header.split(";", 1)[0].split("=", 1)[1]
+
+
+async def test_the_cookie_is_a_random_id_and_the_database_keeps_only_its_hash(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, settings: Settings
 ) -> None:
-    now = time.time()
-    cookie = _forge_cookie(settings, created=now, written=now)
-    assert await _settings_with_cookie(client, cookie) == 200, "the forging helper is faithful"
+    app = create_app(settings)
+    server = await aiohttp_server(app)
+    client = await admin_client(aiohttp_server, aiohttp_client, server)
+    value = _cookie_value(await login(client))
+    assert len(value) == 43, "256 random bits, URL-safe base64"
+    store = app[STORE]
+    record = await store.get_session(hash_id(value), time.time())
+    assert record is not None and record.mid == MID_A
+    assert await store.get_session(value, time.time()) is None, "not stored as is"
+    other = _cookie_value(await login(await admin_client(aiohttp_server, aiohttp_client, server)))
+    assert other != value
 
 
-async def test_an_old_cookie_is_refused(client: TestClient, settings: Settings) -> None:
-    old = time.time() - settings.session_max_age_seconds - 120
+async def test_a_logged_out_cookie_is_refused(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    server = await aiohttp_server(create_app(settings))
+    client = await admin_client(aiohttp_server, aiohttp_client, server)
+    copied = _cookie_value(await login(client))
+    csrf = csrf_from(await (await client.get("/settings")).text())
+    resp = await client.post("/logout", data={"csrf_token": csrf})
+    assert resp.status == 200
+    cleared = [h for h in resp.headers.getall("Set-Cookie") if h.startswith(COOKIE_NAME)]
+    assert cleared and "Max-Age=0" in cleared[0]
+    # Someone who copied the cookie before the logout, in another browser:
+    thief = await admin_client(aiohttp_server, aiohttp_client, server)
+    assert await _settings_with_cookie(thief, copied) == 401
     assert (
-        await _settings_with_cookie(client, _forge_cookie(settings, created=old, written=old))
-        == 401
-    )
+        await thief.get("/settings/deliveries", headers={"Cookie": f"{COOKIE_NAME}={copied}"})
+    ).status == 401
 
 
-async def test_a_session_older_than_max_age_is_refused_even_if_rewritten(
-    client: TestClient, settings: Settings
+async def test_signing_in_again_ends_the_previous_session(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, settings: Settings
 ) -> None:
-    old = time.time() - settings.session_max_age_seconds - 120
-    cookie = _forge_cookie(settings, created=old, written=time.time())
-    assert await _settings_with_cookie(client, cookie) == 401
+    server = await aiohttp_server(create_app(settings))
+    client = await admin_client(aiohttp_server, aiohttp_client, server)
+    first = _cookie_value(await login(client))
+    second = _cookie_value(await login(client))
+    assert first != second
+    other = await aiohttp_client(server)  # no cookie jar of its own
+    assert await _settings_with_cookie(other, first) == 401
+    assert await _settings_with_cookie(other, second) == 200
 
 
-async def test_tampered_or_foreign_cookies_are_refused(
-    client: TestClient, settings: Settings, tmp_path: Path
+async def test_sessions_end_eight_hours_after_sign_in_however_busy(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, settings: Settings
 ) -> None:
-    now = time.time()
-    good = _forge_cookie(settings, created=now, written=now)
-    tampered = good[:-6] + ("AAAAAA" if not good.endswith("AAAAAA") else "BBBBBB")
-    other_deployment = _forge_cookie(
-        replace(settings, encryption_keys=(Fernet.generate_key().decode(),)),
-        created=now,
-        written=now,
-    )
-    plain = base64.urlsafe_b64encode(json.dumps({"session": {"mid": MID_A}}).encode()).decode()
-    for value in (tampered, other_deployment, plain, "garbage"):
+    app = create_app(settings)
+    client = await admin_client(aiohttp_server, aiohttp_client, app)
+    value = _cookie_value(await login(client))
+    record = await app[STORE].get_session(hash_id(value), time.time())
+    assert record is not None
+    assert record.expires_at - record.created_at == 8 * 3600 == settings.session_max_age_seconds
+    assert await app[STORE].get_session(hash_id(value), record.expires_at - 1) is not None
+    assert await app[STORE].get_session(hash_id(value), record.expires_at) is None
+    # Use does not extend it (absolute, not idle).
+    await client.get("/settings")
+    again = await app[STORE].get_session(hash_id(value), time.time())
+    assert again is not None and again.expires_at == record.expires_at
+
+
+async def test_a_replayed_legacy_token_is_refused(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    server = await aiohttp_server(create_app(settings))
+    token = login_token()
+    first = await admin_client(aiohttp_server, aiohttp_client, server)
+    assert (await login(first, token)).status == 302
+    replay = await admin_client(aiohttp_server, aiohttp_client, server)
+    resp = await login(replay, token)
+    assert resp.status == 401 and "already used" in await resp.text()
+    assert not any(h.startswith(COOKIE_NAME) for h in resp.headers.getall("Set-Cookie", []))
+    assert (await replay.get("/settings")).status == 401
+
+
+async def test_a_legacy_token_without_jti_is_refused(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    client = await admin_client(aiohttp_server, aiohttp_client, create_app(settings))
+    for jti in (None, "", 5, "x" * 500, "a\nb"):
+        claims = sso_claims()
+        if jti is None:
+            del claims["jti"]
+        else:
+            claims["jti"] = jti
+        resp = await login(client, sign(claims, TEST_SECRET).decode())
+        assert resp.status == 401, jti
+    assert (await client.get("/settings")).status == 401
+
+
+async def test_garbage_cookies_are_refused(client: TestClient) -> None:
+    for value in ("garbage", "A" * 43, "A" * 44, "", "=" * 43, "a" * 5000):
         assert await _settings_with_cookie(client, value) == 401, value

@@ -16,6 +16,7 @@ from activity.devtools.bench.load import LoadResult, run_wrk, write_bodies
 from activity.devtools.bench.report import BenchReport, Phase
 from activity.devtools.bench.rokt import Stats
 from activity.devtools.bench.run import BenchConfig, run_bench
+from activity.devtools.bench.subscribe import SubscribePhase
 from activity.devtools.fake_rokt import FakeRokt, RecordedRequest
 
 
@@ -30,6 +31,8 @@ def test_small_bench_prints_every_figure_with_its_target(tmp_path: Path) -> None
         baseline_seconds=1,
         connections=8,
         profile=tmp_path / "profile.svg",
+        subscribe_contacts=200,
+        subscribe_latency=0.1,
     )
     report = run_bench(config, Console(file=out, width=200))
     text = out.getvalue()
@@ -55,8 +58,16 @@ def test_small_bench_prints_every_figure_with_its_target(tmp_path: Path) -> None
         "p99 < 50 ms",
         "≤ 10",
         "< 150 MB",
+        "subscribe executes/s (200 contacts, Rokt 100 ms, 8 connections)",
+        "subscribe latency p50 / p99",
+        "subscribe: Rokt calls / subscriptions made",
     ):
         assert figure in text, figure
+    sub = report.subscribe
+    assert sub is not None and report.subscribed_once, text
+    assert (sub.rokt_calls, sub.subscriptions) == (200, 200)
+    # Each execute waited for Rokt's 100 ms: 8 connections cannot pass 80 per second.
+    assert sub.load.p50_ms >= 100 and 0 < sub.load.rate <= 80
     assert config.paced_rate and "ms" in text
 
 
@@ -119,6 +130,18 @@ def test_targets() -> None:
     late = replace(_load(1000, p99=5.0), late=1, max_lag_ms=300.0)
     assert not _report(paced=Phase(late, 1, 1, 0, 0)).checks()["paced"]
     assert not _report(shared=Phase(_load(1000), 1000, 900, 10, 0)).checks()["shared_calls"]
+
+
+def test_subscribe_target_is_one_rokt_call_per_contact_and_no_failures() -> None:
+    def phase(calls: int, made: int, non_2xx: int = 0) -> SubscribePhase:
+        load = replace(_load(100), non_2xx=non_2xx)
+        return SubscribePhase(load, 100, calls, made, 100.0, 32)
+
+    assert _report(subscribe=phase(100, 100)).ok
+    assert _report(subscribe=None).checks()["subscribe_once"]
+    assert not _report(subscribe=phase(101, 100)).checks()["subscribe_once"]
+    assert not _report(subscribe=phase(100, 99)).checks()["subscribe_once"]
+    assert not _report(subscribe=phase(100, 100, non_2xx=1)).checks()["subscribe_once"]
 
 
 def test_token_grants_allow_one_per_account_per_lifetime() -> None:

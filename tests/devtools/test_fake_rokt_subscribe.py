@@ -9,8 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
+from activity.devtools.fake_rokt.webhooks import WebhookSender
 
 ACCOUNT = "acme"
 CALENDAR = "acme-sports"
@@ -199,3 +201,49 @@ async def test_scripted_outage_and_listeners(
     assert (await subscribe(http, url, body))[0] == 200
     assert heard == [("C-5", True), ("C-5", False)]
     assert [r.status for r in fake.calls("subscribe")] == [503, 200, 200]
+
+
+async def test_subscriptions_send_rokts_webhooks(aiohttp_server: Any) -> None:
+    received: list[dict[str, Any]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    hook = await aiohttp_server(app)
+    sender = WebhookSender(schedule=(0.05,))
+    fake, url, runner = await start_fake_rokt(
+        client_id="cid", client_secret="csecret", webhooks=sender
+    )
+    try:
+        sender.register(str(hook.make_url("/hook")))
+        async with aiohttp.ClientSession() as http:
+            body = {"subscriberId": "C-1", "subscriptionMethod": "WebCal", "utmSource": "j"}
+            await subscribe(http, url, body)
+            await subscribe(http, url, body)
+            google = {**body, "subscriptionMethod": "Google", "redirectTo": "https://x.example/"}
+            _, pending = await subscribe(http, url, google)
+            await sender.drain(10)
+            assert len(received) == 2  # nothing for Google before the consent
+            async with http.get(pending["redirectTo"], allow_redirects=False):
+                pass
+            await sender.drain(10)
+    finally:
+        await runner.cleanup()
+    assert [w["eventType"] for w in received] == [
+        "Subscribe",
+        "SubscriptionDetailsUpdated",
+        "Subscribe",
+    ]
+    webcal, _, consented = (w["eventDetails"] for w in received)
+    (made,) = fake.subscribe.of_subscriber("C-1")[:1]
+    assert webcal["calendarSubscriptionId"] == made.subscription_id
+    assert webcal["accountCode"] == ACCOUNT
+    details = webcal["subscription"]
+    assert details["subscriptionMethod"] == "Webcal"  # seed 004's spelling
+    assert (details["calendarCode"], details["subscriberExternalId"]) == (CALENDAR, "C-1")
+    assert details["utmSource"] == "j" and details["utmMedium"] == ""
+    assert consented["subscription"]["subscriptionMethod"] == "Google"
+    assert made.subscription_id in sender.subscriptions  # /__fake/.../unsubscribe knows it

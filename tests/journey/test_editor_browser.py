@@ -555,3 +555,106 @@ async def test_a_copied_journey_rebinds_fields_to_its_own_entry_source(jb: JB) -
     )
     await expect(jb.done).to_be_disabled()
     assert jb.console == []
+
+
+SUBSCRIBE_IN_ARGUMENTS: list[dict[str, Any]] = [
+    {"mid": str(CONFIGURED_MID)},
+    {"eid": "500000000"},
+    {"action": "subscribe"},
+    {"onError": "continue"},
+    {"calendarCode": "acme-sports"},
+    {"subscriptionMethod": "Google"},
+    {"emailAddress": binding("Email")},
+    {"redirectTo": "https://brand.example.com/added"},
+    {"utmSource": "journey"},
+    {"utmMedium": ""},
+    {"utmCampaign": "spring-<<First Name>>"},
+    {"utmContent": ""},
+    {"<<First Name>>": binding("First Name")},
+]
+
+
+async def test_marketer_configures_subscribe_and_done_sends_only_its_arguments(jb: JB) -> None:
+    frame = await jb.open()
+    await label(frame, "Action").select_option(label="Subscribe the contact to a calendar")
+    for hidden in ("Event ID", "Event title", "Calendar subscription ID", "Redirect URL"):
+        await expect(label(frame, hidden)).to_be_hidden()
+    await expect(frame.locator("#calendarCode-effect")).to_contain_text(
+        "Each contact gets their own subscription"
+    )
+    await label(frame, "Calendar code").fill("acme-sports")
+    await label(frame, "Subscription method").select_option(label="Google Calendar")
+    # Google needs the page to come back to: Done stays off until it is given.
+    redirect = label(frame, "Redirect URL")
+    await expect(redirect).to_be_visible()
+    await redirect.focus()
+    await redirect.press("Tab")
+    await expect(error_of(frame, "redirectTo")).to_contain_text("a Google subscription needs")
+    await expect(jb.done).to_be_disabled()
+    await redirect.fill("brand.example.com/added")
+    await redirect.press("Tab")
+    await expect(error_of(frame, "redirectTo")).to_contain_text("expected an absolute https://")
+    await redirect.fill("https://brand.example.com/added")
+
+    email = label(frame, "Email address")
+    # Email-typed entry-source fields come first.
+    await expect(email.locator("option").nth(1)).to_have_text("Entry source: Email")
+    await email.select_option(label="Entry source: Email")
+    await label(frame, "UTM source").fill("journey")
+    campaign = label(frame, "UTM campaign")
+    await campaign.fill("spring-")
+    await frame.get_by_role("button", name="Insert field into UTM campaign").click()
+    menu = frame.get_by_role("menu", name="Entry-source fields for UTM campaign")
+    await menu.get_by_role("menuitem", name="First Name").click()
+    await expect(campaign).to_have_value("spring-<<First Name>>")
+
+    await label(frame, "<<First Name>>").fill("Jane")
+    await expect(frame.locator("#preview-title")).to_have_text(
+        "Subscribes this contact to calendar acme-sports (Google)"
+    )
+    await expect(frame.locator(".editor__request-line")).to_have_text(
+        ["POST /v2/subscribe/your-account/acme-sports"]
+    )
+    await expect(frame.locator(".editor__request-body")).to_contain_text("spring-Jane")
+    body = json.loads(await frame.locator(".editor__request-body").inner_text())
+    assert body == {
+        "subscriberId": "0031x00000AbCdEf",  # the sample contact's key
+        "subscriptionMethod": "Google",
+        "emailAddress": "ada@example.com",
+        "redirectTo": "https://brand.example.com/added",
+        "utmSource": "journey",
+        "utmCampaign": "spring-Jane",
+    }
+    await expect(frame.locator("#summary-title")).to_have_text(
+        "All checks pass. Click Done to save."
+    )
+    await jb.screenshot("editor-subscribe-900x640")
+    expected = saved_activity(SUBSCRIBE_IN_ARGUMENTS, "Subscribe: acme-sports")
+    assert await jb.click_done() == expected
+    assert jb.console == []
+
+
+async def test_reopening_a_subscribe_activity_restores_it(jb: JB) -> None:
+    saved = saved_activity(SUBSCRIBE_IN_ARGUMENTS, "Subscribe: acme-sports")
+    frame = await jb.open(activity=saved)
+    values = {
+        "Action": "subscribe",
+        "Calendar code": "acme-sports",
+        "Subscription method": "Google",
+        "Email address": binding("Email"),
+        "Redirect URL": "https://brand.example.com/added",
+        "UTM source": "journey",
+        "UTM campaign": "spring-<<First Name>>",
+    }
+    for text, value in values.items():
+        await expect(label(frame, text)).to_have_value(value)
+    await expect(label(frame, "Event title")).to_be_hidden()
+    await expect(jb.done).to_be_enabled()
+    assert await jb.click_done() == saved
+    # Back to WebCal: no redirect is written.
+    await label(frame, "Subscription method").select_option("WebCal")
+    await expect(label(frame, "Redirect URL")).to_be_hidden()
+    webcal = await jb.click_done()
+    written = [k for item in webcal["arguments"]["execute"]["inArguments"] for k in item]
+    assert "redirectTo" not in written and "subscriptionMethod" in written
+    assert jb.console == []

@@ -37,6 +37,22 @@ async def test_urls_come_from_public_url_never_from_host(client: TestClient) -> 
     )
 
 
+async def test_running_uis_read_only_mode_and_one_wizard_step(client: TestClient) -> None:
+    manifest = await (await client.get("/config.json")).json()
+    jsonschema.validate(manifest, SCHEMA, cls=jsonschema.Draft202012Validator)
+    ui = manifest["userInterfaces"]
+    assert ui["runningHover"]["url"].startswith("https://activity.example.com/running/hover?v=")
+    assert ui["runningModal"]["url"].startswith("https://activity.example.com/running/modal?v=")
+    assert ui["configurationSupportsReadOnlyMode"] is True
+    assert manifest["wizardSteps"] == [{"label": "Event", "key": "event"}]
+    assert manifest["lang"]["en-US"]["runningHoverButtonLabel"] == "Deliveries"
+    for path in ("/running/hover", "/running/modal"):
+        page = await client.get(path)
+        assert page.status == 200
+        assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        assert "<script>" not in await page.text()
+
+
 async def test_out_arguments_are_declared_visible_text(client: TestClient) -> None:
     manifest = await (await client.get("/config.json")).json()
     out = manifest["schema"]["arguments"]["execute"]["outArguments"]

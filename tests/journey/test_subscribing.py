@@ -268,3 +268,42 @@ async def test_a_slow_rokt_gets_503_in_time_and_calls_are_capped(
     fake.delay = 0.0
     status, body = await post(client, execute_payload(subscribe_arguments(), contact_key="C0"))
     assert status == 200 and body["roktStatus"] == "subscribed"
+
+
+async def test_jb_giving_up_mid_call_loses_nothing_and_its_retry_calls_rokt_no_more(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, _ = fake_rokt
+    fake.delay = 0.4
+    payload = execute_payload(subscribe_arguments(), contact_key=CONTACT)
+    with pytest.raises(asyncio.TimeoutError):
+        async with asyncio.timeout(0.15):  # JB's timeout fires while we wait for Rokt
+            await post(client, payload)
+    await asyncio.sleep(1.0)  # the call JB left carries on and is recorded
+    status, body = await post(client, payload)
+    assert status == 200 and body["roktStatus"] == "subscribed"
+    (made,) = fake.subscribe.subscriptions.values()
+    assert body["roktSubscriptionId"] == made.subscription_id
+    assert len(fake.calls("subscribe")) == 1
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"utmSource": "\ud800 lone surrogate"},
+        {"emailAddress": "\udfff@example.com"},
+        {"calendarCode": "kalender-ü"},
+        {"redirectTo": "https://x.example/" + "a" * 100_000, "subscriptionMethod": "Google"},
+        {"utmCampaign": {"nested": [1, 2, {"deep": True}]}},
+        {"subscriberId": ["not", "text"]},
+        {"emailAddress": "a@" + "." * 50_000},
+    ],
+)
+async def test_hostile_values_get_a_clear_answer_never_a_500(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str], overrides: dict[str, Any]
+) -> None:
+    status, body = await post(client, execute_payload(subscribe_arguments(**overrides)))
+    assert status == 200, body
+    assert body["roktStatus"] in ("subscribed", "invalid")
+    if body["roktStatus"] == "invalid":
+        assert body["roktError"] and len(body["roktError"]) < 400

@@ -115,3 +115,46 @@ def test_delivery_lines_name_the_journeys_and_activities_of_a_batch() -> None:
     ids = log_ids(mixed)
     assert ids["journey_id"] == ",".join(f"j{i}" for i in range(MAX_LOGGED_IDS)) + ",+2"
     assert ids["activity_id"] == "a1"
+
+
+PROGRAM = """
+import threading, warnings
+import jwt
+from activity.ops.logs import configure_logging
+configure_logging("{level}")
+import logging
+logging.getLogger("activity.t").debug("a debug line")
+logging.getLogger("activity.t").info("an info line")
+# PyJWT warns that a 5-byte HMAC key is too short, as it does for a weak ACTIVITY_JWT_SECRET.
+jwt.decode(jwt.encode({{"a": 1}}, "short", algorithm="HS256"), "short", algorithms=["HS256"])
+warnings.warn("multi\\nline warning", DeprecationWarning, stacklevel=1)
+thread = threading.Thread(target=lambda: 1 / 0, name="worker")
+thread.start()
+thread.join()
+raise RuntimeError("uncaught\\nat the top")
+"""
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_warnings_and_uncaught_exceptions_become_json_lines(level: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", PROGRAM.format(level=level)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    entries = [json.loads(raw) for raw in done.stderr.splitlines()]  # every line is JSON
+    messages = " ".join(str(e["msg"]) for e in entries)
+    assert "InsecureKeyLengthWarning" in messages
+    assert "multi\nline warning" in messages
+    thread = [e for e in entries if "uncaught exception in thread worker" in str(e["msg"])]
+    assert thread and "ZeroDivisionError" in str(thread[0]["exc"])
+    top = [e for e in entries if e["msg"] == "uncaught exception"]
+    assert top and top[0]["level"] == "critical" and "uncaught\nat the top" in str(top[0]["exc"])
+    assert ("a debug line" in messages) == (level == "debug")
+    assert "an info line" in messages

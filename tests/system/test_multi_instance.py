@@ -178,7 +178,9 @@ async def run_scenario(
 ) -> None:
     key = Fernet.generate_key().decode()
     service_url = f"{db_url}?pool_min=1&pool_max=6"  # the pool settings ride on the URL
-    common = {"ACTIVITY_DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS)}
+    # Half the lease must exceed the Rokt timeout (a live worker's last call ends before the
+    # lease does); the fake answers in ROKT_DELAY, far below it.
+    common = {"ACTIVITY_DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS), "ROKT_TIMEOUT_SECONDS": "1.5"}
     a = Service(
         rokt_url, database_url=service_url, encryption_key=key, ACTIVITY_INSTANCE_ID=A, **common
     )

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from activity.devtools.bench.load import LATE_MS, LoadResult
+from activity.devtools.bench.subscribe import SubscribePhase
 from activity.rokt.token_cache import EARLY_FRACTION, EARLY_MAX_SECONDS
 
 RATIO_TARGET = 0.6
@@ -49,6 +50,15 @@ class BenchReport:
     contacts_total: int
     delivered_exactly_once: bool
     delivery_problem: str = ""
+    subscribe: SubscribePhase | None = None
+
+    @property
+    def subscribed_once(self) -> bool:
+        """Every subscribe execute called Rokt once, and no execute failed."""
+        if self.subscribe is None:
+            return True
+        load = self.subscribe.load
+        return self.subscribe.once_each and not load.errors and not load.non_2xx
 
     @property
     def ratio(self) -> float:
@@ -69,6 +79,7 @@ class BenchReport:
             "grants": self.token_grants <= self.allowed_grants,
             "rss": self.peak_rss_mb < RSS_TARGET_MB,
             "exactly_once": self.delivered_exactly_once,
+            "subscribe_once": self.subscribed_once,
         }
 
     @property
@@ -154,6 +165,8 @@ def print_report(r: BenchReport, console: Console) -> None:
         "yes",
         _mark(ok["exactly_once"]),
     )
+    if r.subscribe is not None:
+        _subscribe_rows(table, r.subscribe, ok["subscribe_once"])
     console.print(r.environment)
     console.print(table)
     errors = [
@@ -190,4 +203,24 @@ def print_report(r: BenchReport, console: Console) -> None:
         f"Deliveries drained {s.drain_seconds:.1f} s (shared), {c.drain_seconds:.1f} s (contact "
         f"scope) and {p.drain_seconds:.1f} s (paced) after each load ended. Peak RSS after "
         f"each: {s.rss_mb:.0f}, {c.rss_mb:.0f} and {p.rss_mb:.0f} MB."
+    )
+
+
+def _subscribe_rows(table: Table, sub: SubscribePhase, ok: bool) -> None:
+    """A short phase of its own: each execute waits for Rokt, so its figures are Rokt-bound."""
+    table.add_row(
+        f"subscribe executes/s ({sub.contacts:,} contacts, Rokt {sub.latency_ms:.0f} ms, "
+        f"{sub.connections} connections)",
+        f"{sub.load.rate:,.0f}",
+        "",
+        "",
+        "",
+    )
+    table.add_row("subscribe latency p50 / p99", _latency(sub.load), "", "", "")
+    table.add_row(
+        "subscribe: Rokt calls / subscriptions made",
+        f"{sub.rokt_calls:,} / {sub.subscriptions:,}",
+        "",
+        f"{sub.contacts:,} each, all answered 2xx",
+        _mark(ok),
     )

@@ -9,14 +9,17 @@ secret comes from BENCH_ROKT_CLIENT_SECRET, never from argv.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 from collections import Counter
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from activity.devtools.fake_rokt import FakeRokt, create_fake_rokt_app
 
+SUBSCRIBE_PATH = "/v2/subscribe/"
 SECRET_ENV = "BENCH_ROKT_CLIENT_SECRET"  # noqa: S105 - the variable's name, not a secret
 
 
@@ -49,6 +52,7 @@ class Stats:
             "subscriptions_delivered": sum(self.delivered.values()),
             "subscriptions_distinct": len(self.delivered),
             "subscriptions_repeated": self.repeated,
+            "calendar_subscriptions": len(self.fake.subscribe.subscriptions),
         }
 
 
@@ -59,8 +63,22 @@ async def stats(request: web.Request) -> web.Response:
     return web.json_response(request.app[STATS].snapshot())
 
 
-def create_bench_rokt_app(fake: FakeRokt) -> web.Application:
+def subscribe_latency(seconds: float) -> Middleware:
+    """Create Subscription answers after `seconds`, as a real Rokt over the internet would;
+    the other endpoints keep answering at once (their phases measure the service alone)."""
+
+    @web.middleware
+    async def delayed(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if seconds > 0 and request.path.startswith(SUBSCRIBE_PATH):
+            await asyncio.sleep(seconds)
+        return await handler(request)
+
+    return delayed
+
+
+def create_bench_rokt_app(fake: FakeRokt, subscribe_seconds: float = 0.0) -> web.Application:
     app = create_fake_rokt_app(fake)
+    app.middlewares.append(subscribe_latency(subscribe_seconds))
     app[STATS] = Stats(fake)
     app.router.add_get("/_bench/stats", stats)
     return app
@@ -72,11 +90,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--token-ttl", type=float, default=300.0)
+    parser.add_argument("--subscribe-latency", type=float, default=0.0, metavar="SECONDS")
     args = parser.parse_args()
     fake = FakeRokt(args.client_id, os.environ[SECRET_ENV], args.token_ttl)
-    web.run_app(
-        create_bench_rokt_app(fake), host=args.host, port=args.port, print=None, access_log=None
-    )
+    app = create_bench_rokt_app(fake, args.subscribe_latency)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

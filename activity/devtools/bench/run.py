@@ -24,12 +24,14 @@ import time
 from collections.abc import Awaitable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import aiohttp
 from cryptography.fernet import Fernet
 from rich.console import Console
 
+from activity.devtools.bench import subscribe
 from activity.devtools.bench.load import LoadResult, run_wrk, write_bodies
 from activity.devtools.bench.procs import (
     Processes,
@@ -45,6 +47,7 @@ from activity.devtools.bench.procs import (
     wait_ready,
 )
 from activity.devtools.bench.report import BenchReport, Phase, print_report
+from activity.devtools.bench.subscribe import SubscribePhase
 from activity.devtools.demo import (
     ACTIVITY_ID,
     JOURNEY_ID,
@@ -72,6 +75,8 @@ class BenchConfig:
     token_ttl: float = 300.0
     drain_timeout: float = 180.0
     profile: Path | None = None  # py-spy flame graph of the service's GIL during the shared load
+    subscribe_contacts: int = subscribe.DEFAULT_CONTACTS  # 0 skips the subscribe phase
+    subscribe_latency: float = subscribe.DEFAULT_LATENCY
 
 
 def signed_bodies(
@@ -98,6 +103,7 @@ class Loads:
     shared: list[Contact]
     contact: list[Contact]
     paced: list[Contact]
+    subscribers: list[Contact]
 
     @property
     def total(self) -> int:
@@ -116,7 +122,10 @@ class Loads:
         ):
             bodies = signed_bodies(contacts, secret, personalized=personalized)
             write_bodies(workdir / name, bodies, config.threads)
-        return cls(shared, contact, paced)
+        subscribers = make_contacts(config.subscribe_contacts, rng)
+        bodies = subscribe.subscribe_bodies(subscribers, secret)
+        write_bodies(workdir / "subscribe", bodies, config.threads)
+        return cls(shared, contact, paced, subscribers)
 
 
 class Run:
@@ -216,6 +225,22 @@ class Run:
         result = replace(result, server_cpu_seconds=cpu_seconds(self.service_pid) - cpu)
         return Phase(result, len(contacts), queued, calls, waited, peak_rss_mb(self.service_pid))
 
+    async def subscribe_phase(
+        self, http: aiohttp.ClientSession, contacts: Sequence[Contact]
+    ) -> SubscribePhase | None:
+        if not contacts:
+            return None
+        c = self.config
+        self.console.print(
+            f"service, subscribe: {len(contacts):,} contacts, Rokt answers in "
+            f"{1000 * c.subscribe_latency:.0f} ms"
+        )
+        load = self.wrk(self.service_url, "subscribe", exhaust=True, seconds=3600.0)
+        stats = partial(rokt_stats, http, self.rokt_url)
+        return await subscribe.measure(
+            load, stats, len(contacts), c.subscribe_latency, c.connections
+        )
+
     async def measure(self) -> BenchReport:
         c = self.config
         signing = time.monotonic()
@@ -226,6 +251,7 @@ class Run:
         async with aiohttp.ClientSession() as http:
             argv = [sys.executable, "-m", "activity.devtools.bench.rokt", "--client-id", CLIENT_ID]
             argv += ["--token-ttl", str(c.token_ttl), "--port", self.port(self.rokt_url)]
+            argv += ["--subscribe-latency", str(c.subscribe_latency)]
             rokt = self.procs.start("rokt", argv, self.env)
             await wait_ready(http, f"{self.rokt_url}/_bench/stats", rokt)
             base = await self.baseline(http)
@@ -257,6 +283,7 @@ class Run:
                 loads.paced,
                 self.wrk(url, "paced", exhaust=True, seconds=forever, paced=True),
             )
+            subscribing = await self.subscribe_phase(http, loads.subscribers)
             final = await rokt_stats(http, self.rokt_url)
             service_seconds = time.monotonic() - started
         distinct, repeated = final["subscriptions_distinct"], final["subscriptions_repeated"]
@@ -287,6 +314,7 @@ class Run:
             contacts_total=loads.total,
             delivered_exactly_once=exact,
             delivery_problem="" if exact else problem,
+            subscribe=subscribing,
         )
 
 
@@ -309,6 +337,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline-seconds", type=float, default=defaults.baseline_seconds)
     parser.add_argument("--connections", type=int, default=defaults.connections)
     parser.add_argument("--threads", type=int, default=defaults.threads)
+    parser.add_argument("--subscribe-contacts", type=int, default=defaults.subscribe_contacts)
+    parser.add_argument(
+        "--subscribe-latency",
+        type=float,
+        default=defaults.subscribe_latency,
+        metavar="SECONDS",
+        help="how long the fake Rokt takes to create a subscription",
+    )
     parser.add_argument(
         "--profile",
         type=Path,
@@ -325,10 +361,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         connections=args.connections,
         threads=args.threads,
         profile=args.profile.resolve() if args.profile else None,
+        subscribe_contacts=args.subscribe_contacts,
+        subscribe_latency=args.subscribe_latency,
     )
     report = run_bench(config)
     # Targets are goals, not a gate: the exit status fails only when delivery was wrong.
-    return 0 if report.delivered_exactly_once else 1
+    return 0 if report.delivered_exactly_once and report.subscribed_once else 1
 
 
 if __name__ == "__main__":

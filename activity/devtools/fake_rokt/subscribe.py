@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from activity.devtools.fake_rokt import webhooks
 
 ENDPOINT = "subscribe"
 WEBCAL = "WebCal"
@@ -85,6 +88,7 @@ class FakeSubscription:
     details: dict[str, Any]  # what the latest request said (utm fields, opt-in, ...)
     created_at: float
     updated_at: float
+    created_wall: float = field(default_factory=time.time)  # for the webhook's timestamps
 
 
 @dataclass(frozen=True)
@@ -277,3 +281,36 @@ def _type_errors(body: dict[str, Any]) -> Errors:
 def _absolute_url(text: str) -> bool:
     parts = urlsplit(text)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+# Seed 004 (webhook objects) spells the WebCal method "Webcal".
+_WEBHOOK_METHODS = {WEBCAL: "Webcal", GOOGLE: GOOGLE, MICROSOFT: MICROSOFT}
+_UTM = ("utmSource", "utmMedium", "utmCampaign", "utmContent")
+
+
+def webhook_listener(
+    sender: webhooks.WebhookSender,
+) -> Callable[[FakeSubscription, bool], None]:
+    """Rokt tells the account's webhook URL about each subscription the API makes
+    (`Subscribe`) or updates (`SubscriptionDetailsUpdated`), with seed 004's objects."""
+
+    def tell(made: FakeSubscription, is_new: bool) -> None:
+        build = webhooks.subscribe if is_new else webhooks.details_updated
+        payload = build(
+            made.account,
+            made.subscription_id,
+            calendar_code=made.calendar,
+            created_at=made.created_wall,
+            external_id=made.subscriber_id,
+            email=made.email,
+            method=_WEBHOOK_METHODS.get(made.method, made.method),
+            **{name: str(made.details.get(name) or "") for name in _UTM},
+        )
+        # Known to the sender, so POST /__fake/subscriptions/{id}/unsubscribe works for it too.
+        sender.subscriptions[made.subscription_id] = {
+            "accountCode": made.account,
+            **payload["eventDetails"],
+        }
+        sender.send(payload)
+
+    return tell

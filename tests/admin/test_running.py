@@ -1,0 +1,102 @@
+"""GET /running/stats and POST /running/retry over HTTP: session, scope, CSRF, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from activity import create_app
+from activity.appkeys import STORE
+from activity.devtools.jb import test_settings
+from activity.storage.models import Answer, NewItem
+from tests.admin_support import MID_A, MID_B, ClientFactory, ServerFactory, admin_client, signed_in
+
+pytestmark = pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning")
+
+ACTIVITY = "2ad157c6-d111-4124-b996-4a3a48b2b168"
+
+
+def item(n: int, mid: str) -> NewItem:
+    return NewItem(
+        mid=mid,
+        account_code="acme",
+        action="create",
+        batch_key="b",
+        payload={"eventId": "e"},
+        subscription_ids=(f"3f2504e0-4f89-11d3-9a0c-0305e82c33{n:02d}",),
+        event_id="e",
+        journey_id="j",
+        activity_id=ACTIVITY,
+        definition_instance_id=f"i{n}",
+        contact_key=f"c{n}",
+    )
+
+
+@pytest.fixture
+async def admins(
+    tmp_path: Path, aiohttp_server: ServerFactory, aiohttp_client: ClientFactory
+) -> tuple[TestClient, TestClient, str]:
+    app = create_app(test_settings(tmp_path, run_delivery=False))
+    server = await aiohttp_server(app)
+    store = app[STORE]
+    for n, mid in enumerate([MID_A, MID_A, MID_B]):
+        await store.accept(ACTIVITY, f"i{n}", Answer(200, {}), [item(n, mid)], 1.0)
+    claimed = await store.claim("w", 2.0, 60.0, 10)
+    await store.mark_dead([i.id for i in claimed], 3.0, "rejected: Rokt answered HTTP 400: nope")
+    a = await admin_client(aiohttp_server, aiohttp_client, server)
+    b = await admin_client(aiohttp_server, aiohttp_client, server)
+    csrf = await signed_in(a, mid=MID_A)
+    await signed_in(b, mid=MID_B)
+    return a, b, csrf
+
+
+async def test_stats_need_a_session_and_cover_only_its_business_unit(
+    admins: tuple[TestClient, TestClient, str], aiohttp_client: ClientFactory
+) -> None:
+    a, b, _ = admins
+    anonymous = await aiohttp_client(a.server)
+    resp = await anonymous.get(f"/running/stats?activityId={ACTIVITY}")
+    assert resp.status == 401
+    assert (await resp.json())["reason"] == "not_signed_in"
+    mine = await (await a.get(f"/running/stats?activityId={ACTIVITY}&dead=1")).json()
+    theirs = await (await b.get(f"/running/stats?activityId={ACTIVITY}")).json()
+    assert (mine["counts"]["dead"], theirs["counts"]["dead"]) == (2, 1)
+    assert [d["contactKey"] for d in mine["dead"]] == ["c1", "c0"]
+    assert mine["deadReasons"] == [{"reason": "rejected: Rokt answered HTTP 400: nope", "count": 2}]
+    assert "dead" not in theirs
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?activityId=", "?activityId=a%20b", "?activityId=" + "x" * 129]
+)
+async def test_a_missing_or_malformed_activity_id_is_400(
+    admins: tuple[TestClient, TestClient, str], query: str
+) -> None:
+    resp = await admins[0].get(f"/running/stats{query}")
+    assert resp.status == 400
+    assert (await resp.json())["error"] == "activityId is missing or malformed"
+
+
+async def test_retry_needs_the_csrf_header_and_requeues_only_the_sessions_items(
+    admins: tuple[TestClient, TestClient, str],
+) -> None:
+    a, b, csrf = admins
+    body = {"activityId": ACTIVITY}
+    assert (await a.post("/running/retry", json=body)).status == 403
+    assert (await a.post("/running/retry", json=body, headers={"X-CSRF-Token": "x"})).status == 403
+    bad = await a.post("/running/retry", data=b"{", headers={"X-CSRF-Token": csrf})
+    assert bad.status == 400
+    resp = await a.post("/running/retry", json=body, headers={"X-CSRF-Token": csrf})
+    assert resp.status == 200 and await resp.json() == {"requeued": 2}
+    again = await a.post("/running/retry", json=body, headers={"X-CSRF-Token": csrf})
+    assert await again.json() == {"requeued": 0}
+    mine = await (await a.get(f"/running/stats?activityId={ACTIVITY}")).json()
+    theirs = await (await b.get(f"/running/stats?activityId={ACTIVITY}")).json()
+    assert (mine["counts"]["dead"], mine["counts"]["queued"]) == (0, 2)
+    assert theirs["counts"]["dead"] == 1
+    audit = await a.app[STORE].audit_log(MID_A)
+    assert [(e.action, e.detail) for e in audit] == [
+        ("retry_dead", f"re-queued dead items of {ACTIVITY}")
+    ]

@@ -1,0 +1,106 @@
+"""Sign in with Marketing Cloud in real headless Chromium: /sso/login -> the fake's sign-in
+page (another site, 127.0.0.1) -> /sso/callback -> the settings page of the chosen business
+unit; then sign out, and the old cookie opens nothing.
+
+The app is served on http://localhost, which Chromium treats as a secure context, so the
+`Secure; SameSite=None; Partitioned` cookies behave as on https.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser, async_playwright, expect
+
+from activity import create_app
+from activity.admin.sessions import COOKIE_NAME
+from activity.devtools.bench.procs import free_port
+from activity.devtools.fake_sfmc import FakeSfmc, running_fake_sfmc
+from activity.devtools.jb import test_settings
+
+pytestmark = [pytest.mark.browser]
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
+
+
+@dataclass
+class Stack:
+    base: str
+    fake: FakeSfmc
+    browser: Browser
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_fake_sfmc(client_id="sfmc-cid", client_secret="sfmc-csecret") as (
+        fake,
+        url,
+    ):
+        port = free_port()
+        base = f"http://localhost:{port}"
+        settings = test_settings(
+            tmp_path,
+            public_url=base,
+            sfmc_client_id="sfmc-cid",
+            sfmc_client_secret="sfmc-csecret",
+            sfmc_auth_url=url,
+        )
+        fake.redirect_uris = {f"{base}/sso/callback"}  # registered, as in the Web App integration
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "localhost", port).start()
+        try:
+            async with async_playwright() as pw:
+                browser = await pw.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+                )
+                try:
+                    yield Stack(base, fake, browser)
+                finally:
+                    await browser.close()
+        finally:
+            await runner.cleanup()
+
+
+async def test_click_through_sign_in_to_the_chosen_business_unit(stack: Stack) -> None:
+    context = await stack.browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{stack.base}/sso/login?next=/settings")
+    await expect(page.locator("#who")).to_contain_text("admin@example.com")
+    await page.get_by_label("Business unit").select_option("100000002")
+    await page.get_by_role("button", name="Allow").click()
+    await page.wait_for_url(f"{stack.base}/settings")
+    await expect(page.locator("#context")).to_contain_text("Business unit 100000002")
+    await expect(page.locator("#sfmc-status")).to_contain_text(
+        "Connected to Marketing Cloud as admin@example.com on "
+    )
+    (cookie,) = [c for c in await context.cookies() if c["name"] == COOKIE_NAME]
+    assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "None"
+    assert [r.status for r in stack.fake.calls("token")] == [200]
+
+    # Sign out; a copy of the cookie taken before opens nothing afterwards.
+    copied = await context.cookies()
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="Signed out")).to_be_visible()
+    thief = await stack.browser.new_context()
+    await thief.add_cookies(copied)  # type: ignore[arg-type]
+    other = await thief.new_page()
+    resp = await other.goto(f"{stack.base}/settings")
+    assert resp is not None and resp.status == 401
+    await thief.close()
+    await context.close()
+
+
+async def test_deny_shows_what_happened_and_signs_nobody_in(stack: Stack) -> None:
+    context = await stack.browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{stack.base}/sso/login")
+    await page.get_by_role("button", name="Deny").click()
+    await page.wait_for_url(f"{stack.base}/sso/callback?*")
+    await expect(page.locator("#why")).to_contain_text("declined")
+    assert not [c for c in await context.cookies() if c["name"] == COOKIE_NAME]
+    await context.close()
