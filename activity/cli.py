@@ -164,6 +164,13 @@ def _settings(args: argparse.Namespace) -> int:
     return asyncio.run(_with_settings_service(settings, args.settings_command, args))
 
 
+def _sfmc(args: argparse.Namespace) -> int:
+    from activity.sfmc.cli import run
+
+    settings = settings_from_env(serving=False)
+    return asyncio.run(run(settings, args, f"cli:{os.environ.get('USER', 'operator')}"))
+
+
 def _demo(args: argparse.Namespace) -> int:
     from activity.devtools.demo import run_demo
 
@@ -269,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--rotate", action="store_true", help="replace it; the old URL stops working at once"
     )
     settings.set_defaults(func=_settings)
+
+    from activity.sfmc.cli import add_parser as add_sfmc_parser
+
+    add_sfmc_parser(sub).set_defaults(func=_sfmc)
 
     demo = sub.add_parser(
         "demo",
