@@ -18,7 +18,7 @@ from aiohttp import web
 from activity.admin import sessions
 from activity.admin.sso import not_signed_in, render_page
 from activity.appkeys import STORE
-from activity.rokt.outcomes import AUTH_FAILED, GAVE_UP, NOT_CONFIGURED, REJECTED
+from activity.rokt.outcomes import AUTH_FAILED, GAVE_UP, NOT_CONFIGURED, NOT_FOUND, REJECTED
 from activity.storage.inbox import EventCount
 from activity.storage.models import DEAD, ITEM_STATES, DeadItem, DeliveryCount
 
@@ -35,6 +35,8 @@ DEAD_MEANINGS = {
     AUTH_FAILED: "Rokt kept refusing the OAuth client ID and secret: fix them on the "
     "settings page.",
     GAVE_UP: "Rokt stayed unreachable or failing for every attempt (about two hours).",
+    NOT_FOUND: "Rokt answered 404 to a cancel or remove: most likely the account code in the "
+    "settings is wrong, or the event was never created (or already deleted) under that code.",
 }
 
 
