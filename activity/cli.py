@@ -101,6 +101,7 @@ def _read_secret() -> str:
 async def _with_settings_service(settings: Settings, action: str, args: argparse.Namespace) -> int:
     from activity.admin.settings_service import Actor, SettingsService
     from activity.crypto import keyring_for
+    from activity.sfmc.connections import ConnectionService
     from activity.storage.factory import store_for
 
     create = action not in READ_ONLY_SETTINGS
@@ -151,6 +152,7 @@ async def _with_settings_service(settings: Settings, action: str, args: argparse
             print(await urls.url_for(args.mid, rotate=bool(args.rotate)))
         elif action == "rotate-key":
             changed = await service.rotate_keys()
+            changed += await ConnectionService(store, keyring, settings).rotate_keys()
             print(f"re-encrypted {changed} stored secret(s) under the first key")
         return 0
     finally:
@@ -160,6 +162,13 @@ async def _with_settings_service(settings: Settings, action: str, args: argparse
 def _settings(args: argparse.Namespace) -> int:
     settings = settings_from_env(serving=False)
     return asyncio.run(_with_settings_service(settings, args.settings_command, args))
+
+
+def _sfmc(args: argparse.Namespace) -> int:
+    from activity.sfmc.cli import run
+
+    settings = settings_from_env(serving=False)
+    return asyncio.run(run(settings, args, f"cli:{os.environ.get('USER', 'operator')}"))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -267,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--rotate", action="store_true", help="replace it; the old URL stops working at once"
     )
     settings.set_defaults(func=_settings)
+
+    from activity.sfmc.cli import add_parser as add_sfmc_parser
+
+    add_sfmc_parser(sub).set_defaults(func=_sfmc)
 
     demo = sub.add_parser(
         "demo",

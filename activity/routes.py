@@ -7,7 +7,7 @@ from aiohttp import web
 from activity.admin import marketing_cloud_page, operations, running, settings_page, sso, sso_oauth
 from activity.appkeys import ASSET_VERSION
 from activity.journey import config_json as manifest
-from activity.journey import editor, editor_api, execute, lifecycle
+from activity.journey import editor, editor_api, event_picker, execute, lifecycle
 from activity.ops import health
 from activity.ops import metrics_view as metrics
 from activity.rokt import webhooks
@@ -34,6 +34,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/settings/delete", settings_page.delete)
     app.router.add_get("/settings/deliveries", operations.show)
     app.router.add_post("/settings/webhook-url/rotate", marketing_cloud_page.rotate_webhook_url)
+    app.router.add_post(
+        "/settings/data-extensions/install", marketing_cloud_page.install_data_extensions
+    )
     app.router.add_post("/webhooks/rokt/{token}", webhooks.receive)
     # The config UI in JB's iframe and the helper endpoints it calls.
     assets = editor.EditorAssets.load(app[ASSET_VERSION])
@@ -43,6 +46,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/check", editor_api.check)
     app.router.add_post("/api/preview", editor_api.preview)
     app.router.add_get("/api/configured", editor_api.configured)
+    app.router.add_get("/api/rokt/events", event_picker.events)  # needs the admin session
     # Journey Builder's running-journey hover and modal (need the admin session for data).
     pages = running.RunningPages.load(app[ASSET_VERSION])
     app.router.add_get("/running/hover", pages.hover)

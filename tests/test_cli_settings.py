@@ -178,3 +178,24 @@ def test_webhook_url_is_made_once_and_rotated(db: Path) -> None:
     assert len(url.rsplit("/", 1)[1]) >= 43
     assert again.stdout.strip() == url
     assert rotated.stdout.strip() not in ("", url)
+
+
+def test_rotate_key_re_encrypts_marketing_cloud_connections_too(db: Path) -> None:
+    refresh = "cli-refresh-token-7b21e0"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO sfmc_connections (mid, grant_type, client_id, secret_token, auth_url, "
+            "connected_at, updated_at, needs_signin) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+            ("500000001", "refresh_token", "web-app", Fernet(K1).encrypt(refresh.encode()),
+             "https://t.auth.marketingcloudapis.com", 1.0, 1.0),
+        )  # fmt: skip
+    rotated = run(db, f"{K2},{K1}", "rotate-key")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "re-encrypted 3 stored secret(s)" in rotated.stdout
+    with sqlite3.connect(db) as conn:
+        token, needs_signin, updated = conn.execute(
+            "SELECT secret_token, needs_signin, updated_at FROM sfmc_connections"
+        ).fetchone()
+    assert Fernet(K2).decrypt(token).decode() == refresh
+    assert (needs_signin, updated) == (1, 1.0), "only the encryption changed"
+    assert refresh not in rotated.stdout + rotated.stderr

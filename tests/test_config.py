@@ -119,3 +119,45 @@ def test_retention_days_from_env() -> None:
         ConfigError, match="ACTIVITY_RETENTION_DAYS must be a positive number of days"
     ):
         settings_from_env({**BASE_ENV, "ACTIVITY_RETENTION_DAYS": "0"})
+
+
+SFMC_ENV = {
+    **BASE_ENV,
+    "SFMC_CLIENT_ID": "web-app-id",
+    "SFMC_CLIENT_SECRET": "web-app-secret-51e0",
+    "SFMC_SUBDOMAIN": "mc563885gzs27c5t9-63k636ttgm",
+}
+
+
+def test_sso_is_off_without_a_client_id_and_defaults_follow_design() -> None:
+    s = settings_from_env(BASE_ENV)
+    assert not s.sso_enabled
+    assert s.sfmc_auth_url == "https://{tssd}.auth.marketingcloudapis.com"
+    assert s.sfmc_scopes == "offline data_extensions_read data_extensions_write"
+    assert s.sso_redirect_uri == "https://ca.example.com/sso/callback"
+
+
+def test_sso_settings_from_env() -> None:
+    s = settings_from_env({**SFMC_ENV, "SFMC_SCOPES": "  offline   data_extensions_read "})
+    assert s.sso_enabled and s.sfmc_client_id == "web-app-id"
+    assert s.sfmc_subdomain == "mc563885gzs27c5t9-63k636ttgm"
+    assert s.sfmc_scopes == "offline data_extensions_read"
+    assert "web-app-secret-51e0" not in repr(s)
+    local = settings_from_env({**SFMC_ENV, "SFMC_AUTH_URL": "http://127.0.0.1:8091/"})
+    assert local.sfmc_auth_url == "http://127.0.0.1:8091"
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"SFMC_CLIENT_SECRET": ""}, "SFMC_CLIENT_SECRET"),
+        ({"SFMC_SUBDOMAIN": ""}, "SFMC_SUBDOMAIN"),
+        ({"SFMC_SUBDOMAIN": "evil.com/x"}, "SFMC_SUBDOMAIN"),
+        ({"SFMC_AUTH_URL": "http://{tssd}.auth.example.com"}, "SFMC_AUTH_URL"),
+        ({"SFMC_AUTH_URL": "ftp://x"}, "SFMC_AUTH_URL"),
+        ({"SFMC_AUTH_URL": "https://{tssd}.auth.example.com?x=1"}, "SFMC_AUTH_URL"),
+    ],
+)
+def test_bad_sso_settings_are_named(change: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        settings_from_env({**SFMC_ENV, **change})

@@ -17,7 +17,9 @@ VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 MAX_ID_LENGTH = 200
 MAX_SECRET_LENGTH = 500
 NO_SECRET_TO_TEST = "Type the client secret to test it; none is stored yet."  # noqa: S105
-TEXT_FIELDS = ("account_code", "account_id", "client_id")
+TEXT_FIELDS = ("account_code", "account_id", "client_id", "calendar_ids")
+CALENDAR_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+MAX_CALENDARS = 10
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class SettingsInput:
     client_id: str
     client_secret: str | None = field(repr=False)  # None keeps the stored secret
     enterprise_default: bool
+    calendar_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ def form_values(stored: StoredSettings | None) -> dict[str, str]:
         "account_code": stored.account_code,
         "account_id": stored.account_id,
         "client_id": stored.client_id,
+        "calendar_ids": ", ".join(stored.calendar_ids),
     }
 
 
@@ -78,6 +82,20 @@ def _check_identifier(value: str, *, label: str, required: bool) -> str:
     if not VISIBLE_ASCII.fullmatch(value):
         return f"The {label} has no spaces or special characters; paste it exactly as Rokt gave it."
     return ""
+
+
+def calendar_ids_of(value: str) -> tuple[tuple[str, ...], str]:
+    """Calendar IDs separated by commas or spaces, each once; an error message or ""."""
+    ids = tuple(dict.fromkeys(v for v in re.split(r"[\s,;]+", value) if v))
+    bad = [v for v in ids if not CALENDAR_ID.fullmatch(v)]
+    if bad:
+        return (), (
+            f"{bad[0][:40]!r} is not a calendar ID: use letters, digits, hyphens or "
+            "underscores, separated by commas."
+        )
+    if len(ids) > MAX_CALENDARS:
+        return (), f"Enter at most {MAX_CALENDARS} calendar IDs."
+    return ids, ""
 
 
 def _check_secret(value: str, *, required: bool) -> str:
@@ -110,6 +128,7 @@ def parse_settings(
         "client_id": _check_identifier(values["client_id"], label="OAuth client ID", required=True),
         "client_secret": _check_secret(secret, required=not has_stored_secret),
     }
+    calendar_ids, errors["calendar_ids"] = calendar_ids_of(values["calendar_ids"])
     errors = {k: v for k, v in errors.items() if v}
     enterprise_default = may_set_default and form.get("enterprise_default") == "on"
     values["enterprise_default"] = "on" if enterprise_default else ""
@@ -121,6 +140,7 @@ def parse_settings(
         client_id=values["client_id"],
         client_secret=secret or None,
         enterprise_default=enterprise_default,
+        calendar_ids=calendar_ids,
     )
     return FormResult(values, {}, parsed)
 

@@ -44,6 +44,9 @@ UNDECRYPTABLE = ConnectionResult(
 )
 
 
+ACTION_NAMES = {"save": "Saved", "delete": "Deleted", "install_data_extension": "Installed"}
+
+
 def _may_set_default(admin: AdminSession, stored: StoredSettings | None) -> bool:
     """Only a user signed in from an enterprise may make these settings its default."""
     eid = admin.identity.enterprise_id
@@ -67,7 +70,11 @@ def _audit_rows(entries: list[AuditEntry]) -> list[dict[str, str]]:
             "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(e.at)),
             "who": e.user_email or e.user_id,
             "user_id": e.user_id,
-            "action": {"save": "Saved", "delete": "Deleted"}.get(e.action, e.action),
+            "action": {
+                "save": "Saved",
+                "delete": "Deleted",
+                "install_data_extension": "Installed",
+            }.get(e.action, e.action),
             "detail": e.detail,
         }
         for e in entries
@@ -176,6 +183,7 @@ async def save(request: web.Request) -> web.StreamResponse:
         client_secret=entry.client_secret,
         enterprise_id=enterprise_id,
         is_enterprise_default=is_default,
+        calendar_ids=entry.calendar_ids,
         actor=_actor(admin),
     )
     log.info("settings saved", extra={"mid": mid})

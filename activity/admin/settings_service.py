@@ -98,9 +98,13 @@ class SettingsService:
         account_id: str = "",
         enterprise_id: str = "",
         is_enterprise_default: bool = False,
+        calendar_ids: tuple[str, ...] | None = None,
     ) -> StoredSettings:
-        """Create or update; `client_secret=None` keeps the stored secret."""
+        """Create or update; `client_secret=None` keeps the stored secret, `calendar_ids=None`
+        the stored calendar IDs."""
         existing = await self._store.get_settings(mid)
+        if calendar_ids is None:
+            calendar_ids = existing.calendar_ids if existing is not None else ()
         if client_secret is None:
             if existing is None:
                 raise ValueError("a client secret is required for new settings")
@@ -118,6 +122,7 @@ class SettingsService:
             is_enterprise_default=is_enterprise_default,
             updated_at=now,
             updated_by=actor.email or actor.user_id,
+            calendar_ids=calendar_ids,
         )
         changes = _describe_changes(existing, stored, secret_changed=client_secret is not None)
         await self._store.put_settings(
@@ -159,6 +164,7 @@ def _describe_changes(
             ("account ID", before.account_id, after.account_id),
             ("client ID", before.client_id, after.client_id),
             ("enterprise default", before.is_enterprise_default, after.is_enterprise_default),
+            ("calendar IDs", ", ".join(before.calendar_ids), ", ".join(after.calendar_ids)),
         ):
             if old != new:
                 parts.append(f"{label}: {old or '(empty)'} → {new or '(empty)'}")

@@ -3,12 +3,14 @@
 The fake Rokt and the service (SQLite in a temporary directory) run on free ports; this module
 plays Journey Builder against them: save, validate, publish, then one signed execute per
 contact with C in flight, a few JB retries replayed, and finally checks the fake Rokt's record:
-every accepted contact's subscription IDs reached Rokt exactly once.
+every accepted contact's subscription IDs reached Rokt exactly once. Then a welcome journey
+subscribes a few new contacts (demo_subscribe.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import secrets
 import socket
@@ -29,10 +31,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from activity.admin.settings_service import Actor
 from activity.app import create_app
-from activity.appkeys import SETTINGS_SERVICE, STORE
+from activity.appkeys import SETTINGS_SERVICE, STORE, WEBHOOK_URLS
 from activity.config import Settings
 from activity.devtools.demo_report import DemoReport, Timeline, print_report
+from activity.devtools.demo_subscribe import print_welcome, welcome_journey
 from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
+from activity.devtools.fake_rokt.webhooks import WebhookSender
 from activity.devtools.jb import event_arguments, execute_payload, lifecycle_payload, sign
 from activity.journey.execution import QUEUED
 from activity.storage.models import DEAD, SENT
@@ -45,6 +49,8 @@ JOURNEY_ID = "78d81790-19da-41dd-9ca2-6fd25baa5699"
 ACTIVITY_ID = "2ad157c6-d111-4124-b996-4a3a48b2b168"
 FIRST_NAMES = ("Jane", "Omar", "Mei", "Lucas", "Priya", "Tomás", "Aiko", "Kwame", "Sofia", "Noah")
 DRAIN_TIMEOUT_SECONDS = 60.0
+WELCOME_CONTACTS = 5  # the welcome journey's new contacts (action subscribe)
+WEBHOOK_RETRIES = (0.2, 0.5, 1.0)  # Rokt's 30 minutes of retries, compressed for the demo
 POLL_SECONDS = 0.1
 
 
@@ -196,14 +202,16 @@ class _Running:
     url: str
     jwt_secret: str = field(repr=False)
     fake: FakeRokt
+    webhooks: WebhookSender
 
 
 @asynccontextmanager
 async def running_service(workdir: Path) -> AsyncIterator[_Running]:
     """The fake Rokt and the service on free loopback ports, with a business unit configured."""
     rokt_secret = secrets.token_urlsafe(24)
+    webhooks = WebhookSender(schedule=WEBHOOK_RETRIES)
     fake, rokt_url, rokt_runner = await start_fake_rokt(
-        client_id=CLIENT_ID, client_secret=rokt_secret
+        client_id=CLIENT_ID, client_secret=rokt_secret, webhooks=webhooks
     )
     sock = free_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -227,7 +235,9 @@ async def running_service(workdir: Path) -> AsyncIterator[_Running]:
             enterprise_id=EID,
             actor=Actor(user_id="demo"),
         )
-        yield _Running(app, url, settings.jwt_secret, fake)
+        # The business unit's webhook URL, pasted into the fake Rokt's "dashboard".
+        webhooks.register(await app[WEBHOOK_URLS].url_for(MID))
+        yield _Running(app, url, settings.jwt_secret, fake, webhooks)
     finally:
         await runner.cleanup()
         await rokt_runner.cleanup()
@@ -297,7 +307,7 @@ async def play(
         )
         outcome, timeline = await _flow(service, calls, concurrency, console)
         counts = await _settled(service.app)
-        return DemoReport.build(
+        report = DemoReport.build(
             contacts=people,
             outcome_answers=outcome.answers,
             replay_answers=outcome.replay_answers,
@@ -308,6 +318,11 @@ async def play(
             token_grants=service.fake.token_grants,
             timeline=timeline,
         )
+        async with aiohttp.ClientSession() as http:
+            keys = [f"0031x9{i:09d}" for i in range(WELCOME_CONTACTS)]
+            welcome = await welcome_journey(service, http, MID, keys)
+        print_welcome(welcome, console)
+        return dataclasses.replace(report, problems=report.problems + welcome.problems)
 
 
 def run_demo(

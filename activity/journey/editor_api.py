@@ -19,7 +19,7 @@ from aiohttp import web
 from activity.appkeys import SETTINGS_SERVICE
 from activity.errors import InvalidInput
 from activity.events import plan as events
-from activity.events import timezones
+from activity.events import preflight, timezones
 from activity.journey import subscribe_editor
 from activity.journey.inarguments import SCHEMA, kind_of, merge
 from activity.rokt.subscribe_api import SUBSCRIBE
@@ -50,7 +50,7 @@ async def check(request: web.Request) -> web.Response:
     if arguments.get("action") == SUBSCRIBE:
         found = subscribe_editor.problems(arguments)
     else:
-        found = events.problems(arguments)
+        found = preflight.problems(arguments)
     return web.json_response(
         {"ok": not found, "problems": [{"field": p.field, "message": p.message} for p in found]}
     )

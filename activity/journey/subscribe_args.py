@@ -6,8 +6,9 @@ Execute, the pre-flight check and the preview share `parse`. Decisions:
 - emailAddress is optional; when given (after JB resolves the binding) it must look like an
   address, else the contact is `invalid` and Rokt is not called.
 - subscriptionMethod defaults to WebCal; Google and Microsoft need redirectTo.
-- redirectTo and the UTM values may hold placeholders; redirectTo must then be an absolute
-  http(s) URL, and each UTM value at most 255 characters. Empty UTM values are left out.
+- redirectTo and the UTM values may hold placeholders. Once they are filled, redirectTo must
+  be an absolute http(s) URL of at most 2048 characters, and each UTM value at most 255
+  characters. Empty UTM values are left out.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 from activity.errors import InvalidInput
 from activity.events import placeholders
 from activity.journey import inarguments
-from activity.journey.subscribe_schema import TEXT_MAX, UTM_FIELDS
+from activity.journey.subscribe_schema import TEXT_MAX, URL_MAX, UTM_FIELDS
 from activity.rokt.subscribe_api import NEEDS_REDIRECT, WEBCAL
 
 PLACEHOLDER_FIELDS = ("redirectTo", *UTM_FIELDS)
@@ -105,6 +106,10 @@ def email_address(value: Any) -> str:
 
 
 def redirect_url(text: str) -> str:
+    if len(text) > URL_MAX:
+        raise InvalidInput(
+            f"redirectTo is {len(text)} characters; expected at most {URL_MAX}", reason="too_long"
+        )
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
         raise InvalidInput(

@@ -13,7 +13,7 @@ from typing import Any
 
 from activity.errors import InvalidInput
 from activity.events import placeholders
-from activity.events.plan import Problem
+from activity.events.preflight import Problem
 from activity.journey import inarguments, subscribe_args
 from activity.journey.inarguments import CONTINUE, EJECT, present
 from activity.journey.subscribe_schema import UTM_FIELDS

@@ -9,6 +9,8 @@ from activity.rokt.subscribe_api import METHODS, NEEDS_REDIRECT, SUBSCRIBE
 
 CALENDAR_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 TEXT_MAX = 255  # subscriberId and each UTM value, after placeholders are filled
+URL_MAX = 2048  # longer links break in browsers and mail clients
+EMAIL_MAX = 254  # the longest address SMTP can carry (RFC 5321)
 UTM_FIELDS = ("utmSource", "utmMedium", "utmCampaign", "utmContent")
 
 SUBSCRIBE_PROPERTIES: dict[str, Any] = {
@@ -23,16 +25,21 @@ SUBSCRIBE_PROPERTIES: dict[str, Any] = {
         "description": f"who the subscriber is to you, at most {TEXT_MAX} characters "
         "(default: the contact key)",
     },
-    "emailAddress": {"type": "string", "description": "the contact's email address"},
+    "emailAddress": {
+        "type": "string",
+        "maxLength": EMAIL_MAX,
+        "description": f"the contact's email address, at most {EMAIL_MAX} characters",
+    },
     "subscriptionMethod": {
         "enum": list(METHODS),
         "description": "one of " + ", ".join(METHODS),
     },
     "redirectTo": {
         "type": "string",
+        "maxLength": URL_MAX,
         "description": "the https URL Rokt sends the person to after the "
         + " or ".join(NEEDS_REDIRECT)
-        + " consent",
+        + f" consent, at most {URL_MAX} characters",
     },
     **{
         name: {"type": "string", "description": f"text of at most {TEXT_MAX} characters"}

@@ -76,6 +76,17 @@ class ConnectionService:
         await self._store.put_sfmc_connection(connection)
         return connection
 
+    async def rotate_keys(self) -> int:
+        """Re-encrypt every stored connection secret under the keyring's first key."""
+        changed = 0
+        for connection in await self._store.list_sfmc_connections():
+            new = self._keyring.rotate(connection.secret_token)
+            if await self._store.reencrypt_sfmc_secret(
+                connection.mid, connection.secret_token, new
+            ):
+                changed += 1
+        return changed
+
     async def disconnect(self, mid: str) -> bool:
         return await self._store.delete_sfmc_connection(mid)
 

@@ -58,6 +58,9 @@ class Store(Protocol):
 
     async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]: ...
 
+    async def add_audit_entry(self, audit: AuditEntry) -> None:
+        """Record an admin action that is not a settings change (e.g. an install)."""
+
     # Lifecycle calls: one row per (route, activity, journey version), counted on repeat.
     async def record_lifecycle(self, call: LifecycleCall) -> None: ...
 
@@ -196,6 +199,10 @@ class Store(Protocol):
     async def rotate_sfmc_secret(self, mid: str, old: bytes, new: bytes, now: float) -> bool:
         """Replace the encrypted secret only if it is still `old` (two refreshes racing: the
         loser learns it lost) and clear `needs_signin`; False when nothing changed."""
+
+    async def reencrypt_sfmc_secret(self, mid: str, old: bytes, new: bytes) -> bool:
+        """Key rotation: the same secret under another key, only if it is still `old`;
+        nothing else about the connection changes."""
 
     async def mark_sfmc_needs_signin(self, mid: str, why: str, now: float) -> bool:
         """Marketing Cloud refused the stored grant (invalid_grant): an admin must sign in."""

@@ -27,6 +27,7 @@ class StoredSettings:
     is_enterprise_default: bool = False
     updated_at: float = 0.0
     updated_by: str = ""
+    calendar_ids: tuple[str, ...] = ()  # Rokt calendars whose events the editor can list
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,7 @@ class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
             await conn.execute(
                 sql.UPSERT_SETTINGS, s.mid, s.account_code, s.account_id, s.client_id,
                 s.secret_token, s.enterprise_id, s.is_enterprise_default, s.updated_at,
-                s.updated_by,
+                s.updated_by, ",".join(s.calendar_ids),
             )  # fmt: skip
             await _insert_audit(conn, audit)
 
@@ -168,6 +168,10 @@ class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
             return 0
         changed = await self._fetch(sql.REPLACE_SECRETS, list(tokens), list(tokens.values()))
         return len(changed)
+
+    async def add_audit_entry(self, audit: AuditEntry) -> None:
+        async with self._tx() as conn:
+            await _insert_audit(conn, audit)
 
     async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]:
         return [rows.audit_from_row(r) for r in await self._fetch(sql.AUDIT_LOG, mid, limit)]

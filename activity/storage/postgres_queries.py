@@ -72,13 +72,14 @@ WHERE state IN ('{QUEUED}', '{SENDING}')
 
 UPSERT_SETTINGS = """
 INSERT INTO settings (mid, account_code, account_id, client_id, secret_token, enterprise_id,
-                      is_enterprise_default, updated_at, updated_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                      is_enterprise_default, updated_at, updated_by, calendar_ids)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (mid) DO UPDATE SET
     account_code = excluded.account_code, account_id = excluded.account_id,
     client_id = excluded.client_id, secret_token = excluded.secret_token,
     enterprise_id = excluded.enterprise_id, is_enterprise_default = excluded.is_enterprise_default,
-    updated_at = excluded.updated_at, updated_by = excluded.updated_by
+    updated_at = excluded.updated_at, updated_by = excluded.updated_by,
+    calendar_ids = excluded.calendar_ids
 """
 
 # Two admins naming different defaults at once: the second waits for the first, then wins.

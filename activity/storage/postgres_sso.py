@@ -124,6 +124,16 @@ class PostgresSsoMixin:
         )
         return bool(found)
 
+    async def reencrypt_sfmc_secret(self, mid: str, old: bytes, new: bytes) -> bool:
+        found = await self._rows(
+            "UPDATE sfmc_connections SET secret_token = $1 WHERE mid = $2 AND secret_token = $3 "
+            "RETURNING 1",
+            new,
+            mid,
+            old,
+        )
+        return bool(found)
+
     async def mark_sfmc_needs_signin(self, mid: str, why: str, now: float) -> bool:
         found = await self._rows(
             "UPDATE sfmc_connections SET needs_signin = TRUE, needs_signin_why = $1, "

@@ -33,6 +33,7 @@ def settings_from_row(row: Row) -> StoredSettings:
         is_enterprise_default=bool(row["is_enterprise_default"]),
         updated_at=float(row["updated_at"]),
         updated_by=row["updated_by"],
+        calendar_ids=tuple(c for c in str(row["calendar_ids"]).split(",") if c),
     )
 
 

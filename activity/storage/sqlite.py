@@ -239,13 +239,14 @@ class SQLiteStore(SQLiteSsoMixin, SQLiteOperationsMixin):
                 )
             db.execute(
                 "INSERT INTO settings (mid, account_code, account_id, client_id, secret_token, "
-                "enterprise_id, is_enterprise_default, updated_at, updated_by) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mid) DO UPDATE SET "
+                "enterprise_id, is_enterprise_default, updated_at, updated_by, calendar_ids) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mid) DO UPDATE SET "
                 "account_code = excluded.account_code, account_id = excluded.account_id, "
                 "client_id = excluded.client_id, secret_token = excluded.secret_token, "
                 "enterprise_id = excluded.enterprise_id, "
                 "is_enterprise_default = excluded.is_enterprise_default, "
-                "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                "updated_at = excluded.updated_at, updated_by = excluded.updated_by, "
+                "calendar_ids = excluded.calendar_ids",
                 (
                     settings.mid,
                     settings.account_code,
@@ -256,6 +257,7 @@ class SQLiteStore(SQLiteSsoMixin, SQLiteOperationsMixin):
                     int(settings.is_enterprise_default),
                     settings.updated_at,
                     settings.updated_by,
+                    ",".join(settings.calendar_ids),
                 ),
             )
             _insert_audit(db, audit)
@@ -281,6 +283,9 @@ class SQLiteStore(SQLiteSsoMixin, SQLiteOperationsMixin):
             )
 
         return await self._tx(run)
+
+    async def add_audit_entry(self, audit: AuditEntry) -> None:
+        await self._tx(lambda db: _insert_audit(db, audit))
 
     async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]:
         found = await self._query(

@@ -144,6 +144,16 @@ class SQLiteSsoMixin:
 
         return await self._write(run)
 
+    async def reencrypt_sfmc_secret(self, mid: str, old: bytes, new: bytes) -> bool:
+        def run(db: sqlite3.Connection) -> bool:
+            changed = db.execute(
+                "UPDATE sfmc_connections SET secret_token = ? WHERE mid = ? AND secret_token = ?",
+                (new, mid, old),
+            )
+            return changed.rowcount > 0
+
+        return await self._write(run)
+
     async def mark_sfmc_needs_signin(self, mid: str, why: str, now: float) -> bool:
         def run(db: sqlite3.Connection) -> bool:
             changed = db.execute(

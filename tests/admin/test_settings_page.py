@@ -426,3 +426,17 @@ async def test_no_log_line_contains_a_secret_or_a_token(
             assert secret not in line, record.getMessage()
     messages = {r.getMessage() for r in caplog.records}
     assert {"sso login", "sso login rejected", "settings saved", "connection test"} <= messages
+
+
+async def test_calendar_ids_are_optional_checked_kept_and_audited(env: Env) -> None:
+    client, csrf = await env.client()
+    await save(client, csrf)
+    assert (await env.app[SETTINGS_SERVICE].get(MID_A)).calendar_ids == ()  # type: ignore[union-attr]
+    html = await save(client, csrf, calendar_ids=" cal-1, cal_2 cal-1 ")
+    assert 'value="cal-1, cal_2"' in html
+    assert (await env.app[SETTINGS_SERVICE].get(MID_A)).calendar_ids == ("cal-1", "cal_2")  # type: ignore[union-attr]
+    assert "calendar IDs: (empty) → cal-1, cal_2" in html
+    resp = await client.post("/settings", data=form(csrf, calendar_ids="cal-1, bad/id"))
+    assert resp.status == 400
+    assert "&#39;bad/id&#39; is not a calendar ID" in help_text(await resp.text(), "calendar_ids")
+    assert (await env.app[SETTINGS_SERVICE].get(MID_A)).calendar_ids == ("cal-1", "cal_2")  # type: ignore[union-attr]

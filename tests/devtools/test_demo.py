@@ -165,3 +165,13 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 50) == 50.0
     assert percentile(values, 99) == 99.0
     assert percentile([], 99) == 0.0
+
+
+def test_the_welcome_journey_subscribes_new_contacts_and_their_webhooks_come_back() -> None:
+    console, out = quiet()
+    assert run_demo(contacts=20, concurrency=4, console=console) == 0
+    text = " ".join(out.getvalue().split())
+    assert "Welcome journey: 5 contacts subscribed to demo-calendar" in text
+    assert text.count("│ subscribed │ webcal://") == 3  # the first three links are shown
+    assert "JB retry answered the same: yes" in text
+    assert "Create Subscription calls: 5; Subscribe webhooks stored by the service: 5." in text

@@ -8,18 +8,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activity.devtools.jb import DEFAULT_SUBSCRIPTION_BINDING, ENTRY_KEY, event_arguments
+from activity.devtools.jb import ENTRY_KEY, event_arguments
 from activity.errors import InvalidInput
 from activity.events.plan import (
     SAMPLE_SUBSCRIPTION_ID,
     EventPlan,
-    Problem,
     forget_templates,
     plan,
     preview,
-    problems,
 )
 from activity.rokt.api_requests import RoktRequest
+from tests.events.inputs import ARGUMENTS, configured
 
 SUB = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 SUB2 = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
@@ -98,25 +97,6 @@ def test_contact_scope_events_differ_per_contact() -> None:
     assert a.batch_key != b.batch_key
 
 
-@pytest.mark.parametrize("key", ["", "has space", "a/b", "a\\b", "tab\there"])
-def test_contact_key_unusable_in_event_id(key: str) -> None:
-    problem = error(args(eventScope="contact"), key)
-    assert problem.message.startswith("eventScope is contact but the contact key")
-    assert plan(args(eventScope="shared"), key).event_id == "summer-sale-2026"
-
-
-def test_contact_scoped_event_id_length_is_capped() -> None:
-    assert plan(args(eventScope="contact"), "k" * 238).event_id.endswith("k" * 238)
-    problem = error(args(eventScope="contact"), "k" * 239)
-    assert problem.message.startswith("eventId with the contact key is 256 characters;")
-
-
-def test_email_contact_keys_are_fine() -> None:
-    assert plan(args(eventScope="contact"), "jane+x@ex.com").event_id == (
-        "summer-sale-2026_jane+x@ex.com"
-    )
-
-
 def test_placeholders_fill_every_text_and_time_field() -> None:
     merged = args(
         title="Hi <<First Name|friend>>, <<Offer>>",
@@ -170,110 +150,10 @@ def test_text_caps_apply_after_filling(field: str, limit: int) -> None:
     assert problem.reason == "too_long"
 
 
-def test_iana_zone_gets_windows_name_and_utc_follows_dst() -> None:
-    result = plan(
-        args(timezone="America/Chicago", start="2026-07-01T09:00", end="2026-07-01T10:00"), "C"
-    )
-    assert (result.payload["timezone"], result.payload["timezoneIanaId"]) == (
-        "Central Standard Time",
-        "America/Chicago",
-    )
-    assert (result.start_utc, result.end_utc) == ("2026-07-01T14:00:00Z", "2026-07-01T15:00:00Z")
-
-
 def test_unknown_timezone_is_not_utc() -> None:
     problem = error(args(timezone="Mars Standard Time"))
     assert problem.reason == "unknown_timezone"
     assert "timezone 'Mars Standard Time' is not a known time zone" in problem.message
-
-
-def test_start_in_dst_gap_is_rejected() -> None:
-    problem = error(args(start="2026-03-08T02:30", end="2026-03-08T04:00"))
-    assert problem.reason == "invalid_time"
-    assert problem.message.startswith("start 2026-03-08T02:30 does not exist in Eastern")
-
-
-def test_ambiguous_time_means_first_occurrence() -> None:
-    result = plan(args(start="2026-11-01T01:30", end="2026-11-01T01:45"), "C")
-    assert result.payload["start"] == "2026-11-01T01:30:00"
-    assert result.start_utc == "2026-11-01T05:30:00Z"
-
-
-def test_seconds_space_separator_and_fraction_accepted() -> None:
-    result = plan(args(start="2026-12-01 09:00:30", end="2026-12-01T10:00:00.000"), "C")
-    assert (result.payload["start"], result.payload["end"]) == (
-        "2026-12-01T09:00:30",
-        "2026-12-01T10:00:00",
-    )
-
-
-@pytest.mark.parametrize(
-    ("start", "fragment"),
-    [
-        ("2026-02-30T10:00", "start is '2026-02-30T10:00', not a real date or time;"),
-        ("2026-12-01T25:00", "not a real date or time"),
-        ("12/01/2026 9:00 AM", "start is '12/01/2026 9:00 AM'; expected a local time"),
-        ("2026-12-01T09:00Z", "expected a local time YYYY-MM-DDTHH:MM[:SS]"),
-        ("2026-12-01", "start is '2026-12-01', a date without a time;"),
-    ],
-)
-def test_malformed_times(start: str, fragment: str) -> None:
-    assert fragment in error(args(start=start)).message
-
-
-def test_end_before_start_rejected_equal_allowed() -> None:
-    problem = error(args(start="2026-12-01T10:00", end="2026-12-01T09:59"))
-    assert problem.message == (
-        "end 2026-12-01T09:59 is before start 2026-12-01T10:00; expected an end at or after "
-        "the start"
-    )
-    assert plan(args(start="2026-12-01T10:00", end="2026-12-01T10:00"), "C").payload["end"] == (
-        "2026-12-01T10:00:00"
-    )
-
-
-def test_end_required_for_timed_event() -> None:
-    assert error(args(end=None)).message.startswith("end is missing; expected a local time")
-
-
-@pytest.mark.parametrize(
-    ("start", "end", "sent"),
-    [
-        ("2026-12-01", None, ("2026-12-01T00:00:00", "2026-12-02T00:00:00")),
-        ("2026-12-01T15:00", "2026-12-01T16:00", ("2026-12-01T00:00:00", "2026-12-02T00:00:00")),
-        ("2026-12-01", "2026-12-03", ("2026-12-01T00:00:00", "2026-12-04T00:00:00")),
-        ("2026-12-01T00:00", "2026-12-02T00:00", ("2026-12-01T00:00:00", "2026-12-02T00:00:00")),
-        ("2026-12-01", "2026-12-01T00:00", ("2026-12-01T00:00:00", "2026-12-02T00:00:00")),
-    ],
-)
-def test_all_day_normalisation(start: str, end: str | None, sent: tuple[str, str]) -> None:
-    result = plan(args(allDay="true", start=start, end=end), "C")
-    assert (result.payload["start"], result.payload["end"]) == sent
-    assert result.payload["allDayEvent"] is True
-
-
-def test_all_day_midnight_in_dst_gap_is_not_rejected() -> None:
-    # Chile starts DST at 00:00 (2026-09-06): that midnight does not exist.
-    result = plan(args(allDay=True, start="2026-09-06", end=None, timezone="America/Santiago"), "C")
-    assert result.payload["start"] == "2026-09-06T00:00:00"
-    assert result.start_utc == "2026-09-06T04:00:00Z"
-
-
-def test_all_day_end_before_start_rejected() -> None:
-    assert (
-        "is before start" in error(args(allDay=True, start="2026-12-03", end="2026-12-01")).message
-    )
-
-
-@pytest.mark.parametrize(("value", "sent"), [("30", 30), (0, 0), ("40320", 40320), (None, 15)])
-def test_notify_before(value: object, sent: int) -> None:
-    assert plan(args(notifyBefore=value), "C").payload["notifyBefore"] == sent
-
-
-def test_notify_before_out_of_range() -> None:
-    assert "notifyBefore is 40321; expected a whole number of minutes from 0 to 40320" in (
-        error(args(notifyBefore=40321)).message
-    )
 
 
 @pytest.mark.parametrize("action", ["remove", "cancel"])
@@ -316,18 +196,6 @@ def test_preview_shows_the_unsubscribe_request_of_seed_002() -> None:
     ]
 
 
-def test_problems_for_unsubscribe_ask_for_the_calendar_code_only() -> None:
-    base = {"mid": "1", "action": "unsubscribe", "calendarSubscriptionId": SUB}
-    assert [(p.field, p.message) for p in problems(base)] == [
-        (
-            "calendarCode",
-            "calendarCode is missing; expected the calendar's URL slug, e.g. my-calendar",
-        )
-    ]
-    assert problems({**base, "calendarCode": "my-calendar"}) == []
-    assert [p.field for p in problems({**base, "calendarCode": "bad slug"})] == ["calendarCode"]
-
-
 def test_no_subscription_is_empty_tuple_and_bad_one_is_invalid() -> None:
     assert plan(args(calendarSubscriptionId=""), "C").subscription_ids == ()
     assert "calendarSubscriptionId has 1 malformed value: 'nope'" in (
@@ -335,103 +203,7 @@ def test_no_subscription_is_empty_tuple_and_bad_one_is_invalid() -> None:
     )
 
 
-def test_on_error_eject_and_eid_only() -> None:
-    result = plan(args(onError="eject", mid=None, eid=500000000), "C")
-    assert (result.on_error, result.mid, result.eid) == ("eject", "", "500000000")
-
-
-def test_validation_errors_name_the_field() -> None:
-    assert error(args(eventId="bad id")).message.startswith("eventId is 'bad id'; expected")
-
-
 # problems: the config UI pre-flight
-
-
-def configured(**overrides: Any) -> dict[str, Any]:
-    base = event_arguments(
-        calendarSubscriptionId=DEFAULT_SUBSCRIPTION_BINDING,
-        title="Hi <<First Name|there>>",
-        **{"<<First Name>>": FIRST_NAME},
-    )
-    base.update(overrides)
-    return base
-
-
-def fields(found: list[Problem]) -> list[str]:
-    return [p.field for p in found]
-
-
-def test_clean_configuration_has_no_problems() -> None:
-    assert problems(configured()) == []
-    assert problems(configured(start=FIRST_NAME, end="<<First Name>>", notifyBefore="{{X}}")) == []
-
-
-def test_required_fields_missing() -> None:
-    found = problems({"<<A>>": "x"})
-    assert fields(found) == [
-        "mid",
-        "eventId",
-        "calendarSubscriptionId",
-        "title",
-        "start",
-        "timezone",
-        "end",
-    ]
-    assert found[2].message.startswith("calendarSubscriptionId has no source; expected a binding")
-
-
-def test_cancel_needs_no_times() -> None:
-    found = problems(
-        {"mid": "1", "action": "cancel", "eventId": "e", "calendarSubscriptionId": SUB}
-    )
-    assert found == []
-
-
-def test_unknown_placeholders_reported_per_field() -> None:
-    found = problems(configured(description="<<Code>> <<Code|x>>", location="<<First Name>>"))
-    assert found == [
-        Problem(
-            "description",
-            "placeholder <<Code>> in description has no inArgument '<<Code>>'; expected an "
-            "inArgument '<<Code>>' bound to the field's source",
-        )
-    ]
-
-
-def test_literal_values_are_checked_bound_ones_are_not() -> None:
-    found = problems(
-        configured(
-            start="2026-12-01T10:00",
-            end="2026-12-01T09:00",
-            notifyBefore="lots",
-            eventId="{{Event.x.id}}",
-            calendarSubscriptionId="not-a-guid",
-            action="delete",
-        )
-    )
-    assert fields(found) == ["action", "notifyBefore", "calendarSubscriptionId", "end"]
-    assert found[-1].message.startswith("end 2026-12-01T09:00 is before start")
-
-
-def test_order_not_checked_when_timezone_unknown_or_dates_malformed() -> None:
-    found = problems(
-        configured(timezone="Nowhere", start="2026-13-01T10:00", end="2026-12-01T09:00")
-    )
-    assert fields(found) == ["timezone", "start"]
-
-
-def test_dst_gap_reported_on_literal_start() -> None:
-    found = problems(configured(start="2026-03-08T02:30", end="2026-03-08T05:00"))
-    assert fields(found) == ["start"]
-    assert "does not exist in Eastern Standard Time" in found[0].message
-    found = problems(configured(start="2026-03-08T01:00", end="2026-03-08T02:15"))
-    assert fields(found) == ["end"]
-
-
-def test_problems_on_non_mapping() -> None:
-    assert problems(["x"]) == [  # type: ignore[arg-type]
-        Problem("inArguments", "inArguments is not an object; expected an object")
-    ]
 
 
 # preview: same path as execute
@@ -488,37 +260,6 @@ def test_preview_bound_field_takes_sample_by_key() -> None:
 
 # never anything but InvalidInput
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
-    ),
-    max_leaves=6,
-)
-INTERESTING = st.sampled_from(
-    [
-        "<<A>>",
-        "<<A|x>>",
-        "{{Event.x}}",
-        "2026-03-08T02:30",
-        "2026-11-01T01:30",
-        "2026-12-01",
-        "true",
-        "15",
-        "America/Santiago",
-        "Eastern Standard Time",
-        SUB,
-        "",
-        " ",
-    ]
-)
-KEYS = st.sampled_from([*event_arguments().keys(), "<<A>>", "<<B>>"])
-ARGUMENTS = st.builds(
-    lambda extra, base: {**(event_arguments() if base else {}), **extra},
-    st.dictionaries(KEYS, JSON | INTERESTING, max_size=10),
-    st.booleans(),
-)
-
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(ARGUMENTS, st.text(max_size=20))
@@ -529,13 +270,6 @@ def test_plan_raises_only_invalid_input(merged: dict[str, Any], contact_key: str
         assert "expected" in problem.message
         return
     assert result.payload["eventId"] == result.event_id
-
-
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-@given(ARGUMENTS | JSON)
-def test_problems_never_raise(arguments: Any) -> None:
-    found = problems(arguments)
-    assert all(isinstance(p, Problem) and p.field and p.message for p in found)
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])

@@ -66,6 +66,7 @@ def test_everything_given_with_placeholders() -> None:
         ({"redirectTo": "https://x.example/<<Nope>>"}, "placeholder <<Nope>> in redirectTo"),
         ({"emailAddress": "ada@"}, "emailAddress is 'ada@'; expected an email address"),
         ({"emailAddress": 5}, "emailAddress is 5; expected the contact's email address"),
+        ({"emailAddress": "a" * 250 + "@x.io"}, "emailAddress is 'aaaa"),
         ({"utmMedium": "<<X>>", "<<X>>": "y" * 256}, "utmMedium is 256 characters"),
         ({"subscriberId": "z" * 256}, "subscriberId is"),
     ],

@@ -285,3 +285,25 @@ async def test_jb_giving_up_mid_call_loses_nothing_and_its_retry_calls_rokt_no_m
     (made,) = fake.subscribe.subscriptions.values()
     assert body["roktSubscriptionId"] == made.subscription_id
     assert len(fake.calls("subscribe")) == 1
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"utmSource": "\ud800 lone surrogate"},
+        {"emailAddress": "\udfff@example.com"},
+        {"calendarCode": "kalender-ü"},
+        {"redirectTo": "https://x.example/" + "a" * 100_000, "subscriptionMethod": "Google"},
+        {"utmCampaign": {"nested": [1, 2, {"deep": True}]}},
+        {"subscriberId": ["not", "text"]},
+        {"emailAddress": "a@" + "." * 50_000},
+    ],
+)
+async def test_hostile_values_get_a_clear_answer_never_a_500(
+    client: TestClient, fake_rokt: tuple[FakeRokt, str], overrides: dict[str, Any]
+) -> None:
+    status, body = await post(client, execute_payload(subscribe_arguments(**overrides)))
+    assert status == 200, body
+    assert body["roktStatus"] in ("subscribed", "invalid")
+    if body["roktStatus"] == "invalid":
+        assert body["roktError"] and len(body["roktError"]) < 400

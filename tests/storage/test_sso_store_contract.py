@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -267,3 +268,14 @@ async def test_binary_secrets_survive_exactly(store: Store) -> None:
 def test_connection_repr_hides_the_secret() -> None:
     assert "encrypted-refresh" not in repr(connection())
     assert "csrf-h1" not in repr(session())
+
+
+async def test_reencrypting_changes_only_the_secret(store: Store) -> None:
+    await store.put_sfmc_connection(connection("100", secret_token=b"under-old-key"))
+    await store.mark_sfmc_needs_signin("100", "invalid_grant", now=1100.0)
+    before = await store.get_sfmc_connection("100")
+    assert await store.reencrypt_sfmc_secret("100", b"stale", b"x") is False
+    assert await store.reencrypt_sfmc_secret("100", b"under-old-key", b"under-new-key") is True
+    after = await store.get_sfmc_connection("100")
+    assert before is not None and after is not None
+    assert after == replace(before, secret_token=b"under-new-key")

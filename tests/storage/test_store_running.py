@@ -130,3 +130,17 @@ async def test_requeue_dead_makes_them_due_now_with_fresh_attempts_and_audits(
     nothing = AuditEntry(MID, 600.0, "u1", "a@example.com", "retry_dead", "none")
     assert await store.requeue_dead(MID, ACTIVITY, 600.0, nothing) == 0
     assert len(await store.audit_log(MID)) == 1  # nothing re-queued, nothing audited
+
+
+async def test_settings_keep_their_calendar_ids(store: Store) -> None:
+    from activity.storage.models import StoredSettings
+
+    settings = StoredSettings(MID, "acme", "client", b"token", calendar_ids=("cal-1", "cal_2"))
+    await store.put_settings(settings, AuditEntry(MID, 1.0, "u", "", "save", "x"))
+    stored = await store.get_settings(MID)
+    assert stored is not None and stored.calendar_ids == ("cal-1", "cal_2")
+    await store.put_settings(
+        StoredSettings(MID, "acme", "client", b"token"), AuditEntry(MID, 2.0, "u", "", "save", "y")
+    )
+    stored = await store.get_settings(MID)
+    assert stored is not None and stored.calendar_ids == ()
