@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -21,6 +22,7 @@ from activity.admin.sso import not_signed_in, render_page
 from activity.appkeys import STORE
 from activity.rokt.outcomes import AUTH_FAILED, GAVE_UP, NOT_CONFIGURED, REJECTED
 from activity.storage.delivery_views import JourneyName, RetryingItem, RetrySummary
+from activity.storage.inbox import EventCount
 from activity.storage.models import DEAD, ITEM_STATES, DeadItem, DeliveryCount
 
 # window name -> (seconds shown, seconds per bar); bars are multiples of the store's buckets.
@@ -171,5 +173,26 @@ async def show(request: web.Request) -> web.StreamResponse:
         "chart": chart(await store.outcomes_over_time(mid, since, bucket), since, now, bucket),
         "window": window,
         "windows": list(WINDOWS),
+        "event_activity": event_activity(await store.inbox.event_counts(mid)),
+        "inbox_dead": await store.inbox.recent_dead(mid, DEAD_SHOWN),
     }  # fmt: skip
     return render_page(request, "operations.html", context)
+
+
+EVENT_COLUMNS = {
+    "SubscriptionEventAdded": "added",
+    "SubscriptionEventUpdated": "updated",
+    "SubscriptionEventRemoved": "removed",
+    "SubscriptionEventDeleted": "deleted",
+}
+
+
+def event_activity(counts: Sequence[EventCount]) -> list[dict[str, Any]]:
+    """Per calendar event, how many subscribers Rokt's webhooks said added, removed... it."""
+    rows: dict[str, dict[str, Any]] = {}
+    for c in counts:
+        row = rows.setdefault(c.event_id, {"event_id": c.event_id})
+        column = EVENT_COLUMNS.get(c.event_type)
+        if column:
+            row[column] = row.get(column, 0) + c.subscribers
+    return list(rows.values())

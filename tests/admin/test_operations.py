@@ -354,3 +354,21 @@ async def test_journeys_are_named_when_a_lifecycle_call_named_them(env: Env) -> 
         JOURNEY_A, "Spring <sale> 2026", stored[JOURNEY_A].journey_key, "1", FROM_LIFECYCLE,
         stored[JOURNEY_A].updated_at,
     )  # fmt: skip
+
+
+async def test_per_event_the_page_shows_how_many_subscribers_removed_it(env: Env) -> None:
+    from activity.appkeys import WEBHOOK_URLS
+    from activity.devtools.fake_rokt import webhooks as rokt_hooks
+
+    url = await env.app[WEBHOOK_URLS].url_for(MID_A)
+    path = "/webhooks/rokt/" + url.rsplit("/", 1)[1]
+    subs = [str(uuid.uuid4()) for _ in range(3)]
+    hooks = [rokt_hooks.event_removed("acme", s, "launch-1") for s in subs]
+    hooks += [hooks[0], rokt_hooks.event_removed("acme", subs[0], "other-2")]
+    for hook in hooks:
+        assert (await env.jb.post(path, json=hook)).status == 200
+    page = await (await env.admin_a.get(PAGE)).text()
+    removed = dict(re.findall(r'<tr data-event="([^"]+)">.*?class="removed">(\d+)<', page, re.S))
+    assert removed == {"launch-1": "3", "other-2": "1"}
+    # Another business unit sees none of it.
+    assert "launch-1" not in await (await env.admin_b.get(PAGE)).text()
