@@ -20,7 +20,7 @@ from activity.admin import sessions
 from activity.admin.delivery_chart import chart, utc, window_start
 from activity.admin.sso import not_signed_in, render_page
 from activity.appkeys import STORE
-from activity.rokt.outcomes import AUTH_FAILED, GAVE_UP, NOT_CONFIGURED, REJECTED
+from activity.rokt.outcomes import AUTH_FAILED, GAVE_UP, NOT_CONFIGURED, NOT_FOUND, REJECTED
 from activity.storage.delivery_views import JourneyName, RetryingItem, RetrySummary
 from activity.storage.inbox import EventCount
 from activity.storage.models import DEAD, ITEM_STATES, DeadItem, DeliveryCount
@@ -38,6 +38,8 @@ DEAD_MEANINGS = {
     AUTH_FAILED: "Rokt kept refusing the OAuth client ID and secret: fix them on the "
     "settings page.",
     GAVE_UP: "Rokt stayed unreachable or failing for every attempt (about two hours).",
+    NOT_FOUND: "Rokt answered 404 to a cancel or remove: most likely the account code in the "
+    "settings is wrong, or the event was never created (or already deleted) under that code.",
 }
 
 
