@@ -155,7 +155,8 @@ async def test_the_tenant_named_in_the_callback_is_used(
 
 
 async def no_session(client: TestClient) -> None:
-    assert (await client.get("/settings")).status == 401
+    page = await client.get("/settings")
+    assert page.status == 401 and 'href="/sso/login" id="sso-sign-in"' in await page.text()
     assert not any(c.key == COOKIE_NAME for c in client.session.cookie_jar)
 
 
@@ -361,9 +362,9 @@ async def test_a_refused_connection_asks_for_a_new_sign_in(
     with pytest.raises(SfmcGrantRefused):
         await server.app[CONNECTIONS].access_token(server.app[HTTP], MID_A)
     html = await (await client.get("/settings")).text()
-    assert 'id="sfmc-needs-signin"' in html and "Sign in again." in html
+    assert 'id="sfmc-connection-needs-signin"' in html and "Sign in again." in html
     assert (await sign_in(client, http, url)).status == 302
-    assert 'id="sfmc-needs-signin"' not in await (await client.get("/settings")).text()
+    assert 'id="sfmc-connection-needs-signin"' not in await (await client.get("/settings")).text()
 
 
 async def test_sso_off_says_so(
