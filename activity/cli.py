@@ -60,6 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _fake_rokt(args: argparse.Namespace) -> int:
+    from activity.devtools.fake_rokt.options import apply_fidelity_arguments
     from activity.devtools.fake_rokt.server import run_fake_rokt
     from activity.ops.logs import configure_logging
 
@@ -71,6 +72,7 @@ def _fake_rokt(args: argparse.Namespace) -> int:
         client_id=args.client_id,
         client_secret=args.client_secret,
         token_ttl=args.token_ttl,
+        setup=lambda fake: apply_fidelity_arguments(fake, args),
     )
     return 0
 
@@ -228,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument(
         "--token-ttl", type=seconds, default=300.0, help="seconds an access token stays valid"
     )
+    from activity.devtools.fake_rokt.options import add_fidelity_arguments
+
+    add_fidelity_arguments(fake)
     fake.set_defaults(func=_fake_rokt)
 
     fake_mc = sub.add_parser(

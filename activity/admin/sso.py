@@ -40,6 +40,20 @@ WHY = {
 }
 
 
+DEFAULT_NEXT = "/settings"
+MAX_NEXT = 512
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site: no scheme, no host, no `//` or `/\\` (which browsers treat
+    as another host), no control characters."""
+    if not value or len(value) > MAX_NEXT or not value.startswith("/"):
+        return DEFAULT_NEXT
+    if value.startswith(("//", "/\\")) or not value.isprintable() or "\\" in value:
+        return DEFAULT_NEXT
+    return value
+
+
 def render_page(
     request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
 ) -> web.Response:
@@ -58,7 +72,13 @@ def session_lifetime(seconds: int) -> str:
 
 def _signed_out_page(request: web.Request, title: str, why: str, *, status: int) -> web.Response:
     lifetime = session_lifetime(request.app[SETTINGS].session_max_age_seconds)
-    context = {"title": title, "why": why, "lifetime": lifetime, "signed_out": status == 200}
+    context = {
+        "title": title,
+        "why": why,
+        "lifetime": lifetime,
+        "signed_out": status == 200,
+        "sso_enabled": request.app[SETTINGS].sso_enabled,
+    }
     return render_page(request, "signed_out.html", context, status=status)
 
 

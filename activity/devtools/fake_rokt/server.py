@@ -274,8 +274,11 @@ def run_fake_rokt(
     client_id: str = DEMO_CLIENT_ID,
     client_secret: str = DEMO_CLIENT_SECRET,
     token_ttl: float = 300.0,
+    setup: Callable[[FakeRokt], None] | None = None,
 ) -> None:
     fake = FakeRokt(client_id, client_secret, token_ttl)
+    if setup is not None:
+        setup(fake)
     url = f"http://{host}:{port}"
 
     def announce(_: str) -> None:
