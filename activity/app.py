@@ -23,7 +23,9 @@ from activity.appkeys import (
     METRICS,
     SETTINGS,
     SETTINGS_SERVICE,
+    SFMC_TOKENS,
     STORE,
+    SYNC_WORKER,
     TOKENS,
     WEBHOOK_INTAKE,
     WEBHOOK_URLS,
@@ -113,6 +115,31 @@ async def _subscriptions(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _sync(app: web.Application) -> AsyncIterator[None]:
+    from activity.sfmc.sync import SyncWorker
+    from activity.sfmc.tokens import SfmcTokens
+
+    settings = app[SETTINGS]
+    connections = app[CONNECTIONS]
+    tokens = SfmcTokens(connections, app[HTTP])
+    worker = SyncWorker(
+        app[STORE],
+        connections,
+        tokens,
+        app[HTTP],
+        owner=settings.delivery_owner,
+        poll_seconds=settings.sync_poll_seconds,
+        round_interval_seconds=settings.sync_round_interval_seconds,
+        status_delays=settings.sync_status_delays,
+    )
+    app[SFMC_TOKENS], app[SYNC_WORKER] = tokens, worker
+    app[WEBHOOK_INTAKE].on_accept = worker.wake
+    if settings.run_delivery:
+        await worker.start()
+    yield
+    await worker.stop()
+
+
 async def _retention(app: web.Application) -> AsyncIterator[None]:
     pruner = Pruner(app[STORE], app[SETTINGS].retention_days * 86400)
     await pruner.start()
@@ -126,7 +153,7 @@ def create_app(settings: Settings) -> web.Application:
     app[KEYRING] = keyring_for(settings.database_url, settings.encryption_keys)
     app[METRICS] = Metrics()
     app[ASSET_VERSION] = asset_version()
-    app.cleanup_ctx.extend([_database, _http_client, _delivery, _subscriptions, _retention])
+    app.cleanup_ctx.extend([_database, _http_client, _delivery, _subscriptions, _sync, _retention])
     setup_sessions(app, settings)
     aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("activity", "templates"), autoescape=True)
     setup_routes(app)

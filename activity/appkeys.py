@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from activity.rokt.webhook_intake import WebhookIntake
     from activity.rokt.webhook_urls import WebhookUrls
     from activity.sfmc.connections import ConnectionService
+    from activity.sfmc.sync import SyncWorker
+    from activity.sfmc.tokens import SfmcTokens
 
 SETTINGS = web.AppKey("settings", Settings)
 KEYRING = web.AppKey("keyring", Keyring)
@@ -30,8 +32,10 @@ TOKENS: web.AppKey[TokenCache] = web.AppKey("tokens")
 CALENDAR_EVENTS: web.AppKey[CalendarEvents] = web.AppKey("calendar_events")
 WORKER: web.AppKey[DeliveryWorker] = web.AppKey("worker")
 EXECUTOR: web.AppKey[Executor] = web.AppKey("executor")
-CONNECTIONS: web.AppKey[ConnectionService] = web.AppKey("sfmc_connections")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 WEBHOOK_URLS: web.AppKey[WebhookUrls] = web.AppKey("webhook_urls")
 WEBHOOK_INTAKE: web.AppKey[WebhookIntake] = web.AppKey("webhook_intake")
+CONNECTIONS: web.AppKey[ConnectionService] = web.AppKey("sfmc_connections")
+SFMC_TOKENS: web.AppKey[SfmcTokens] = web.AppKey("sfmc_tokens")
+SYNC_WORKER: web.AppKey[SyncWorker] = web.AppKey("sync_worker")
 ASSET_VERSION = web.AppKey("asset_version", str)

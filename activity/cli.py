@@ -58,6 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _fake_rokt(args: argparse.Namespace) -> int:
+    from activity.devtools.fake_rokt.options import apply_fidelity_arguments
     from activity.devtools.fake_rokt.server import run_fake_rokt
     from activity.ops.logs import configure_logging
 
@@ -69,6 +70,7 @@ def _fake_rokt(args: argparse.Namespace) -> int:
         client_id=args.client_id,
         client_secret=args.client_secret,
         token_ttl=args.token_ttl,
+        setup=lambda fake: apply_fidelity_arguments(fake, args),
     )
     return 0
 
@@ -164,6 +166,13 @@ def _settings(args: argparse.Namespace) -> int:
     return asyncio.run(_with_settings_service(settings, args.settings_command, args))
 
 
+def _sfmc(args: argparse.Namespace) -> int:
+    from activity.sfmc.cli import run
+
+    settings = settings_from_env(serving=False)
+    return asyncio.run(run(settings, args, f"cli:{os.environ.get('USER', 'operator')}"))
+
+
 def _demo(args: argparse.Namespace) -> int:
     from activity.devtools.demo import run_demo
 
@@ -219,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument(
         "--token-ttl", type=seconds, default=300.0, help="seconds an access token stays valid"
     )
+    from activity.devtools.fake_rokt.options import add_fidelity_arguments
+
+    add_fidelity_arguments(fake)
     fake.set_defaults(func=_fake_rokt)
 
     fake_mc = sub.add_parser(
@@ -269,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--rotate", action="store_true", help="replace it; the old URL stops working at once"
     )
     settings.set_defaults(func=_settings)
+
+    from activity.sfmc.cli import add_parser as add_sfmc_parser
+
+    add_sfmc_parser(sub).set_defaults(func=_sfmc)
 
     demo = sub.add_parser(
         "demo",

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from activity.admin import marketing_cloud_page, operations, running, settings_page, sso, sso_oauth
+from activity.admin import (
+    marketing_cloud_page,
+    operations,
+    running,
+    settings_page,
+    sso,
+    sso_handoff,
+    sso_oauth,
+)
 from activity.appkeys import ASSET_VERSION
 from activity.journey import config_json as manifest
 from activity.journey import editor, editor_api, event_picker, execute, lifecycle
@@ -26,6 +34,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/logout", sso.logout)
     app.router.add_get("/sso/login", sso_oauth.login)
     app.router.add_get("/sso/callback", sso_oauth.callback)
+    app.router.add_get("/sso/handoff", sso_handoff.handoff)
+    app.router.add_get("/sso/handoff/finish", sso_handoff.finish)
     app.router.add_post("/settings/sfmc/disconnect", settings_page.disconnect_sfmc)
     app.router.add_get("/settings", settings_page.show)
     app.router.add_post("/settings", settings_page.save)
@@ -34,6 +44,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/settings/delete", settings_page.delete)
     app.router.add_get("/settings/deliveries", operations.show)
     app.router.add_post("/settings/webhook-url/rotate", marketing_cloud_page.rotate_webhook_url)
+    app.router.add_post(
+        "/settings/data-extensions/install", marketing_cloud_page.install_data_extensions
+    )
     app.router.add_post("/webhooks/rokt/{token}", webhooks.receive)
     # The config UI in JB's iframe and the helper endpoints it calls.
     assets = editor.EditorAssets.load(app[ASSET_VERSION])

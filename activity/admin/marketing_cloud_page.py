@@ -1,4 +1,5 @@
-"""The settings page's Marketing Cloud card: the Rokt webhook URL (copy, rotate)."""
+"""The settings page's Marketing Cloud card: the Rokt webhook URL (copy, rotate), installing
+the Calendar Subscription data extension, and whether synced work waits for a sign-in."""
 
 from __future__ import annotations
 
@@ -8,18 +9,25 @@ from typing import Any
 from aiohttp import web
 
 from activity.admin import sessions
-from activity.admin.settings_page import checked_post
-from activity.appkeys import STORE, WEBHOOK_URLS
+from activity.admin.forms import checked_post
+from activity.appkeys import CONNECTIONS, HTTP, SFMC_TOKENS, STORE, WEBHOOK_URLS
+from activity.errors import SfmcError
+from activity.sfmc import data_extension, installer
 
 log = logging.getLogger("activity.settings")
 
 
 async def card_context(request: web.Request, mid: str) -> dict[str, Any]:
     """What the card shows for the business unit `mid`."""
-    inbox = request.app[STORE].inbox
+    store = request.app[STORE]
     return {
         "webhook_url": await request.app[WEBHOOK_URLS].url_for(mid),
-        "inbox_counts": await inbox.counts(mid),
+        "inbox_counts": await store.inbox.counts(mid),
+        "sfmc_connection": await request.app[CONNECTIONS].get(mid),
+        "de_installed": await installer.is_installed(store, mid),
+        "de_name": data_extension.NAME,
+        "de_key": data_extension.CUSTOMER_KEY,
+        "de_next_step": installer.NEXT_STEP,
     }
 
 
@@ -36,4 +44,28 @@ async def rotate_webhook_url(request: web.Request) -> web.StreamResponse:
         "A new webhook URL was made; the old one no longer works. Paste the new one into "
         "Rokt Calendar's webhook settings.",
     )
+    raise web.HTTPSeeOther("/settings")
+
+
+async def install_data_extensions(request: web.Request) -> web.StreamResponse:
+    checked = await checked_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    admin, _form = checked
+    me = admin.identity
+    try:
+        done = await installer.install_and_record(
+            request.app[HTTP],
+            request.app[SFMC_TOKENS],
+            request.app[STORE],
+            me.mid,
+            user_id=me.user_id,
+            user_email=me.email,
+        )
+    except SfmcError as exc:
+        log.warning("data extension install failed", extra={"mid": me.mid, "reason": exc.reason})
+        await sessions.flash(request, f"The data extension was not installed: {exc.message}")
+        raise web.HTTPSeeOther("/settings") from None
+    what = "installed" if done.created else "was already installed; nothing changed"
+    await sessions.flash(request, f"The {data_extension.NAME} data extension {what}.")
     raise web.HTTPSeeOther("/settings")

@@ -11,13 +11,15 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
 from activity.admin import sessions
 from activity.admin.sso import not_signed_in, render_page
 from activity.appkeys import STORE
-from activity.rokt.outcomes import AUTH_FAILED, GAVE_UP, NOT_CONFIGURED, REJECTED
+from activity.rokt.outcomes import AUTH_FAILED, GAVE_UP, NOT_CONFIGURED, NOT_FOUND, REJECTED
+from activity.storage.inbox import EventCount
 from activity.storage.models import DEAD, ITEM_STATES, DeadItem, DeliveryCount
 
 # window name -> (seconds shown, seconds per bar)
@@ -33,6 +35,8 @@ DEAD_MEANINGS = {
     AUTH_FAILED: "Rokt kept refusing the OAuth client ID and secret: fix them on the "
     "settings page.",
     GAVE_UP: "Rokt stayed unreachable or failing for every attempt (about two hours).",
+    NOT_FOUND: "Rokt answered 404 to a cancel or remove: most likely the account code in the "
+    "settings is wrong, or the event was never created (or already deleted) under that code.",
 }
 
 
@@ -147,5 +151,26 @@ async def show(request: web.Request) -> web.StreamResponse:
         "chart": chart(await store.deliveries_over_time(mid, since, bucket), since, now, bucket),
         "window": window,
         "windows": list(WINDOWS),
+        "event_activity": event_activity(await store.inbox.event_counts(mid)),
+        "inbox_dead": await store.inbox.recent_dead(mid, DEAD_SHOWN),
     }
     return render_page(request, "operations.html", context)
+
+
+EVENT_COLUMNS = {
+    "SubscriptionEventAdded": "added",
+    "SubscriptionEventUpdated": "updated",
+    "SubscriptionEventRemoved": "removed",
+    "SubscriptionEventDeleted": "deleted",
+}
+
+
+def event_activity(counts: Sequence[EventCount]) -> list[dict[str, Any]]:
+    """Per calendar event, how many subscribers Rokt's webhooks said added, removed... it."""
+    rows: dict[str, dict[str, Any]] = {}
+    for c in counts:
+        row = rows.setdefault(c.event_id, {"event_id": c.event_id})
+        column = EVENT_COLUMNS.get(c.event_type)
+        if column:
+            row[column] = row.get(column, 0) + c.subscribers
+    return list(rows.values())

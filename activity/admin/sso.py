@@ -39,6 +39,20 @@ WHY = {
 }
 
 
+DEFAULT_NEXT = "/settings"
+MAX_NEXT = 512
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site: no scheme, no host, no `//` or `/\\` (which browsers treat
+    as another host), no control characters."""
+    if not value or len(value) > MAX_NEXT or not value.startswith("/"):
+        return DEFAULT_NEXT
+    if value.startswith(("//", "/\\")) or not value.isprintable() or "\\" in value:
+        return DEFAULT_NEXT
+    return value
+
+
 def render_page(
     request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
 ) -> web.Response:

@@ -33,6 +33,11 @@ from activity.admin.settings_service import Actor
 from activity.app import create_app
 from activity.appkeys import SETTINGS_SERVICE, STORE, WEBHOOK_URLS
 from activity.config import Settings
+from activity.devtools.demo_marketing_cloud import (
+    print_subscriptions,
+    running_marketing_cloud,
+    subscribers_flow,
+)
 from activity.devtools.demo_report import DemoReport, Timeline, print_report
 from activity.devtools.demo_subscribe import print_welcome, welcome_journey
 from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
@@ -289,8 +294,22 @@ async def _flow(
 async def play(
     contacts: int, concurrency: int, personalized: bool, console: Console, workdir: Path
 ) -> DemoReport:
-    async with running_service(workdir) as service:
-        people = make_contacts(contacts, random.Random(6))  # noqa: S311 - repeatable demo data, not secrets
+    async with running_service(workdir) as service, running_marketing_cloud(MID, EID) as cloud:
+        base = make_contacts(contacts, random.Random(6))  # noqa: S311 - repeatable demo data, not secrets
+        console.print(
+            f"Rokt subscribes {contacts:,} people; its webhooks reach the service, which keeps the "
+            "Calendar Subscription data extension in Marketing Cloud current."
+        )
+        subscribed = await subscribers_flow(
+            service, cloud, MID, ACCOUNT_CODE, [c.key for c in base]
+        )
+        print_subscriptions(subscribed, console)
+        # The journey's contacts carry the IDs Marketing Cloud now holds for them.
+        names = {c.key: c.first_name for c in base}
+        people = [
+            Contact(key, names.get(key, "there"), ids)
+            for key, ids in subscribed.contacts_from_rows()
+        ]
         retries = min(contacts, max(3, contacts // 100))
         calls = journey_calls(
             people,
@@ -322,7 +341,8 @@ async def play(
             keys = [f"0031x9{i:09d}" for i in range(WELCOME_CONTACTS)]
             welcome = await welcome_journey(service, http, MID, keys)
         print_welcome(welcome, console)
-        return dataclasses.replace(report, problems=report.problems + welcome.problems)
+        problems = subscribed.problems + report.problems + welcome.problems
+        return dataclasses.replace(report, problems=problems)
 
 
 def run_demo(

@@ -35,7 +35,7 @@ class WebhookIntake:
     ) -> None:
         self._store = store
         self._settings = settings
-        self._on_accept = on_accept
+        self.on_accept = on_accept  # wakes the sync worker
         self._clock = clock
 
     def now(self) -> float:
@@ -72,6 +72,6 @@ class WebhookIntake:
         )
         if not await self._store.inbox.accept(webhook, now):
             return DUPLICATE
-        if self._on_accept is not None:
-            self._on_accept()
+        if self.on_accept is not None:
+            self.on_accept()
         return ACCEPTED

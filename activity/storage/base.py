@@ -58,6 +58,9 @@ class Store(Protocol):
 
     async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]: ...
 
+    async def add_audit_entry(self, audit: AuditEntry) -> None:
+        """Record an admin action that is not a settings change (e.g. an install)."""
+
     # Lifecycle calls: one row per (route, activity, journey version), counted on repeat.
     async def record_lifecycle(self, call: LifecycleCall) -> None: ...
 

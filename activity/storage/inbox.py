@@ -135,6 +135,9 @@ class Inbox(Protocol):
 
     async def versions(self, mid: str, subscription_ids: Sequence[str]) -> dict[str, int]: ...
 
+    async def prune(self, before: float, limit: int) -> int:
+        """Delete up to `limit` finished (sent or dead) items older than `before`."""
+
     # Operators.
     async def counts(self, mid: str | None = None) -> dict[str, int]: ...
 

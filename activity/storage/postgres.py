@@ -169,6 +169,10 @@ class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
         changed = await self._fetch(sql.REPLACE_SECRETS, list(tokens), list(tokens.values()))
         return len(changed)
 
+    async def add_audit_entry(self, audit: AuditEntry) -> None:
+        async with self._tx() as conn:
+            await _insert_audit(conn, audit)
+
     async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]:
         return [rows.audit_from_row(r) for r in await self._fetch(sql.AUDIT_LOG, mid, limit)]
 

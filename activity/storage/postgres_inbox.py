@@ -229,6 +229,15 @@ class PostgresInbox:
         )
         return {r["subscription_id"]: int(r["version"]) for r in found}
 
+    async def prune(self, before: float, limit: int) -> int:
+        tag = await self._execute(
+            "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox "
+            f"WHERE state IN ('{SENT}', '{DEAD}') AND updated_at < $1 LIMIT $2)",
+            before,
+            limit,
+        )
+        return int(tag.split()[-1])
+
     # --- operators -------------------------------------------------------------------------
 
     async def counts(self, mid: str | None = None) -> dict[str, int]:

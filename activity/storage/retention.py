@@ -37,6 +37,7 @@ class Pruner:
         total = 0
         while True:
             deleted = await self._store.prune(before, CHUNK)
+            deleted += await self._store.inbox.prune(before, CHUNK)  # synced webhooks
             total += deleted
             if deleted < CHUNK:
                 return total

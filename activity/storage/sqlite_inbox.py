@@ -224,6 +224,16 @@ class SQLiteInbox:
         result: dict[str, int] = await self._tx(run)
         return result
 
+    async def prune(self, before: float, limit: int) -> int:
+        def run(db: sqlite3.Connection) -> int:
+            return db.execute(
+                "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox "
+                f"WHERE state IN ('{SENT}', '{DEAD}') AND updated_at < ? LIMIT ?)",
+                (before, limit),
+            ).rowcount
+
+        return int(await self._tx(run))
+
     # --- operators -------------------------------------------------------------------------
 
     async def counts(self, mid: str | None = None) -> dict[str, int]:

@@ -252,8 +252,45 @@ def test_every_dead_reason_prefix_is_explained() -> None:
     assert set(DEAD_MEANINGS) == set(DEAD_PREFIXES)
 
 
+async def test_a_404_on_cancel_is_a_dead_letter_with_its_reason_on_the_page(env: Env) -> None:
+    payload = execute_payload(
+        event_arguments(
+            mid=MID_A, eid="", action="cancel", calendarSubscriptionId=str(uuid.uuid4())
+        ),
+        journey_id=JOURNEY_A,
+        contact_key="C404",
+    )
+    resp = await env.jb.post("/execute", data=sign(payload))
+    assert (await resp.json())["roktStatus"] == "queued"
+    await settled(env, 1)
+    html = await (await env.admin_a.get(PAGE)).text()
+    dead = re.findall(r'<tr data-reason="(\w*)">(.*?)</tr>', html, re.S)
+    assert len(dead) == 1 and dead[0][0] == "not_found"
+    assert "Rokt answered HTTP 404 to cancel" in dead[0][1]
+    assert "or the event is unknown to Rokt" in dead[0][1]
+    assert str(escape(DEAD_MEANINGS["not_found"])) in dead[0][1]
+
+
 async def test_the_settings_page_links_to_the_deliveries(env: Env) -> None:
     html = await (await env.admin_a.get("/settings")).text()
     assert f'href="{PAGE}"' in html
     back = await (await env.admin_a.get(PAGE)).text()
     assert 'href="/settings"' in back
+
+
+async def test_per_event_the_page_shows_how_many_subscribers_removed_it(env: Env) -> None:
+    from activity.appkeys import WEBHOOK_URLS
+    from activity.devtools.fake_rokt import webhooks as rokt_hooks
+
+    url = await env.app[WEBHOOK_URLS].url_for(MID_A)
+    path = "/webhooks/rokt/" + url.rsplit("/", 1)[1]
+    subs = [str(uuid.uuid4()) for _ in range(3)]
+    hooks = [rokt_hooks.event_removed("acme", s, "launch-1") for s in subs]
+    hooks += [hooks[0], rokt_hooks.event_removed("acme", subs[0], "other-2")]
+    for hook in hooks:
+        assert (await env.jb.post(path, json=hook)).status == 200
+    page = await (await env.admin_a.get(PAGE)).text()
+    removed = dict(re.findall(r'<tr data-event="([^"]+)">.*?class="removed">(\d+)<', page, re.S))
+    assert removed == {"launch-1": "3", "other-2": "1"}
+    # Another business unit sees none of it.
+    assert "launch-1" not in await (await env.admin_b.get(PAGE)).text()

@@ -374,20 +374,6 @@ async def test_sso_off_says_so(
     assert resp.status == 503 and "SFMC_CLIENT_ID" in await resp.text()
 
 
-async def test_framed_login_continues_in_a_popup(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-) -> None:  # fmt: skip
-    client = await browser(aiohttp_server, aiohttp_client, server)
-    resp = await client.get(
-        "/sso/login?next=/settings/deliveries", headers={"Sec-Fetch-Dest": "iframe"},
-        allow_redirects=False,
-    )  # fmt: skip
-    html = await resp.text()
-    assert resp.status == 200 and 'target="_blank"' in html
-    assert 'href="/sso/login?popup=1&amp;next=/settings/deliveries"' in html
-    assert "Set-Cookie" not in resp.headers
-
-
 @pytest.mark.parametrize(
     ("value", "expected"),
     [

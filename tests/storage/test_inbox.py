@@ -178,3 +178,16 @@ def test_lww_merge_ties_are_order_independent() -> None:
     lww_merge(b, {"x": ("q", 1.0)})
     lww_merge(b, {"x": ("p", 1.0)})
     assert a == b == {"x": ["q", 1.0]}
+
+
+async def test_prune_deletes_only_old_finished_items(store: Store) -> None:
+    for n in range(4):
+        await store.inbox.accept(hook(n), 10.0)
+    a, b, c, _ = await store.inbox.claim("w", 10.0, 30.0, 10)
+    await store.inbox.mark_sent([a.id], 11.0, owner="w")
+    await store.inbox.mark_dead([b.id], 11.0, "x", owner="w")
+    await store.inbox.mark_sent([c.id], 50.0, owner="w")
+    assert await store.inbox.prune(20.0, 100) == 2
+    assert await store.inbox.counts() == {SENT: 1, SENDING: 1}
+    # Pruned eventIds are no longer deduplicated: retention outlives Rokt's 30 minutes of retries.
+    assert await store.inbox.accept(hook(0), 60.0)

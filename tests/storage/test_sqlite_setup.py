@@ -1,4 +1,4 @@
-"""SQLite-only behaviour of the store, through the served app."""
+"""Opening the SQLite database: its files are owner-only, through the served app."""
 
 from __future__ import annotations
 

@@ -1,0 +1,300 @@
+"""The sync worker: the delivery worker's twin for the second flow. It claims inbox items
+(accepted Rokt webhooks) with leases, folds each subscription's changes into its newest state,
+upserts those rows into the "Calendar Subscription" data extension in batches, and records
+each item's outcome: sent, retried later (429, 5xx, network, still pending: the same backoff
+policy as delivery to Rokt), dead with Marketing Cloud's message (a row it refuses), or held
+while the business unit's connection needs a new sign-in (held work is never lost; it resumes
+once someone signs in again).
+
+The row sent is always the subscription's merged state, never one webhook's, so items synced
+in any order, or twice, leave the newest state in Marketing Cloud. When the state changed
+while a batch was in flight (another instance merged newer changes), the item is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from typing import Any
+
+import aiohttp
+
+from activity.errors import SfmcError, SfmcGrantRefused
+from activity.rokt.retry import MAX_ATTEMPTS, backoff
+from activity.sfmc import rows_api
+from activity.sfmc.connections import ConnectionService
+from activity.sfmc.data_extension import CUSTOMER_KEY
+from activity.sfmc.rows_api import RowsRejected, SfmcRetryLater
+from activity.sfmc.tokens import Access, SfmcTokens, SfmcUnauthorized
+from activity.storage.base import Store
+from activity.storage.inbox import Changes, InboxItem, SubscriptionRow
+
+log = logging.getLogger(__name__)
+
+ROWS_PER_CALL = 5000  # well under the async API's 32,000; one webhook burst, one call
+STATUS_DELAYS = (0.5, 1.0, 2.0, 2.0, 4.0, 4.0, 8.0, 8.0)  # ~30 s of polling, then retry later
+UNHOLD_CHECK_SECONDS = 10.0
+ERROR_PAUSE_SECONDS = 1.0
+NEEDS_SIGNIN = "needs_sign_in"
+NOT_CONNECTED = "not_connected"
+GAVE_UP = "gave_up"
+REJECTED = "sfmc_rejected"
+
+
+def de_row(row: SubscriptionRow) -> dict[str, Any]:
+    """The data extension's row: an unknown value (None) is sent empty, which clears it."""
+    return {name: ("" if value is None else value) for name, value in row.values.items()}
+
+
+class SyncWorker:
+    def __init__(
+        self,
+        store: Store,
+        connections: ConnectionService,
+        tokens: SfmcTokens,
+        http: aiohttp.ClientSession,
+        *,
+        owner: str = "local",
+        batch_size: int = 10_000,
+        rows_per_call: int = ROWS_PER_CALL,
+        lease_seconds: float = 120.0,
+        poll_seconds: float = 1.0,
+        round_interval_seconds: float = 2.0,
+        status_delays: Sequence[float] = STATUS_DELAYS,
+        unhold_check_seconds: float = UNHOLD_CHECK_SECONDS,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._store = store
+        self._inbox = store.inbox
+        self._connections = connections
+        self._tokens = tokens
+        self._http = http
+        self._owner = owner
+        self._batch_size = batch_size
+        self._rows_per_call = rows_per_call
+        self._lease = lease_seconds
+        self._poll = poll_seconds
+        self._round_interval = round_interval_seconds
+        self._status_delays = tuple(status_delays)
+        self._unhold_every = unhold_check_seconds
+        self._clock = clock
+        self._rand = rand
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._unhold_at = float("-inf")
+        self.rows_synced = 0  # rows Marketing Cloud took, for the demo and the benchmark
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        await self._inbox.release(self._owner)  # leases from before a restart: resume now
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="sync-worker")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wakeup.set()
+        _, pending = await asyncio.wait({task}, timeout=5.0)
+        if pending:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        try:
+            await self._inbox.release(self._owner)
+        except Exception:
+            log.exception("could not release inbox leases; they expire on their own")
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        last_round, claimed = float("-inf"), 0
+        while not self._stopping:
+            # Webhooks arriving together share one upsert: rounds that found work are spaced,
+            # unless a full round shows a backlog.
+            gap = self._round_interval - (time.monotonic() - last_round)
+            if gap > 0 and claimed < self._batch_size:
+                await asyncio.sleep(gap)
+                if self._stopping:
+                    break
+            self._wakeup.clear()
+            started = time.monotonic()
+            try:
+                claimed = await self.run_once()
+                if claimed:
+                    last_round = started
+                if claimed < self._batch_size and not self._stopping:
+                    await self._sleep()
+            except Exception:
+                log.exception("sync round failed")
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), ERROR_PAUSE_SECONDS)
+
+    async def _sleep(self) -> None:
+        delay = self._poll
+        due = await self._inbox.next_due_at()
+        if due is not None:
+            delay = max(0.05, min(delay, due - self._clock()))
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), delay)
+
+    # --- one round --------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Release held work whose connection is back, then claim and sync one batch."""
+        await self._release_held()
+        now = self._clock()
+        items = await self._inbox.claim(self._owner, now, self._lease, self._batch_size)
+        by_mid: dict[str, list[InboxItem]] = defaultdict(list)
+        for item in items:
+            by_mid[item.mid].append(item)
+        for mid, group in by_mid.items():
+            try:
+                await self._sync_unit(mid, group)
+            except Exception as exc:
+                log.exception("syncing a business unit failed", extra={"mid": mid})
+                await self._retry(group, f"internal: {type(exc).__name__}")
+        return len(items)
+
+    async def _release_held(self) -> None:
+        now = self._clock()
+        if now - self._unhold_at < self._unhold_every:
+            return
+        self._unhold_at = now
+        for mid in await self._inbox.held_mids():
+            connection = await self._connections.get(mid)
+            if connection is not None and not connection.needs_signin:
+                released = await self._inbox.unhold(mid, now)
+                log.info("held webhooks resume", extra={"mid": mid, "count": released})
+
+    def unhold_soon(self) -> None:
+        """A connection was (re)made: look at held work in the next round."""
+        self._unhold_at = float("-inf")
+        self.wake()
+
+    async def _sync_unit(self, mid: str, items: list[InboxItem]) -> None:
+        try:
+            access = await self._tokens.get(mid)
+        except SfmcGrantRefused as exc:
+            await self._hold(items, f"{NEEDS_SIGNIN}: {exc.message}")
+            return
+        except SfmcError as exc:
+            if exc.reason == NOT_CONNECTED:
+                await self._hold(items, f"{NOT_CONNECTED}: no Marketing Cloud connection")
+            else:
+                await self._retry(items, f"token: {exc.message}", exc)
+            return
+        changes: dict[str, list[Changes]] = defaultdict(list)
+        for item in sorted(items, key=lambda i: i.id):
+            changes[item.subscription_id].append(item.changes)
+        rows = await self._inbox.merge(mid, changes, self._clock())
+        items_of: dict[str, list[InboxItem]] = defaultdict(list)
+        for item in items:
+            items_of[item.subscription_id].append(item)
+        for start in range(0, len(rows), self._rows_per_call):
+            chunk = rows[start : start + self._rows_per_call]
+            await self._send(mid, access, chunk, items_of)
+
+    async def _send(
+        self,
+        mid: str,
+        access: Access,
+        rows: list[SubscriptionRow],
+        items_of: dict[str, list[InboxItem]],
+    ) -> None:
+        items = [i for r in rows for i in items_of[r.subscription_id]]
+        try:
+            errors = await self._tokens.call(mid, lambda a: self._upsert(a, rows))
+        except SfmcGrantRefused as exc:
+            await self._hold(items, f"{NEEDS_SIGNIN}: {exc.message}")
+            return
+        except RowsRejected as exc:
+            if len(rows) > 1:  # one bad row must not cost the others: find it
+                half = len(rows) // 2
+                await self._send(mid, access, rows[:half], items_of)
+                await self._send(mid, access, rows[half:], items_of)
+            else:
+                await self._dead(items, f"{REJECTED}: {exc.message}")
+            return
+        except (SfmcRetryLater, SfmcUnauthorized, SfmcError) as exc:
+            await self._retry(items, exc.message, exc)
+            return
+        named = {e.subscription_id: e.message for e in errors if e.subscription_id}
+        if len(named) < len(errors) and len(rows) > 1:  # errors that name no row: split
+            half = len(rows) // 2
+            await self._send(mid, access, rows[:half], items_of)
+            await self._send(mid, access, rows[half:], items_of)
+            return
+        if errors and not named:
+            named = {rows[0].subscription_id: errors[0].message}
+        ok = [r for r in rows if r.subscription_id not in named]
+        for sub, message in named.items():
+            await self._dead(items_of.get(sub, []), f"{REJECTED}: {message}")
+        await self._done(mid, ok, items_of)
+
+    async def _upsert(self, access: Access, rows: list[SubscriptionRow]) -> list[rows_api.RowError]:
+        request_id = await rows_api.upsert(
+            self._http, access, CUSTOMER_KEY, [de_row(r) for r in rows]
+        )
+        if not await rows_api.wait(self._http, access, request_id, delays=self._status_delays):
+            return []
+        return await rows_api.row_errors(self._http, access, request_id)
+
+    async def _done(
+        self, mid: str, rows: list[SubscriptionRow], items_of: dict[str, list[InboxItem]]
+    ) -> None:
+        if not rows:
+            return
+        self.rows_synced += len(rows)
+        now = self._clock()
+        current = await self._inbox.versions(mid, [r.subscription_id for r in rows])
+        stale = {r.subscription_id for r in rows if current.get(r.subscription_id, 0) > r.version}
+        sent = [
+            i.id
+            for r in rows
+            if r.subscription_id not in stale
+            for i in items_of[r.subscription_id]
+        ]
+        again = [i.id for sub in stale for i in items_of[sub]]
+        await self._inbox.mark_sent(sent, now, owner=self._owner)
+        # A newer state was merged while this batch was in flight: send that one too.
+        await self._inbox.mark_retry(
+            again, now, now, "newer state merged meanwhile", owner=self._owner
+        )
+
+    async def _hold(self, items: Sequence[InboxItem], why: str) -> None:
+        log.warning("webhooks held", extra={"count": len(items), "reason": why.split(":")[0]})
+        await self._inbox.hold([i.id for i in items], self._clock(), why, owner=self._owner)
+
+    async def _dead(self, items: Sequence[InboxItem], why: str) -> None:
+        if items:
+            log.warning("webhooks dead", extra={"count": len(items), "reason": why.split(":")[0]})
+            await self._inbox.mark_dead(
+                [i.id for i in items], self._clock(), why, owner=self._owner
+            )
+
+    async def _retry(
+        self, items: Sequence[InboxItem], why: str, exc: Exception | None = None
+    ) -> None:
+        now = self._clock()
+        retry_after = getattr(exc, "retry_after", None)
+        give_up = [i for i in items if i.attempts >= MAX_ATTEMPTS]
+        if give_up:
+            await self._dead(give_up, f"{GAVE_UP}: {why}")
+        ids = [i.id for i in items if i.attempts < MAX_ATTEMPTS]
+        if ids:  # one delay for the batch: it failed as one call
+            attempt = max(i.attempts for i in items if i.attempts < MAX_ATTEMPTS)
+            delay = backoff(attempt, retry_after, self._rand)
+            await self._inbox.mark_retry(ids, now, now + delay, why, owner=self._owner)
