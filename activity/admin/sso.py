@@ -71,7 +71,13 @@ def session_lifetime(seconds: int) -> str:
 
 def _signed_out_page(request: web.Request, title: str, why: str, *, status: int) -> web.Response:
     lifetime = session_lifetime(request.app[SETTINGS].session_max_age_seconds)
-    context = {"title": title, "why": why, "lifetime": lifetime, "signed_out": status == 200}
+    context = {
+        "title": title,
+        "why": why,
+        "lifetime": lifetime,
+        "signed_out": status == 200,
+        "sso_enabled": request.app[SETTINGS].sso_enabled,
+    }
     return render_page(request, "signed_out.html", context, status=status)
 
 

@@ -51,6 +51,16 @@ class Metrics:
             "Age of the oldest undelivered item",
             registry=self.registry,
         )
+        self.outbox_retrying = Gauge(
+            "activity_outbox_retrying",
+            "Items waiting for a retry after a failed attempt to reach Rokt",
+            registry=self.registry,
+        )
+        self.outbox_retry_max_attempt = Gauge(
+            "activity_outbox_retrying_max_attempt",
+            "Highest attempt count among items waiting for a retry (0 when none waits)",
+            registry=self.registry,
+        )
         self.lifecycle_calls = Counter(
             "activity_lifecycle_calls_total",
             "Lifecycle calls by route and result",
