@@ -34,6 +34,10 @@ class Settings:
     app_key: str = ""
     rokt_api_url: str = DEFAULT_ROKT_API_URL
     max_body_bytes: int = 256 * 1024
+    # A body must arrive within this many seconds of its headers (JB's take milliseconds), and
+    # at most this many may be arriving at once: a slow sender costs a socket, nothing more.
+    body_read_seconds: float = 10.0
+    max_slow_body_reads: int = 1024
     # Beyond this many concurrent executes, answer 503 at once (JB retries) to bound memory.
     max_executes_in_flight: int = 512
     # Delivery tuning; tests shorten these, production keeps the defaults.

@@ -402,3 +402,54 @@ async def test_a_foreign_next_is_ignored_end_to_end(
     client = await browser(aiohttp_server, aiohttp_client, server)
     resp = await sign_in(client, http, sfmc[1], next_path="//evil.example/")
     assert resp.headers["Location"] == "/settings"
+
+
+async def test_odd_callback_queries_get_a_page_not_a_500(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
+) -> None:  # fmt: skip
+    client = await browser(aiohttp_server, aiohttp_client, server)
+    await start_login(client)
+    for query in (
+        "state=%ff%fe&code=%00", "error=%ff", "error=" + "x" * 5000, "state=a&state=b",
+        "tssd=evil.example%2F&state=x&code=y", "code=" + "%F0%9F" * 100,
+    ):  # fmt: skip
+        resp = await client.get(f"/sso/callback?{query}", allow_redirects=False)
+        assert resp.status in (400, 401), (query, resp.status)
+        assert "Traceback" not in await resp.text()
+    bad_cookie = {
+        "Cookie": f"{STATE_COOKIE}=\udcff; {COOKIE_NAME}=x".encode(
+            "utf-8", "surrogateescape"
+        ).decode("latin-1")
+    }
+    resp = await client.get("/sso/callback?state=x&code=y", headers=bad_cookie)
+    assert resp.status == 400
+    await no_session(client)
+
+
+async def test_a_garbled_token_answer_gets_no_session(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
+    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
+) -> None:  # fmt: skip
+    fake, url = sfmc
+    client = await browser(aiohttp_server, aiohttp_client, server)
+    fake.fail("token", [Failure(200, body={"token_type": "Bearer"})])
+    resp = await sign_in(client, http, url)
+    assert resp.status == 401 and "refused to finish" in await resp.text()
+    fake.fail("token", [Failure(0)])
+    resp = await sign_in(client, http, url)
+    assert resp.status == 503 and "could not be reached" in await resp.text()
+    await no_session(client)
+
+
+async def test_a_forged_tssd_is_never_called(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, sfmc: tuple[FakeSfmc, str],
+    http: aiohttp.ClientSession, sso_settings: Settings,
+) -> None:  # fmt: skip
+    fake, url = sfmc
+    settings = replace(sso_settings, sfmc_auth_url=f"{url}/{{tssd}}", sfmc_subdomain="login")
+    client = await admin_client(aiohttp_server, aiohttp_client, create_app(settings))
+    back = await at_fake(http, url, await start_login(client))
+    resp = await finish(client, {**back, "tssd": "127.0.0.1:1/x?"})
+    assert resp.status == 401 and "invalid tenant" in await resp.text()
+    assert fake.calls("token") == []
+    await no_session(client)
