@@ -210,7 +210,20 @@ def _subscription(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
 def _subscribe(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     info = request.match_info
     base = f"{request.scheme}://{request.host}"
-    return fake.subscribe.subscribe(info["account"], info["calendar"], body, base)
+    account, calendar = info["account"], info["calendar"]
+
+    def inactive(made: subscribe.FakeSubscription) -> bool:
+        return any(
+            d.account == account
+            and d.calendar_code == calendar
+            and (d.subscription_id == made.subscription_id or d.user_name == made.subscriber_id)
+            for d in fake.calendars.deactivations
+        )
+
+    known = [code for (acct, _), code in fake.calendars.codes.items() if acct == account]
+    return fake.subscribe.subscribe(
+        account, calendar, body, base, known_calendars=known, inactive=inactive
+    )
 
 
 async def consent(request: web.Request) -> web.StreamResponse:
