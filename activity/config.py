@@ -38,6 +38,8 @@ class Settings:
     # at most this many may be arriving at once: a slow sender costs a socket, nothing more.
     body_read_seconds: float = 10.0
     max_slow_body_reads: int = 1024
+    # /readyz commits a one-row write at most this often (cached in between).
+    readiness_probe_seconds: float = 5.0
     # Beyond this many concurrent executes, answer 503 at once (JB retries) to bound memory.
     max_executes_in_flight: int = 512
     # Delivery tuning; tests shorten these, production keeps the defaults.
