@@ -21,6 +21,7 @@ from activity.appkeys import (
     HTTP,
     KEYRING,
     METRICS,
+    READINESS,
     SETTINGS,
     SETTINGS_SERVICE,
     SFMC_TOKENS,
@@ -34,6 +35,8 @@ from activity.appkeys import (
 from activity.config import Settings
 from activity.crypto import keyring_for
 from activity.journey.execution import Executor
+from activity.ops.bodies import BODY_READS, WEBHOOK_MAX_BODY_BYTES, SlowReads
+from activity.ops.health import Readiness
 from activity.ops.metrics import Metrics
 from activity.ops.middlewares import all_middlewares
 from activity.rokt.webhook_intake import WebhookIntake
@@ -148,10 +151,14 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=all_middlewares())
+    # The largest any route takes; request_bodies holds every other route to max_body_bytes.
+    max_size = max(settings.max_body_bytes, WEBHOOK_MAX_BODY_BYTES)
+    app = web.Application(client_max_size=max_size, middlewares=all_middlewares())
     app[SETTINGS] = settings
     app[KEYRING] = keyring_for(settings.database_url, settings.encryption_keys)
     app[METRICS] = Metrics()
+    app[BODY_READS] = SlowReads()
+    app[READINESS] = Readiness(settings.readiness_probe_seconds)
     app[ASSET_VERSION] = asset_version()
     app.cleanup_ctx.extend([_database, _http_client, _delivery, _subscriptions, _sync, _retention])
     setup_sessions(app, settings)

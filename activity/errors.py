@@ -54,6 +54,9 @@ class RoktError(ActivityError):
         super().__init__(message, reason=reason)
         self.status = status
         self.retry_after = retry_after
+        # The call may have reached Rokt and been acted on although we got no answer saying
+        # so (a timeout, a dropped connection, most 5xx): a repeat must check first.
+        self.maybe_delivered = False
 
 
 class RoktRetryable(RoktError):
@@ -66,6 +69,12 @@ class RoktRejected(RoktError):
     """A 4xx other than 401/429: the request itself is wrong."""
 
     reason = "rokt_rejected"
+
+
+class RoktNotFound(RoktRejected):
+    """404: Rokt knows no such account code, event or subscription."""
+
+    reason = "not_found"
 
 
 class RoktAuthFailed(RoktError):

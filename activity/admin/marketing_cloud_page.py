@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from activity.admin import sessions
-from activity.admin.settings_page import checked_post
+from activity.admin.forms import checked_post
 from activity.appkeys import CONNECTIONS, HTTP, SFMC_TOKENS, STORE, WEBHOOK_URLS
 from activity.errors import SfmcError
 from activity.sfmc import data_extension, installer

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
 from activity.admin import sessions
+from activity.admin.forms import checked_post
+from activity.admin.marketing_cloud_page import card_context
 from activity.admin.sessions import AdminSession
 from activity.admin.settings_form import (
     credentials_to_test,
@@ -129,23 +130,8 @@ async def _page(
         "connection": _connection_view(await request.app[CONNECTIONS].get(me.mid)),
         "sso_enabled": request.app[SETTINGS].sso_enabled,
     }
-    from activity.admin.marketing_cloud_page import card_context  # it imports this module
-
     context.update(await card_context(request, me.mid))
     return render_page(request, "settings.html", context, status=status)
-
-
-async def checked_post(
-    request: web.Request,
-) -> tuple[AdminSession, Mapping[str, Any]] | web.Response:
-    admin = await sessions.current(request)
-    if admin is None:
-        return not_signed_in(request)
-    form = await request.post()
-    if not admin.csrf_ok(form.get(sessions.CSRF_FIELD)):
-        log.warning("settings form rejected", extra={"reason": "csrf", "mid": admin.identity.mid})
-        return render_page(request, "expired_form.html", {"title": "Form expired"}, status=403)
-    return admin, form
 
 
 def _actor(admin: AdminSession) -> Actor:

@@ -2,9 +2,17 @@
 
 The paths and body shapes follow the Rokt Calendar API reference (seed 002): create is
 POST /v1/subscriptionevent/{accountCode} with {"event": ..., "subscriptionIds": [...]};
-update is the flat body at /update; cancel deletes the event for everyone; remove takes it
-out of one subscription; unsubscribe is "Deactivate Subscriptions",
+update is POST .../update (see `update_body`); cancel deletes the event for everyone; remove
+takes it out of one subscription; unsubscribe is "Deactivate Subscriptions",
 DELETE /v1/subscription/{accountCode}/{calendarCode} with the subscription in the body.
+docs/rokt.md explains each choice.
+
+`actionType` is left out on purpose. Seed 002 shows it (a "string", on create both inside the
+event and at the top level, and on update), but no public Rokt page says which values it
+takes: the reference types it only as String, the older readme.io model of an event omits it,
+and the only values published ("SubscriptionViaCalendarPage") describe what a subscriber did
+in Rokt's webhooks, not a request. Sending a guessed value risks a 400 for every contact, or
+a silently different behaviour; leaving out an undocumented optional field risks nothing.
 """
 
 from __future__ import annotations
@@ -75,7 +83,9 @@ def requests_for(
         ]
     if action == UPDATE:
         return [
-            RoktRequest(UPDATE, "POST", f"/v1/subscriptionevent/{account}/update", dict(payload))
+            RoktRequest(
+                UPDATE, "POST", f"/v1/subscriptionevent/{account}/update", update_body(payload)
+            )
         ]
     if action == CANCEL:
         return [
@@ -92,6 +102,22 @@ def requests_for(
             for sub in subscription_ids
         ]
     raise ValueError(f"unknown action {action!r}")
+
+
+def update_body(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The update body in both documented shapes at once.
+
+    Seed 002 (the API reference) shows the event's fields flat at the top level; Rokt's own
+    Braze template (seed 000) wraps the same fields in "event", as create does. Either reading
+    of the body finds the full event, and the two copies are always equal.
+    """
+    event = dict(payload)
+    return {**event, "event": dict(event)}
+
+
+def subscription_request(subscription_id: str) -> RoktRequest:
+    """Seed 002's Get Subscription Details: the events a subscription holds."""
+    return RoktRequest("subscription", "GET", f"/v1/subscription/{_seg(subscription_id)}", None)
 
 
 def unsubscribe_body(subscription_id: str) -> dict[str, Any]:

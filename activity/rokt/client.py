@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from activity.errors import RoktAuthFailed, RoktError, RoktRejected, RoktRetryable
-from activity.rokt.api_requests import CANCEL, REMOVE, UNSUBSCRIBE, RoktRequest
+from activity.errors import RoktAuthFailed, RoktError, RoktNotFound, RoktRejected, RoktRetryable
+from activity.rokt.api_requests import UNSUBSCRIBE, RoktRequest
 from activity.rokt.retry import is_retryable, parse_retry_after
 
 if TYPE_CHECKING:
@@ -19,8 +19,12 @@ if TYPE_CHECKING:
     from activity.rokt.token_cache import TokenCache
 
 SUCCESS = frozenset({200, 201, 202, 204})
-# Deleting what Rokt no longer has leaves the state we asked for.
-GONE_IS_DONE = frozenset({CANCEL, REMOVE, UNSUBSCRIBE})
+# Deactivating a subscription Rokt no longer has leaves the state we asked for. A 404 on cancel
+# or remove is RoktNotFound instead: the delivery worker decides (docs/rokt.md).
+GONE_IS_DONE = frozenset({UNSUBSCRIBE})
+# Answers that say the request was not acted on; other 5xx (500, 502, 504) may come after
+# Rokt did the work, so a repeat must check first.
+NOT_ACTED_ON = frozenset({429, 503})
 MAX_REASON_CHARS = 300
 
 
@@ -45,14 +49,30 @@ def error_text(body: str) -> str:
     return text
 
 
-def failure(status: int, body: str, retry_after: str | None) -> RoktError:
-    """The error for a non-success answer: retryable (429, 5xx) or rejected (other 4xx)."""
+def failure(
+    status: int,
+    body: str,
+    retry_after: str | None,
+    request: RoktRequest | None = None,
+    account_code: str = "",
+) -> RoktError:
+    """The error for a non-success answer: retryable (429, 5xx), not found (404) or rejected
+    (other 4xx)."""
     reason = error_text(body)
     if is_retryable(status):
-        return RoktRetryable(
+        error = RoktRetryable(
             f"Rokt answered HTTP {status}: {reason}",
             status=status,
             retry_after=parse_retry_after(retry_after),
+        )
+        error.maybe_delivered = status not in NOT_ACTED_ON
+        return error
+    if status == 404 and request is not None:
+        # Seed 002 documents no 404 for these calls; a wrong account code answers 404.
+        return RoktNotFound(
+            f"Rokt answered HTTP 404 to {request.endpoint} ({request.method} {request.path}): "
+            f"the account code {account_code!r} or the event is unknown to Rokt: {reason}",
+            status=404,
         )
     return RoktRejected(f"Rokt answered HTTP {status}: {reason}", status=status)
 
@@ -81,7 +101,7 @@ class RoktClient:
         status, body, retry_after = await self._authorized(account, request)
         if status in SUCCESS or (status == 404 and request.endpoint in GONE_IS_DONE):
             return status
-        raise failure(status, body, retry_after)
+        raise failure(status, body, retry_after, request, account.account_code)
 
     async def fetch(self, account: RoktAccount, request: RoktRequest) -> dict[str, Any]:
         """Rokt's JSON answer to a request that returns data (Create New Subscription);
@@ -89,7 +109,7 @@ class RoktClient:
         `success: false` (then its `statusCode` decides retryable or rejected)."""
         status, body, retry_after = await self._authorized(account, request)
         if status not in SUCCESS:
-            raise failure(status, body, retry_after)
+            raise failure(status, body, retry_after, request, account.account_code)
         try:
             data: Any = json.loads(body)
         except ValueError:
@@ -137,11 +157,16 @@ class RoktClient:
                 return resp.status, body, resp.headers.get("Retry-After")
         except TimeoutError:
             label = "timeout"
-            raise RoktRetryable(f"Rokt did not answer {request.endpoint} in time") from None
+            error = RoktRetryable(f"Rokt did not answer {request.endpoint} in time")
+            error.maybe_delivered = True
+            raise error from None
         except aiohttp.ClientError as exc:
-            raise RoktRetryable(
+            error = RoktRetryable(
                 f"Rokt unreachable during {request.endpoint}: {type(exc).__name__}"
-            ) from None
+            )
+            # No connection, no request; a connection lost later may have carried it.
+            error.maybe_delivered = not isinstance(exc, aiohttp.ClientConnectorError)
+            raise error from None
         finally:
             if self._metrics is not None:
                 self._metrics.rokt_calls.labels(endpoint=request.endpoint, status=label).inc()

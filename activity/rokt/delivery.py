@@ -19,15 +19,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from activity.admin.settings_service import RoktAccount, SettingsService
-from activity.errors import RoktError, RoktRejected
+from activity.errors import RoktError, RoktNotFound, RoktRejected
 from activity.rokt.api_requests import (
+    CANCEL,
     CREATE,
     MAX_SUBSCRIPTIONS_PER_CALL,
     PER_SUBSCRIPTION,
+    REMOVE,
     requests_for,
 )
 from activity.rokt.client import RoktClient
-from activity.rokt.outcomes import NOT_CONFIGURED, Outcomes
+from activity.rokt.outcomes import NOT_CONFIGURED, NOT_FOUND, Outcomes
+from activity.rokt.resend import RECHECK_SECONDS, VISIBILITY_WAIT_SECONDS, ResendCheck
 from activity.rokt.round_log import RoundTally, status_label
 from activity.storage.base import Store
 from activity.storage.models import OutboxItem
@@ -48,6 +51,8 @@ SPLIT_ON = frozenset({400, 422})
 # `_send` answers this instead of calling Rokt once half the lease has passed: the items go
 # back to the queue untried, so no call starts for items another instance may take over.
 NOT_STARTED = RoktError("lease_expired: not sent in this round", reason="lease_expired")
+# A 404 to a delete that repeats a try which may have reached Rokt: that try deleted it.
+GONE_NOTE = "sent: Rokt answered 404 to a repeat of a try that got no answer; it was already done"
 
 
 @dataclass
@@ -100,6 +105,9 @@ class DeliveryWorker:
         stop_grace_seconds: float = 5.0,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        visibility_wait_seconds: float = VISIBILITY_WAIT_SECONDS,
+        recheck_seconds: float = RECHECK_SECONDS,
+        check_before_resend: bool = True,  # False only to measure what the check saves
     ) -> None:
         self._store = store
         self._settings = settings_service
@@ -114,6 +122,15 @@ class DeliveryWorker:
         self._grace = stop_grace_seconds
         self._clock = clock
         self._outcomes = Outcomes(store, metrics, owner=owner, clock=clock, rand=rand)
+        self._resend = ResendCheck(
+            client,
+            self._outcomes,
+            self._calls,
+            clock=clock,
+            wait_seconds=visibility_wait_seconds,
+            recheck_seconds=recheck_seconds,
+            enabled=check_before_resend,
+        )
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -263,18 +280,23 @@ class DeliveryWorker:
 
     async def _deliver(self, group: _Group, deadline: float) -> None:
         if group.action == CREATE:
-            await asyncio.gather(*(self._create(group, p, deadline) for p in packs(group.items)))
+            # Items an earlier try may have delivered go out again only where Rokt lacks them.
+            event_id = str(group.payload.get("eventId", ""))
+            items = await self._resend.to_send(group.account, event_id, group.items)
+            await asyncio.gather(*(self._create(group, p, deadline) for p in packs(items)))
         elif group.action in PER_SUBSCRIPTION:
             await self._per_subscription(group, deadline)
         else:  # update and cancel concern the event, not the subscriptions: once per group
             await self._settle(
-                group.items, await self._send(group, group.action, deadline, group.items)
+                group.items,
+                await self._send(group, group.action, deadline, group.items),
+                group.action,
             )
 
     async def _create(self, group: _Group, items: list[OutboxItem], deadline: float) -> None:
         error = await self._send(group, CREATE, deadline, items)
         if not isinstance(error, RoktRejected) or error.status not in SPLIT_ON or len(items) == 1:
-            await self._settle(items, error)
+            await self._settle(items, error, CREATE)
         elif self._clock() >= deadline:
             await self._outcomes.requeue(
                 items, "lease_expired: batch split continues in the next round"
@@ -288,6 +310,8 @@ class DeliveryWorker:
 
     async def _per_subscription(self, group: _Group, deadline: float) -> None:
         subs = union(group.items)
+        if self._clock() < deadline:
+            await self._may_reach_rokt(group.items)
         errors = await asyncio.gather(
             *(self._send(group, group.action, deadline, [], [s]) for s in subs)
         )
@@ -300,13 +324,38 @@ class DeliveryWorker:
             error = (rejected or failed or found or [None])[0]
             outcomes.setdefault(id(error), (error, []))[1].append(item)
         for error, items in outcomes.values():
-            await self._settle(items, error)
+            await self._settle(items, error, group.action)
 
-    async def _settle(self, items: Sequence[OutboxItem], error: RoktError | None) -> None:
+    async def _settle(
+        self, items: Sequence[OutboxItem], error: RoktError | None, action: str = CREATE
+    ) -> None:
         if error is NOT_STARTED:
             await self._outcomes.requeue(items, error.message)
-        else:
-            await self._outcomes.settle(items, error)
+            return
+        if isinstance(error, RoktNotFound) and action in (CANCEL, REMOVE):
+            # No 404 is documented here (seed 002); a wrong account code answers 404 too. Only
+            # a repeat of a try that may have reached Rokt can have found the event gone.
+            repeats = [i for i in items if i.maybe_sent_at is not None]
+            first = [i for i in items if i.maybe_sent_at is None]
+            if repeats:
+                await self._outcomes.sent(repeats, GONE_NOTE)
+            if first:
+                await self._outcomes.dead(first, f"{NOT_FOUND}: {error.message}")
+            return
+        # A definite refusal (429, 503, a failed token) did nothing at Rokt: the items' marks go
+        # back to before this call. Not for remove: its other subscriptions' calls may have
+        # worked.
+        definite = error is not None and not error.maybe_delivered
+        if definite and action not in PER_SUBSCRIPTION and not isinstance(error, RoktRejected):
+            await self._outcomes.forget_maybe_sent(items)
+        await self._outcomes.settle(items, error)
+
+    async def _may_reach_rokt(self, items: Sequence[OutboxItem]) -> None:
+        """Written before the call: a crash or a lost answer leaves the mark behind."""
+        if items:
+            await self._store.mark_maybe_sent(
+                [i.id for i in items], self._clock(), owner=self._owner
+            )
 
     async def _send(
         self,
@@ -332,6 +381,8 @@ class DeliveryWorker:
                 async with self._calls:
                     if n == 0 and self._clock() >= deadline:
                         return NOT_STARTED
+                    if n == 0 and subs is None:
+                        await self._may_reach_rokt(items)
                     status = await self._client.send(group.account, request)
             except RoktError as exc:
                 if tally is not None:

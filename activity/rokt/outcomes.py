@@ -26,7 +26,8 @@ REJECTED = "rejected"  # Rokt refused the item itself (4xx): fix the data or the
 NOT_CONFIGURED = "not_configured"  # the business unit's Rokt settings were deleted
 AUTH_FAILED = "auth_failed"  # Rokt refused the credentials until we gave up: fix the settings
 GAVE_UP = "gave_up"  # Rokt stayed unreachable or failing for MAX_ATTEMPTS attempts
-DEAD_PREFIXES = (REJECTED, NOT_CONFIGURED, AUTH_FAILED, GAVE_UP)
+NOT_FOUND = "not_found"  # 404 on a first cancel or remove: wrong account code, or no such event
+DEAD_PREFIXES = (REJECTED, NOT_CONFIGURED, AUTH_FAILED, GAVE_UP, NOT_FOUND)
 MAX_LOGGED_IDS = 5
 
 
@@ -72,6 +73,34 @@ class Outcomes:
             await self.dead(items, f"{REJECTED}: {error.message}")
         else:
             await self.retry(items, error)
+
+    async def sent(self, items: Sequence[OutboxItem], note: str) -> None:
+        """Done, although not by a plain 2xx: `note` says how we know."""
+        await self._store.mark_sent(
+            [i.id for i in items], self._clock(), owner=self._owner, note=note
+        )
+        self._count("sent", items)
+        log.info(
+            "Rokt delivery recorded as sent: %s",
+            note,
+            extra={"count": len(items), "mid": items[0].mid, "endpoint": items[0].action},
+        )
+
+    async def wait(self, items: Sequence[OutboxItem], until: float, why: str) -> None:
+        """Look at these items again at `until` (their attempt counts)."""
+        await self._store.mark_retry(
+            [i.id for i in items], self._clock(), until, why, owner=self._owner
+        )
+        self._count("retry", items)
+
+    async def forget_maybe_sent(self, items: Sequence[OutboxItem]) -> None:
+        """The call just made was answered and not acted on: each item's marker goes back to
+        what it was before that call (an even earlier unanswered try still counts)."""
+        by_before: dict[float | None, list[int]] = {}
+        for item in items:
+            by_before.setdefault(item.maybe_sent_at, []).append(item.id)
+        for before, ids in by_before.items():
+            await self._store.mark_maybe_sent(ids, before, owner=self._owner)
 
     async def retry(self, items: Sequence[OutboxItem], error: RoktError) -> None:
         """Back off and try again; items that used their last attempt end as dead."""

@@ -4,6 +4,7 @@ before they expire, refreshed by one task at a time."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,23 @@ class TokenGrant:
     expires_in: float
 
 
+def credentials(client_id: str, client_secret: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(form fields, headers) of a client-credentials grant.
+
+    Basic auth as the design asks (seed 002 line 48), except for a client ID containing ':':
+    Basic cannot carry one (RFC 7617 section 2 splits at the first colon), so those go in the
+    form body, the variant seed 002 documents for requests without the header (lines 38-52).
+    """
+    form = {"grant_type": "client_credentials"}
+    headers = {"Accept": "application/json"}
+    if ":" in client_id:
+        form |= {"client_id": client_id, "client_secret": client_secret}
+    else:
+        pair = f"{client_id}:{client_secret}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    return form, headers
+
+
 def token_url(api_url: str) -> str:
     return f"{api_url.rstrip('/')}/oauth2/token"
 
@@ -50,16 +68,9 @@ async def fetch_token(
     kwargs: dict[str, Any] = {}
     if request_timeout is not None:
         kwargs["timeout"] = aiohttp.ClientTimeout(total=request_timeout)
+    form, headers = credentials(client_id, client_secret)
     try:
-        async with http.post(
-            token_url(api_url),
-            data={"grant_type": "client_credentials"},
-            headers={
-                "Accept": "application/json",
-                "Authorization": aiohttp.encode_basic_auth(client_id, client_secret),
-            },
-            **kwargs,
-        ) as resp:
+        async with http.post(token_url(api_url), data=form, headers=headers, **kwargs) as resp:
             status = resp.status
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             body = await resp.json(content_type=None) if status == 200 else None

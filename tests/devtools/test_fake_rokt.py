@@ -165,7 +165,7 @@ async def test_create_update_remove_cancel_change_state(
 
     status, details, _ = await call(http, "GET", f"{url}/v1/subscription/{subs[0]}", token)
     assert status == 200
-    assert [e["id"] for e in details["events"]] == ["summer-sale"]
+    assert [e["externalId"] for e in details["events"]] == ["summer-sale"]
     assert details["eventsVisibleToSubscription"][0]["title"] == "Summer Sale, extended"
 
     status, _, _ = await call(
@@ -183,11 +183,13 @@ async def test_create_update_remove_cancel_change_state(
     )
     assert status == 200 and listing["result"]["totalResults"] == 1
 
-    for _ in range(2):  # deleting twice is fine
+    statuses = []
+    for _ in range(2):  # deleting twice: the second time the event is not found
         status, _, _ = await call(
             http, "DELETE", f"{url}/v1/subscriptionevent/{ACCOUNT}/summer-sale", token
         )
-        assert status == 202
+        statuses.append(status)
+    assert statuses == [202, 404]
     assert (ACCOUNT, "summer-sale") not in fake.events
     assert (ACCOUNT, "summer-sale") in fake.cancelled
     assert fake.events_of(subs[1]) == []

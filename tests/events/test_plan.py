@@ -239,14 +239,15 @@ def test_preview_prefers_exact_key_uses_fallback_and_default_account() -> None:
     assert requests[0].path == "/v1/subscriptionevent/your-account"
 
 
-def test_preview_update_is_flat_and_contact_scoped() -> None:
+def test_preview_update_is_flat_and_nested_and_contact_scoped() -> None:
     result, requests = preview(
         configured(action="update", eventScope="contact", mid=None, eid=None), {}
     )
     assert result.event_id == "summer-sale-2026_SampleContact"
     assert result.mid == "preview"
+    both = {**result.payload, "event": result.payload}  # seed 002's flat and seed 000's nested
     assert requests == [
-        RoktRequest("update", "POST", "/v1/subscriptionevent/your-account/update", result.payload)
+        RoktRequest("update", "POST", "/v1/subscriptionevent/your-account/update", both)
     ]
 
 

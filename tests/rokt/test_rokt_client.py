@@ -12,7 +12,7 @@ import pytest
 
 from activity.admin.settings_service import RoktAccount
 from activity.devtools.fake_rokt import FakeRokt
-from activity.errors import RoktAuthFailed, RoktRejected, RoktRetryable
+from activity.errors import RoktAuthFailed, RoktNotFound, RoktRejected, RoktRetryable
 from activity.ops.metrics import Metrics
 from activity.rokt.api_requests import CANCEL, CREATE, REMOVE, UPDATE, RoktRequest, requests_for
 from activity.rokt.client import MAX_REASON_CHARS, RoktClient, error_text
@@ -179,13 +179,15 @@ async def test_long_error_text_is_truncated(rokt: tuple[FakeRokt, str], client: 
     assert len(caught.value.message) < MAX_REASON_CHARS + 40
 
 
-async def test_404_is_done_for_deletes_and_rejected_for_creates(
+async def test_404_is_not_found_for_every_call_and_names_the_likely_cause(
     rokt: tuple[FakeRokt, str], client: RoktClient
 ) -> None:
-    fake, _ = rokt
-    fake.script("cancel", [404])
     (cancel,) = requests_for(CANCEL, "acme", EVENT, [])
-    await client.send(ACCOUNT, cancel)
+    with pytest.raises(RoktNotFound) as caught:
+        await client.send(ACCOUNT, cancel)  # the fake has no such event
+    assert caught.value.status == 404
+    assert "the account code 'acme' or the event is unknown to Rokt" in caught.value.message
+    fake, _ = rokt
     fake.script("create", [404])
     with pytest.raises(RoktRejected):
         await client.send(ACCOUNT, create())

@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -59,7 +60,6 @@ from activity.devtools.demo import (
 from activity.devtools.jb import execute_payload, sign
 
 CLIENT_ID = "bench-client"
-SUBSCRIBE_SETTLE_SECONDS = 10.0
 ACCOUNT_CODE = "BENCH"
 
 
@@ -230,25 +230,18 @@ class Run:
     async def subscribe_phase(
         self, http: aiohttp.ClientSession, contacts: Sequence[Contact]
     ) -> SubscribePhase | None:
-        c = self.config
         if not contacts:
             return None
-        latency_ms = 1000 * c.subscribe_latency
+        c = self.config
         self.console.print(
-            f"service, subscribe: {len(contacts):,} contacts, Rokt answers in {latency_ms:.0f} ms"
+            f"service, subscribe: {len(contacts):,} contacts, Rokt answers in "
+            f"{1000 * c.subscribe_latency:.0f} ms"
         )
-        before = await rokt_stats(http, self.rokt_url)
-        result = await self.wrk(self.service_url, "subscribe", exhaust=True, seconds=3600.0)
-        # wrk may stop while the last few distinct bodies are still at Rokt: wait for them.
-        deadline = time.monotonic() + SUBSCRIBE_SETTLE_SECONDS
-        while True:
-            after = await rokt_stats(http, self.rokt_url)
-            made = after["calendar_subscriptions"] - before["calendar_subscriptions"]
-            if made >= len(contacts) or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.05)
-        calls = after["calls"].get("subscribe", 0) - before["calls"].get("subscribe", 0)
-        return SubscribePhase(result, len(contacts), calls, made, latency_ms, c.connections)
+        load = self.wrk(self.service_url, "subscribe", exhaust=True, seconds=3600.0)
+        stats = partial(rokt_stats, http, self.rokt_url)
+        return await subscribe.measure(
+            load, stats, len(contacts), c.subscribe_latency, c.connections
+        )
 
     async def measure(self) -> BenchReport:
         c = self.config

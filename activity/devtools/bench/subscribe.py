@@ -7,7 +7,9 @@ wrk repeats at the end are answered from the idempotency record and call Rokt no
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,7 @@ from activity.devtools.jb import execute_payload, sign
 DEFAULT_CONTACTS = 2000
 DEFAULT_LATENCY = 0.1  # seconds the fake Rokt takes to create a subscription
 CALENDAR_CODE = "bench-calendar"
+SETTLE_SECONDS = 10.0
 
 
 def subscribe_arguments(contact: Contact) -> dict[str, Any]:
@@ -60,3 +63,25 @@ class SubscribePhase:
     def once_each(self) -> bool:
         """One Rokt call and one subscription per contact answered; never more."""
         return self.rokt_calls == self.subscriptions == self.contacts
+
+
+async def measure(
+    load: Awaitable[LoadResult],
+    stats: Callable[[], Awaitable[dict[str, Any]]],
+    contacts: int,
+    latency: float,
+    connections: int,
+) -> SubscribePhase:
+    """Run the load; count Rokt's Create Subscription calls and subscriptions during it."""
+    before = await stats()
+    result = await load
+    # wrk may stop while the last few distinct bodies are still at Rokt: wait for them.
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        after = await stats()
+        made = after["calendar_subscriptions"] - before["calendar_subscriptions"]
+        if made >= contacts or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    calls = after["calls"].get("subscribe", 0) - before["calls"].get("subscribe", 0)
+    return SubscribePhase(result, contacts, calls, made, 1000 * latency, connections)

@@ -16,7 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from activity.devtools.fake_rokt import calendars, subscribe
+from activity.devtools.fake_rokt import calendars, rules, subscribe
+from activity.devtools.fake_rokt.inspect import add_inspection_routes
 from activity.devtools.fake_rokt.state import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -52,20 +53,20 @@ async def _read_json(request: web.Request) -> Any:
 async def _handle(
     request: web.Request, endpoint: str, body: Any, answer: Callable[[], web.Response]
 ) -> web.StreamResponse:
-    """Count, delay, apply the script, answer and record one request."""
+    """Count, apply the script, answer and record one request, then delay the answer.
+
+    Rokt acts on a request before its (slow) answer leaves: an answer later than the client's
+    timeout, or a connection dropped afterwards, has still changed the state and is recorded.
+    """
     fake = request.app[FAKE]
     fake.in_flight += 1
     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
     at = fake.clock()
     try:
         step = fake.next_step(endpoint, request.path)
-        delay = fake.delay + (step.delay if step else 0.0)
-        if delay > 0:
-            await asyncio.sleep(delay)
+        delay = fake.delay + (step.delay if step else 0.0) + fake.latency()
         if step is not None and step.status == 0:
-            if request.transport is not None:
-                request.transport.abort()
-            response: web.Response = web.Response(status=599)
+            response = web.Response(status=599)
         elif step is not None and step.status is not None:
             response = _scripted(step)
         else:
@@ -80,16 +81,38 @@ async def _handle(
                 at,
                 response.status,
                 dict(request.query),
+                delay,
             )
         )
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if step is not None and step.status == 0 and request.transport is not None:
+            request.transport.abort()
         return response
     finally:
         fake.in_flight -= 1
 
 
-def _bearer_ok(request: web.Request, fake: FakeRokt) -> bool:
+def _bearer(request: web.Request, fake: FakeRokt) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and fake.token_valid(token.strip())
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and fake.token_valid(token) else None
+
+
+def _refusal(request: web.Request, fake: FakeRokt, token: str, body: Any) -> web.Response | None:
+    """The stricter rules that concern the request rather than its fields (rules.py)."""
+    if request.body_exists:
+        problem = rules.content_type_problem(request.headers.get("Content-Type", ""))
+        if problem is not None:
+            return web.json_response(error_body(415, [problem]), status=415)
+    account = request.match_info.get("account")
+    if account is not None and fake.account_refused(token, account):
+        # Seed 001 line 21 / seed 002 line 86: credentials belong to one Rokt account; another
+        # account's code is not found for this client.
+        return web.json_response(
+            error_body(404, [("AccountNotFound", f"account {account} not found")]), status=404
+        )
+    return None
 
 
 def api(endpoint: str, action: Action) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -98,12 +121,16 @@ def api(endpoint: str, action: Action) -> Callable[[web.Request], Awaitable[web.
         body = await _read_json(request)
 
         def answer() -> web.Response:
-            if not _bearer_ok(request, fake):
+            token = _bearer(request, fake)
+            if token is None:
                 return web.json_response(
                     {"message": "Authorization has been denied for this request."},
                     status=401,
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
+            refused = _refusal(request, fake, token, body)
+            if refused is not None:
+                return refused
             if body is ...:
                 return web.json_response(
                     error_body(400, [("InvalidJson", "the body is not JSON")]), status=400
@@ -183,7 +210,20 @@ def _subscription(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
 def _subscribe(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     info = request.match_info
     base = f"{request.scheme}://{request.host}"
-    return fake.subscribe.subscribe(info["account"], info["calendar"], body, base)
+    account, calendar = info["account"], info["calendar"]
+
+    def inactive(made: subscribe.FakeSubscription) -> bool:
+        return any(
+            d.account == account
+            and d.calendar_code == calendar
+            and (d.subscription_id == made.subscription_id or d.user_name == made.subscriber_id)
+            for d in fake.calendars.deactivations
+        )
+
+    known = [code for (acct, _), code in fake.calendars.codes.items() if acct == account]
+    return fake.subscribe.subscribe(
+        account, calendar, body, base, known_calendars=known, inactive=inactive
+    )
 
 
 async def consent(request: web.Request) -> web.StreamResponse:
@@ -211,6 +251,7 @@ def create_fake_rokt_app(fake: FakeRokt, webhooks: WebhookSender | None = None) 
     calendars.add_routes(app, api)
     app.router.add_post("/v2/subscribe/{account}/{calendar}", api(subscribe.ENDPOINT, _subscribe))
     app.router.add_get("/fake/consent/{token}", consent)
+    add_inspection_routes(app, lambda request: request.app[FAKE])
     return app
 
 
@@ -246,8 +287,14 @@ def run_fake_rokt(
     client_id: str = DEMO_CLIENT_ID,
     client_secret: str = DEMO_CLIENT_SECRET,
     token_ttl: float = 300.0,
+    setup: Callable[[FakeRokt], None] | None = None,
 ) -> None:
     fake = FakeRokt(client_id, client_secret, token_ttl)
+    fake.calendars.add(
+        calendars.ANY_ACCOUNT, calendars.DEMO_CALENDAR_ID, calendars.DEMO_CALENDAR_CODE
+    )
+    if setup is not None:
+        setup(fake)
     url = f"http://{host}:{port}"
 
     def announce(_: str) -> None:

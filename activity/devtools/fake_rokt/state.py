@@ -5,19 +5,21 @@ Pure bookkeeping; `server.py` turns HTTP requests into calls on a `FakeRokt`.
 
 from __future__ import annotations
 
-import re
+import json
 import secrets
 import time
-from collections import deque
+import uuid
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from activity.devtools.fake_rokt import rules
 from activity.devtools.fake_rokt.calendars import FakeCalendars
 from activity.devtools.fake_rokt.subscribe import SubscriptionBook
 
-GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+GUID = rules.GUID
 ENDPOINTS = (
     "token",
     "create",
@@ -30,7 +32,7 @@ ENDPOINTS = (
     "unsubscribe",
 )
 API = "api"  # script target matching every endpoint except the token endpoint
-REQUIRED_EVENT_FIELDS = ("eventId", "title", "start", "end", "timezone")
+REQUIRED_EVENT_FIELDS = rules.REQUIRED_EVENT_FIELDS
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret"  # a development fake's well-known credentials
 
@@ -47,6 +49,7 @@ class RecordedRequest:
     at: float
     status: int
     query: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # how long the answer was held back
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,28 @@ class FakeRokt:
         self.max_in_flight = 0
         self._scripts: list[_Script] = []
         self.subscribe = SubscriptionBook(clock)  # Create New Subscription (subscribe.py)
+        self._init_fidelity()
+
+    def _init_fidelity(self) -> None:
+        """State for the stricter rules (see rules.py) and the exactly-once evidence."""
+        self.token_clients: dict[str, str] = {}  # access token -> client ID
+        # Account code -> the client that owns it. A client listed in `strict_accounts` owns
+        # exactly its codes; any other client takes an unowned code on first use, so two
+        # clients never share one (Rokt issues credentials per account, seed 001 line 21).
+        self.account_owner: dict[str, str] = {}
+        self.strict_accounts: dict[str, set[str]] = {}
+        # (account, event, subscription) -> times a create attached an event that the
+        # subscription already held: an exactly-once check reads this.
+        self.duplicate_attachments: Counter[tuple[str, str, str]] = Counter()
+        # Seed 002 lines 115, 377, 423: Rokt applies changes "in a background process", taking
+        # up to a few minutes. A create becomes visible to GET /v1/subscription only after
+        # `processing_delay` seconds on `clock`.
+        self.processing_delay = 0.0
+        self.visible_at: dict[tuple[EventKey, str], float] = {}
+        self.event_guids: dict[EventKey, str] = {}
+        self.record_path: Path | None = None  # every request appended here as JSON lines
+        # Extra seconds per answer (replay.lognormal_latency gives a realistic tail).
+        self.latency: Callable[[], float] = lambda: 0.0
 
     # --- steering -------------------------------------------------------------------------
 
@@ -160,8 +185,27 @@ class FakeRokt:
         for sub in ids:
             self.rejected_subscriptions[sub] = reason
 
-    def add_client(self, client_id: str, client_secret: str) -> None:
+    def add_client(
+        self, client_id: str, client_secret: str, *, accounts: Iterable[str] | None = None
+    ) -> None:
         self.clients[client_id] = client_secret
+        if accounts is not None:
+            self.own(client_id, *accounts)
+
+    def own(self, client_id: str, *account_codes: str) -> None:
+        """`client_id` owns exactly these account codes (and any added later this way)."""
+        self.strict_accounts.setdefault(client_id, set()).update(account_codes)
+        for code in account_codes:
+            self.account_owner[code] = client_id
+
+    def account_refused(self, token: str, account: str) -> bool:
+        """True when the token's client does not own `account` (the API answers 404)."""
+        client = self.token_clients.get(token, "")
+        owner = self.account_owner.get(account)
+        if owner is None and client not in self.strict_accounts:
+            self.account_owner[account] = client
+            return False
+        return owner != client
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -174,6 +218,7 @@ class FakeRokt:
             return None
         token = secrets.token_urlsafe(32)
         self.tokens[token] = self.clock() + self.token_ttl
+        self.token_clients[token] = client_id
         self.token_grants += 1
         return token
 
@@ -188,7 +233,7 @@ class FakeRokt:
         event = body.get("event") if isinstance(body, dict) else None
         if not isinstance(event, dict):
             return 400, error_body(400, [("Required", "event is required")])
-        errors += _event_errors(event, "event.", required=REQUIRED_EVENT_FIELDS)
+        errors += rules.event_problems(event, "event.")
         subs = body.get("subscriptionIds")
         if not isinstance(subs, list) or not subs:
             errors.append(("Required", "subscriptionIds must be a non-empty list"))
@@ -203,27 +248,35 @@ class FakeRokt:
         key = (account, str(event["eventId"]))
         self.events[key] = dict(event)
         self.cancelled.discard(key)
-        self.holders.setdefault(key, set()).update(subs)
+        held = self.holders.setdefault(key, set())
+        visible = self.clock() + self.processing_delay
+        for sub in subs:
+            if sub in held:
+                self.duplicate_attachments[(account, key[1], sub)] += 1
+            else:
+                self.visible_at[(key, sub)] = visible
+        held.update(subs)
         return ACCEPTED
 
     def update(self, account: str, body: Any) -> Answer:
-        if not isinstance(body, dict):
-            return 400, error_body(400, [("Required", "a JSON object body is required")])
-        errors = _event_errors(body, "", required=("eventId",))
-        if errors:
+        event, errors = rules.update_event(body)
+        if errors or event is None:
             return 400, error_body(400, errors)
-        key = (account, str(body["eventId"]))
+        key = (account, str(event["eventId"]))
         if key not in self.events:
             return 400, error_body(400, [("EventNotFound", f"event {key[1]} does not exist")])
-        self.events[key].update(body)
+        self.events[key].update(event)
         return ACCEPTED
 
     def cancel(self, account: str, event_id: str) -> Answer:
         key = (account, event_id)
-        if self.events.pop(key, None) is not None:
-            self.cancelled.add(key)
+        if self.events.pop(key, None) is None:
+            # The reference lists no 404 here (seed 002 lines 129-137), but an unknown event
+            # is not found; the activity must not mistake it for success.
+            return 404, error_body(404, [("EventNotFound", f"event {event_id} does not exist")])
+        self.cancelled.add(key)
         self.holders.pop(key, None)
-        return ACCEPTED  # deleting what is already gone succeeds: the end state holds
+        return ACCEPTED
 
     def remove(self, account: str, subscription_id: str, event_id: str) -> Answer:
         if not GUID.match(subscription_id):
@@ -231,27 +284,58 @@ class FakeRokt:
         if subscription_id in self.rejected_subscriptions:
             reason = self.rejected_subscriptions[subscription_id]
             return 400, error_body(400, [("InvalidSubscription", f"{subscription_id}: {reason}")])
-        self.holders.get((account, event_id), set()).discard(subscription_id)
+        held = self.holders.get((account, event_id), set())
+        if subscription_id not in held:
+            # As for cancel: what the subscription does not hold is not found.
+            return 404, error_body(
+                404, [("EventNotFound", f"event {event_id} is not in {subscription_id}")]
+            )
+        held.discard(subscription_id)
         return ACCEPTED
 
     def subscription(self, subscription_id: str) -> Answer:
+        """Seed 002 lines 283-369: a subscription's details with the events it holds, once
+        Rokt's background processing has made them visible."""
         if not GUID.match(subscription_id) or subscription_id in self.rejected_subscriptions:
             return 400, error_body(400, [("InvalidSubscription", "subscription not found")])
-        held = [(key, self.events[key]) for key in self.events_of(subscription_id)]
+        now = self.clock()
+        held = [
+            (key, self.events[key])
+            for key in self.events_of(subscription_id)
+            if key in self.events and self.visible_at.get((key, subscription_id), 0.0) <= now
+        ]
         return 200, {
             "subscriptionId": subscription_id,
             "isActive": not self.calendars.deactivated(subscription_id),
             "events": [
-                {"id": k[1], "name": e.get("title", ""), "externalId": k[1], "isExcluded": False}
+                {
+                    "id": self._event_guid(k),
+                    "name": e.get("title", ""),
+                    "externalId": k[1],
+                    "isExcluded": False,
+                }
                 for k, e in held
             ],
-            "eventsVisibleToSubscription": [_visible(k, e) for k, e in held],
+            "eventsVisibleToSubscription": [
+                {**_visible(k, e), "calendarEventId": self._event_guid(k)} for k, e in held
+            ],
         }
+
+    def _event_guid(self, key: EventKey) -> str:
+        """Rokt's own id for an event (the GUID beside our eventId, the "externalId")."""
+        return self.event_guids.setdefault(key, str(uuid.uuid4()))
 
     # --- what tests ask -------------------------------------------------------------------
 
     def record(self, request: RecordedRequest) -> None:
         self.requests.append(request)
+        if self.record_path is not None:
+            with self.record_path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(recorded_json(len(self.requests) - 1, request)) + "\n")
+
+    def duplicates(self) -> int:
+        """Events attached again to a subscription that already held them."""
+        return sum(self.duplicate_attachments.values())
 
     def calls(
         self, endpoint: str | None = None, status: int | None = None
@@ -276,27 +360,6 @@ class FakeRokt:
         return sorted(k for k, subs in self.holders.items() if subscription_id in subs)
 
 
-def _event_errors(
-    event: dict[str, Any], prefix: str, *, required: Sequence[str]
-) -> list[tuple[str, str]]:
-    errors = [
-        ("Required", f"{prefix}{name} is required")
-        for name in required
-        if not isinstance(event.get(name), str) or not event[name].strip()
-    ]
-    times: dict[str, datetime] = {}
-    for name in ("start", "end"):
-        value = event.get(name)
-        if isinstance(value, str) and value.strip():
-            try:
-                times[name] = datetime.fromisoformat(value).replace(tzinfo=None)
-            except ValueError:
-                errors.append(("InvalidDate", f"{prefix}{name} {value!r} is not an ISO date"))
-    if "start" in times and "end" in times and times["end"] < times["start"]:
-        errors.append(("InvalidDateRange", f"{prefix}end is before {prefix}start"))
-    return errors
-
-
 def _visible(key: EventKey, event: dict[str, Any]) -> dict[str, Any]:
     return {
         "title": event.get("title", ""),
@@ -312,4 +375,19 @@ def _visible(key: EventKey, event: dict[str, Any]) -> dict[str, Any]:
         "reminderMinutes": event.get("notifyBefore"),
         "accountId": key[0],
         "isSubscriptionEvent": True,
+    }
+
+
+def recorded_json(index: int, request: RecordedRequest) -> dict[str, Any]:
+    """One recorded request as the fake shows it over HTTP and writes it to its record file."""
+    return {
+        "index": index,
+        "endpoint": request.endpoint,
+        "method": request.method,
+        "path": request.path,
+        "query": request.query,
+        "json": request.json,
+        "at": request.at,
+        "status": request.status,
+        "delay": request.delay,
     }
