@@ -21,6 +21,7 @@ from activity.appkeys import (
     HTTP,
     KEYRING,
     METRICS,
+    READINESS,
     SETTINGS,
     SETTINGS_SERVICE,
     SFMC_TOKENS,
@@ -36,6 +37,7 @@ from activity.crypto import keyring_for
 from activity.journey.editor import STATIC
 from activity.journey.execution import Executor
 from activity.ops.bodies import BODY_READS, WEBHOOK_MAX_BODY_BYTES, SlowReads
+from activity.ops.health import Readiness
 from activity.ops.metrics import Metrics
 from activity.ops.middlewares import all_middlewares
 from activity.rokt.webhook_intake import WebhookIntake
@@ -157,6 +159,7 @@ def create_app(settings: Settings) -> web.Application:
     app[KEYRING] = keyring_for(settings.database_url, settings.encryption_keys)
     app[METRICS] = Metrics()
     app[BODY_READS] = SlowReads()
+    app[READINESS] = Readiness(settings.readiness_probe_seconds)
     app[ASSET_VERSION] = asset_version()
     app.cleanup_ctx.extend([_database, _http_client, _delivery, _subscriptions, _sync, _retention])
     setup_sessions(app, settings)

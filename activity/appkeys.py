@@ -13,6 +13,7 @@ from activity.storage.base import Store
 if TYPE_CHECKING:
     from activity.admin.settings_service import SettingsService
     from activity.journey.execution import Executor
+    from activity.ops.health import Readiness
     from activity.ops.metrics import Metrics
     from activity.rokt.calendar_events import CalendarEvents
     from activity.rokt.delivery import DeliveryWorker
@@ -33,6 +34,7 @@ CALENDAR_EVENTS: web.AppKey[CalendarEvents] = web.AppKey("calendar_events")
 WORKER: web.AppKey[DeliveryWorker] = web.AppKey("worker")
 EXECUTOR: web.AppKey[Executor] = web.AppKey("executor")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
 WEBHOOK_URLS: web.AppKey[WebhookUrls] = web.AppKey("webhook_urls")
 WEBHOOK_INTAKE: web.AppKey[WebhookIntake] = web.AppKey("webhook_intake")
 CONNECTIONS: web.AppKey[ConnectionService] = web.AppKey("sfmc_connections")

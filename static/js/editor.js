@@ -504,7 +504,9 @@
   function renderProblems(announce) {
     if (!state.initialised) { return; }
     R.problems.render(view(), announce);
-    setDoneEnabled(!state.problems.length && !state.checkError && state.checkedKey !== null);
+    // Read-only: Done only closes (it hands back what JB sent), so it is never blocked.
+    setDoneEnabled(state.readOnly ||
+      (!state.problems.length && !state.checkError && state.checkedKey !== null));
   }
 
   /* ------------------------------------------------------------------- preview */

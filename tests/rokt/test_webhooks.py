@@ -253,3 +253,12 @@ async def test_rotation_retires_the_old_url(service: tuple[TestServer, str]) -> 
     assert len(path) >= 43  # 256 bits, base64url
     fresh = str(server.make_url(f"/webhooks/rokt/{path}"))
     assert (await post(fresh, rokt_hooks.subscribe("acme", sub_id())))[0] == 200
+
+
+async def test_a_used_url_stops_working_at_once_when_rotated(
+    service: tuple[TestServer, str],
+) -> None:
+    server, url = service
+    assert (await post(url, rokt_hooks.subscribe("acme", sub_id())))[0] == 200  # now cached
+    await server.app[WEBHOOK_URLS].url_for(DEMO_MID, rotate=True)
+    assert (await post(url, rokt_hooks.subscribe("acme", sub_id())))[0] == 404

@@ -94,8 +94,12 @@ def _add_module_routes(app: web.Application) -> None:
             importlib.import_module(qualified).add_routes(app)
 
 
+# Async upserts may carry up to 32,000 rows: far more than aiohttp's default 1 MB body.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
 def create_fake_sfmc_app(fake: FakeSfmc) -> web.Application:
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[FAKE] = fake
     app.router.add_get("/__fake/requests", recorded_requests)
     app.router.add_post("/__fake/fail", script_failure)
