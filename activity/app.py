@@ -34,6 +34,7 @@ from activity.appkeys import (
 )
 from activity.config import Settings
 from activity.crypto import keyring_for
+from activity.journey.editor import STATIC
 from activity.journey.execution import Executor
 from activity.ops.bodies import BODY_READS, WEBHOOK_MAX_BODY_BYTES, SlowReads
 from activity.ops.health import Readiness
@@ -52,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def asset_version() -> str:
     """Changes whenever the UI or the package changes, so JB's iframe cache never goes stale."""
     digest = hashlib.sha256()
-    for folder in (ROOT / "static", Path(__file__).resolve().parent):
+    for folder in (STATIC, Path(__file__).resolve().parent):
         if folder.exists():
             for path in sorted(folder.rglob("*")):
                 if path.is_file() and path.suffix in {".js", ".css", ".html", ".py", ".svg"}:
