@@ -19,6 +19,7 @@ from activity.appkeys import (
     CONNECTIONS,
     EXECUTOR,
     HTTP,
+    JOURNEY_NAMER,
     KEYRING,
     METRICS,
     READINESS,
@@ -120,6 +121,7 @@ async def _subscriptions(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sync(app: web.Application) -> AsyncIterator[None]:
+    from activity.sfmc.journeys import JourneyNamer
     from activity.sfmc.sync import SyncWorker
     from activity.sfmc.tokens import SfmcTokens
 
@@ -137,6 +139,7 @@ async def _sync(app: web.Application) -> AsyncIterator[None]:
         status_delays=settings.sync_status_delays,
     )
     app[SFMC_TOKENS], app[SYNC_WORKER] = tokens, worker
+    app[JOURNEY_NAMER] = JourneyNamer(connections, tokens)
     app[WEBHOOK_INTAKE].on_accept = worker.wake
     if settings.run_delivery:
         await worker.start()

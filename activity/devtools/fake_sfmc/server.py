@@ -27,7 +27,7 @@ from activity.devtools.fake_sfmc.state import (
     User,
 )
 
-ROUTE_MODULES = ("soap", "rows")
+ROUTE_MODULES = ("soap", "rows", "journeys")
 
 
 async def recorded_requests(request: web.Request) -> web.StreamResponse:
