@@ -33,6 +33,7 @@ READ_ONLY_SETTINGS = frozenset({"list", "delete", "rotate-key"})
 
 def _serve(args: argparse.Namespace) -> int:
     from activity.app import create_app
+    from activity.ops.bodies import SERVER_OPTIONS
     from activity.ops.eventloop import new_event_loop
     from activity.ops.logs import configure_logging
 
@@ -53,11 +54,13 @@ def _serve(args: argparse.Namespace) -> int:
         print=announce,
         access_log=None,
         loop=loop,
+        **SERVER_OPTIONS,
     )
     return 0
 
 
 def _fake_rokt(args: argparse.Namespace) -> int:
+    from activity.devtools.fake_rokt.options import apply_fidelity_arguments
     from activity.devtools.fake_rokt.server import run_fake_rokt
     from activity.ops.logs import configure_logging
 
@@ -69,6 +72,7 @@ def _fake_rokt(args: argparse.Namespace) -> int:
         client_id=args.client_id,
         client_secret=args.client_secret,
         token_ttl=args.token_ttl,
+        setup=lambda fake: apply_fidelity_arguments(fake, args),
     )
     return 0
 
@@ -226,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument(
         "--token-ttl", type=seconds, default=300.0, help="seconds an access token stays valid"
     )
+    from activity.devtools.fake_rokt.options import add_fidelity_arguments
+
+    add_fidelity_arguments(fake)
     fake.set_defaults(func=_fake_rokt)
 
     fake_mc = sub.add_parser(

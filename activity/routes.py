@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from activity.admin import marketing_cloud_page, operations, running, settings_page, sso, sso_oauth
+from activity.admin import (
+    marketing_cloud_page,
+    operations,
+    running,
+    settings_page,
+    sso,
+    sso_handoff,
+    sso_oauth,
+)
 from activity.appkeys import ASSET_VERSION
 from activity.journey import config_json as manifest
 from activity.journey import editor, editor_api, event_picker, execute, lifecycle
@@ -26,6 +34,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/logout", sso.logout)
     app.router.add_get("/sso/login", sso_oauth.login)
     app.router.add_get("/sso/callback", sso_oauth.callback)
+    app.router.add_get("/sso/handoff", sso_handoff.handoff)
+    app.router.add_get("/sso/handoff/finish", sso_handoff.finish)
     app.router.add_post("/settings/sfmc/disconnect", settings_page.disconnect_sfmc)
     app.router.add_get("/settings", settings_page.show)
     app.router.add_post("/settings", settings_page.save)
@@ -47,6 +57,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/preview", editor_api.preview)
     app.router.add_get("/api/configured", editor_api.configured)
     app.router.add_get("/api/rokt/events", event_picker.events)  # needs the admin session
+    app.router.add_get("/api/rokt/business-units", event_picker.business_units)
     # Journey Builder's running-journey hover and modal (need the admin session for data).
     pages = running.RunningPages.load(app[ASSET_VERSION])
     app.router.add_get("/running/hover", pages.hover)

@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from activity.admin import sessions
-from activity.admin.sso import render_page, session_lifetime
+from activity.admin import sessions, sso_handoff
+from activity.admin.sso import render_page, safe_next, session_lifetime
 from activity.appkeys import CONNECTIONS, HTTP, SETTINGS, STORE
 from activity.errors import SfmcError, SfmcGrantRefused, SfmcUnavailable
 from activity.sfmc import oauth
@@ -29,8 +29,6 @@ log = logging.getLogger("activity.sso")
 STATE_COOKIE = "rokt_activity_sso"
 STATE_COOKIE_PATH = "/sso/"
 STATE_TTL_SECONDS = 600
-DEFAULT_NEXT = "/settings"
-MAX_NEXT = 512
 MAX_PARAM = 2048
 
 DENIED = {
@@ -39,16 +37,6 @@ DENIED = {
     "user_not_licensed": "Your Marketing Cloud user is not allowed to use this app. Ask a "
     "Marketing Cloud administrator to grant your user access to the installed package.",
 }
-
-
-def safe_next(value: str | None) -> str:
-    """Only a path on this site: no scheme, no host, no `//` or `/\\` (which browsers treat
-    as another host), no control characters."""
-    if not value or len(value) > MAX_NEXT or not value.startswith("/"):
-        return DEFAULT_NEXT
-    if value.startswith(("//", "/\\")) or not value.isprintable() or "\\" in value:
-        return DEFAULT_NEXT
-    return value
 
 
 def _failure(
@@ -79,9 +67,15 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _failure(request, "Sign-in not set up", why, status=503, retry=False)
     next_path = safe_next(request.query.get("next"))
     if request.headers.get("Sec-Fetch-Dest") == "iframe" and "popup" not in request.query:
-        # Marketing Cloud's sign-in page may refuse to be framed: continue in a popup.
-        context = {"title": "Sign in", "next": next_path}
+        # Marketing Cloud's sign-in page may refuse to be framed: continue in a popup, which
+        # hands its session back to this frame (sso_handoff.py).
+        frame = sso_handoff.new_frame_key(request)
+        popup = "/sso/login?" + urlencode({"popup": "1", "frame": frame, "next": next_path})
+        context = {"title": "Sign in", "next": next_path, "popup": popup}
         return render_page(request, "sso_framed.html", context)
+    frame = request.query.get("frame", "")
+    if sso_handoff.FRAME_HASH.match(frame):
+        next_path = sso_handoff.handoff_path(frame, next_path)
     state, browser = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = time.time()
     await request.app[STORE].put_sso_state(

@@ -9,15 +9,14 @@ import secrets
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from activity.appkeys import SETTINGS
+from activity.appkeys import METRICS
+from activity.ops.bodies import request_bodies
 from activity.ops.logs import log_context
 
 FRAME_ANCESTORS = (
     "frame-ancestors 'self' https://*.exacttarget.com https://*.marketingcloudapps.com"
 )
 
-WEBHOOK_PREFIX = "/webhooks/"
-WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 REQUEST_ID = web.RequestKey("request_id", str)
 # A caller's id is logged, so it may not carry a dot: nothing shaped like a JWT gets into logs.
 _INCOMING_ID = re.compile(r"[A-Za-z0-9_:-]{1,64}")
@@ -66,13 +65,6 @@ def _too_large() -> web.Response:
 
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    # Refused up front too: a handler that never reads the body would otherwise answer it.
-    length = request.content_length
-    limit = request.app[SETTINGS].max_body_bytes
-    if request.path.startswith(WEBHOOK_PREFIX):
-        limit = max(limit, WEBHOOK_MAX_BODY_BYTES)  # Rokt's payloads; the handler enforces it
-    if length is not None and length > limit:
-        return _too_large()
     try:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
@@ -80,6 +72,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException:
         raise
     except Exception:
+        request.app[METRICS].http_errors.inc()
         log.exception(
             "unhandled error",
             extra={"request_id": request.get(REQUEST_ID, ""), "path": request.path},
@@ -88,4 +81,4 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 def all_middlewares() -> list[Middleware]:
-    return [security_headers, request_ids, json_errors]
+    return [security_headers, request_ids, json_errors, request_bodies]

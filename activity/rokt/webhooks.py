@@ -8,7 +8,7 @@ from aiohttp import web
 
 from activity.appkeys import WEBHOOK_INTAKE, WEBHOOK_URLS
 from activity.errors import StorageUnavailable
-from activity.ops.middlewares import WEBHOOK_MAX_BODY_BYTES as MAX_BODY_BYTES
+from activity.ops.bodies import WEBHOOK_MAX_BODY_BYTES as MAX_BODY_BYTES
 from activity.rokt.webhook_intake import AccountMismatch
 from activity.rokt.webhook_payloads import WebhookMalformed, parse_webhook
 
@@ -21,16 +21,8 @@ def _answer(status: int, outcome: str, message: str = "") -> web.Response:
 
 
 async def _body(request: web.Request) -> bytes | None:
-    """The body (decompressed), or None when it is over MAX_BODY_BYTES."""
-    length = request.content_length
-    if length is not None and length > MAX_BODY_BYTES:
-        return None
-    data = await request.content.read(MAX_BODY_BYTES + 1)
-    while len(data) <= MAX_BODY_BYTES and not request.content.at_eof():
-        more = await request.content.read(MAX_BODY_BYTES + 1 - len(data))
-        if not more:
-            break
-        data += more
+    """The body (read by ops.bodies before this handler), or None when over MAX_BODY_BYTES."""
+    data = await request.read()
     return data if len(data) <= MAX_BODY_BYTES else None
 
 

@@ -64,7 +64,7 @@ class SyncWorker:
         rows_per_call: int = ROWS_PER_CALL,
         lease_seconds: float = 120.0,
         poll_seconds: float = 1.0,
-        round_interval_seconds: float = 2.0,
+        round_interval_seconds: float = 5.0,
         status_delays: Sequence[float] = STATUS_DELAYS,
         unhold_check_seconds: float = UNHOLD_CHECK_SECONDS,
         clock: Callable[[], float] = time.time,
@@ -136,19 +136,26 @@ class SyncWorker:
                 if claimed:
                     last_round = started
                 if claimed < self._batch_size and not self._stopping:
-                    await self._sleep()
+                    woken = await self._sleep()
+                    if woken and not claimed:
+                        # The first webhook of a burst: collect the rest for one interval.
+                        last_round = time.monotonic()
             except Exception:
                 log.exception("sync round failed")
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), ERROR_PAUSE_SECONDS)
 
-    async def _sleep(self) -> None:
+    async def _sleep(self) -> bool:
+        """Until new work here (True), work due, or the next poll for other instances' work."""
         delay = self._poll
         due = await self._inbox.next_due_at()
         if due is not None:
             delay = max(0.05, min(delay, due - self._clock()))
-        with suppress(TimeoutError):
+        try:
             await asyncio.wait_for(self._wakeup.wait(), delay)
+        except TimeoutError:
+            return False
+        return True
 
     # --- one round --------------------------------------------------------------------------
 

@@ -104,3 +104,43 @@ async def test_deny_shows_what_happened_and_signs_nobody_in(stack: Stack) -> Non
     await expect(page.locator("#why")).to_contain_text("declined")
     assert not [c for c in await context.cookies() if c["name"] == COOKIE_NAME]
     await context.close()
+
+
+SFMC_ORIGIN = "https://mc.s50.exacttarget.com"
+
+
+async def test_framed_in_marketing_cloud_the_popup_signs_the_frame_in(stack: Stack) -> None:
+    """Marketing Cloud frames the Login URL; the fake's sign-in page refuses to be framed
+    (X-Frame-Options: DENY), so it opens in a popup, which hands its session to the frame.
+    This Chromium blocks unpartitioned third-party cookies: the frame's are Partitioned."""
+    context = await stack.browser.new_context(viewport={"width": 1100, "height": 900})
+    top = (
+        "<!doctype html><title>Marketing Cloud</title><h1>Marketing Cloud</h1>"
+        f'<iframe name="app" src="{stack.base}/sso/login?next=/settings" '
+        'style="width:1000px;height:760px"></iframe>'
+    )
+
+    async def serve_top(route: object) -> None:
+        await route.fulfill(body=top, content_type="text/html")  # type: ignore[attr-defined]
+
+    # The service runs on localhost here; in production it is public and needs no permission.
+    await context.grant_permissions(["local-network-access"], origin=SFMC_ORIGIN)
+    await context.route(f"{SFMC_ORIGIN}/**", serve_top)
+    page = await context.new_page()
+    await page.goto(f"{SFMC_ORIGIN}/cloud/")
+    frame = page.frame_locator("iframe[name=app]")
+    async with page.expect_popup() as opened:
+        await frame.get_by_role("link", name="Sign in (opens a new window)").click()
+    popup = await opened.value
+    await popup.get_by_label("Business unit").select_option("100000002")
+    await popup.get_by_role("button", name="Allow").click()
+    await popup.wait_for_event("close", timeout=15000)
+    await expect(frame.locator("#context")).to_contain_text("Business unit 100000002")
+    await expect(frame.locator("#sfmc-status")).to_contain_text("Connected to Marketing Cloud")
+    # The frame's session works for forms too (its own CSRF token, its own cookie).
+    await frame.get_by_label("Rokt account code").fill("acme-au")
+    await frame.get_by_label("OAuth client ID").fill("rokt-client")
+    await frame.get_by_label("OAuth client secret").fill("rokt-secret-1")
+    await frame.get_by_role("button", name="Save").click()
+    await expect(frame.locator("#notice")).to_have_text("Settings saved.")
+    await context.close()

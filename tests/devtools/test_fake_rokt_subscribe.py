@@ -247,3 +247,25 @@ async def test_subscriptions_send_rokts_webhooks(aiohttp_server: Any) -> None:
     assert details["utmSource"] == "j" and details["utmMedium"] == ""
     assert consented["subscription"]["subscriptionMethod"] == "Google"
     assert made.subscription_id in sender.subscriptions  # /__fake/.../unsubscribe knows it
+
+
+async def test_unsubscribed_then_subscribed_again_is_a_new_subscription(
+    rokt: tuple[FakeRokt, str], http: aiohttp.ClientSession
+) -> None:
+    fake, url = rokt
+    fake.calendars.add(ACCOUNT, str(uuid.uuid4()), CALENDAR)  # known to the rest of the fake
+    body = {"subscriberId": "C-3", "subscriptionMethod": "WebCal"}
+    assert (await subscribe(http, url, body, calendar="not-a-known-calendar"))[0] == 404
+    _, first = await subscribe(http, url, body)
+    bearer = await token(http, url)
+    async with http.delete(
+        f"{url}/v1/subscription/{ACCOUNT}/{CALENDAR}",
+        json={"id": first["subscriptionId"], "unsubscribeReasonText": "journey"},
+        headers={"Authorization": f"Bearer {bearer}"},
+    ) as resp:
+        assert resp.status == 202
+    _, again = await subscribe(http, url, body)
+    assert again["isNewSubscription"] is True
+    assert again["subscriptionId"] != first["subscriptionId"]
+    _, third = await subscribe(http, url, body)
+    assert (third["isNewSubscription"], third["subscriptionId"]) == (False, again["subscriptionId"])

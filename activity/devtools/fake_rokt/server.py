@@ -210,7 +210,20 @@ def _subscription(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
 def _subscribe(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     info = request.match_info
     base = f"{request.scheme}://{request.host}"
-    return fake.subscribe.subscribe(info["account"], info["calendar"], body, base)
+    account, calendar = info["account"], info["calendar"]
+
+    def inactive(made: subscribe.FakeSubscription) -> bool:
+        return any(
+            d.account == account
+            and d.calendar_code == calendar
+            and (d.subscription_id == made.subscription_id or d.user_name == made.subscriber_id)
+            for d in fake.calendars.deactivations
+        )
+
+    known = [code for (acct, _), code in fake.calendars.codes.items() if acct == account]
+    return fake.subscribe.subscribe(
+        account, calendar, body, base, known_calendars=known, inactive=inactive
+    )
 
 
 async def consent(request: web.Request) -> web.StreamResponse:
@@ -274,8 +287,14 @@ def run_fake_rokt(
     client_id: str = DEMO_CLIENT_ID,
     client_secret: str = DEMO_CLIENT_SECRET,
     token_ttl: float = 300.0,
+    setup: Callable[[FakeRokt], None] | None = None,
 ) -> None:
     fake = FakeRokt(client_id, client_secret, token_ttl)
+    fake.calendars.add(
+        calendars.ANY_ACCOUNT, calendars.DEMO_CALENDAR_ID, calendars.DEMO_CALENDAR_CODE
+    )
+    if setup is not None:
+        setup(fake)
     url = f"http://{host}:{port}"
 
     def announce(_: str) -> None:
