@@ -3,7 +3,7 @@
  * The Postmonger conversation: trigger ready, requestTokens (MID, EID) and requestSchema (the
  * entry-source fields); restore the form from initActivity; keep the JB Done button
  * (updateButton) enabled only while every pre-flight check passes; on clickedNext send the
- * whole activity back with updateActivity, its inArguments written as design.md specifies.
+ * whole activity back with updateActivity, its inArguments as docs/protocol.md ("This activity's inArguments") lists.
  * No token or secret ever goes into inArguments.
  */
 (function (R) {
