@@ -38,6 +38,8 @@ class Settings:
     # at most this many may be arriving at once: a slow sender costs a socket, nothing more.
     body_read_seconds: float = 10.0
     max_slow_body_reads: int = 1024
+    # /readyz commits a one-row write at most this often (cached in between).
+    readiness_probe_seconds: float = 5.0
     # Beyond this many concurrent executes, answer 503 at once (JB retries) to bound memory.
     max_executes_in_flight: int = 512
     # Delivery tuning; tests shorten these, production keeps the defaults.
@@ -54,8 +56,9 @@ class Settings:
     subscribe_timeout_seconds: float = 8.0
     session_max_age_seconds: int = 8 * 3600
     run_delivery: bool = True  # also the sync worker (webhooks -> Marketing Cloud)
-    # Webhooks arriving within this many seconds share one data-extension upsert.
-    sync_round_interval_seconds: float = 2.0
+    # Webhooks arriving within this many seconds share one data-extension upsert (an upsert
+    # and a status poll each): rows reach Marketing Cloud a few seconds later, in few calls.
+    sync_round_interval_seconds: float = 5.0
     sync_poll_seconds: float = 1.0
     # Waits between polls of an async upsert's status before trying the batch again later.
     sync_status_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 2.0, 4.0, 4.0, 8.0, 8.0)

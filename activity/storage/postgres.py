@@ -129,6 +129,13 @@ class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
     async def ping(self) -> None:
         await self._fetch("SELECT 1")
 
+    async def probe_write(self, now: float) -> None:
+        await self._execute(
+            "INSERT INTO readiness_probe (id, at) VALUES (1, $1) "
+            "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            now,
+        )
+
     # --- settings -------------------------------------------------------------------------
 
     async def get_settings(self, mid: str) -> StoredSettings | None:

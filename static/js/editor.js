@@ -3,7 +3,7 @@
  * The Postmonger conversation: trigger ready, requestTokens (MID, EID) and requestSchema (the
  * entry-source fields); restore the form from initActivity; keep the JB Done button
  * (updateButton) enabled only while every pre-flight check passes; on clickedNext send the
- * whole activity back with updateActivity, its inArguments written as design.md specifies.
+ * whole activity back with updateActivity, its inArguments as docs/protocol.md ("This activity's inArguments") lists.
  * No token or secret ever goes into inArguments.
  */
 (function (R) {
@@ -504,7 +504,9 @@
   function renderProblems(announce) {
     if (!state.initialised) { return; }
     R.problems.render(view(), announce);
-    setDoneEnabled(!state.problems.length && !state.checkError && state.checkedKey !== null);
+    // Read-only: Done only closes (it hands back what JB sent), so it is never blocked.
+    setDoneEnabled(state.readOnly ||
+      (!state.problems.length && !state.checkError && state.checkedKey !== null));
   }
 
   /* ------------------------------------------------------------------- preview */

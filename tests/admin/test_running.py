@@ -86,8 +86,9 @@ async def test_retry_needs_the_csrf_header_and_requeues_only_the_sessions_items(
     body = {"activityId": ACTIVITY}
     assert (await a.post("/running/retry", json=body)).status == 403
     assert (await a.post("/running/retry", json=body, headers={"X-CSRF-Token": "x"})).status == 403
-    bad = await a.post("/running/retry", data=b"{", headers={"X-CSRF-Token": csrf})
-    assert bad.status == 400
+    for junk in (b"{", b"[" * 100_000, b"\xff\xfe", b'"x"', b'{"activityId": "a b"}'):
+        bad = await a.post("/running/retry", data=junk, headers={"X-CSRF-Token": csrf})
+        assert bad.status == 400, junk[:10]
     resp = await a.post("/running/retry", json=body, headers={"X-CSRF-Token": csrf})
     assert resp.status == 200 and await resp.json() == {"requeued": 2}
     again = await a.post("/running/retry", json=body, headers={"X-CSRF-Token": csrf})

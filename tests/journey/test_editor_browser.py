@@ -1,8 +1,9 @@
 """The config UI in real headless Chromium, framed by a page that plays Journey Builder.
 
 tests/jb_harness.html talks to the editor through the real Postmonger library and answers with
-the payloads in tests/jb_payloads.py (sfmc-protocol.md 7.4-7.6). Screenshots go to
-test-artifacts/. These tests are never skipped: `make test` installs Chromium first.
+the payloads in tests/jb_payloads.py (shaped as docs/protocol.md, "The configuration UI",
+describes). Screenshots go to test-artifacts/. These tests are never skipped: `make test`
+installs Chromium first.
 """
 
 from __future__ import annotations

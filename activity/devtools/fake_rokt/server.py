@@ -290,6 +290,9 @@ def run_fake_rokt(
     setup: Callable[[FakeRokt], None] | None = None,
 ) -> None:
     fake = FakeRokt(client_id, client_secret, token_ttl)
+    fake.calendars.add(
+        calendars.ANY_ACCOUNT, calendars.DEMO_CALENDAR_ID, calendars.DEMO_CALENDAR_CODE
+    )
     if setup is not None:
         setup(fake)
     url = f"http://{host}:{port}"
