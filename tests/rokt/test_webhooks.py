@@ -262,3 +262,32 @@ async def test_a_used_url_stops_working_at_once_when_rotated(
     assert (await post(url, rokt_hooks.subscribe("acme", sub_id())))[0] == 200  # now cached
     await server.app[WEBHOOK_URLS].url_for(DEMO_MID, rotate=True)
     assert (await post(url, rokt_hooks.subscribe("acme", sub_id())))[0] == 404
+
+
+async def test_a_unit_on_its_enterprise_default_checks_that_account(
+    service: tuple[TestServer, str],
+) -> None:
+    from activity.admin.settings_service import Actor
+    from activity.appkeys import SETTINGS_SERVICE
+    from activity.storage.models import CLIENT_CREDENTIALS_GRANT, SfmcConnection
+
+    server, _ = service
+    app = server.app
+    child, enterprise = "500000077", "500000000"
+    await app[SETTINGS_SERVICE].save(
+        mid="500000070", account_code="ent-acct", client_id="c", client_secret="s",
+        enterprise_id=enterprise, is_enterprise_default=True, actor=Actor("test"),
+    )  # fmt: skip
+    url = await app[WEBHOOK_URLS].url_for(child)
+    local = str(server.make_url("/webhooks/rokt/" + url.rsplit("/", 1)[1]))
+    # Without knowing its enterprise, the child has no account code to check against.
+    assert (await post(local, rokt_hooks.subscribe("ent-acct", sub_id())))[0] == 422
+    await app[STORE].put_sfmc_connection(
+        SfmcConnection(
+            mid=child, grant_type=CLIENT_CREDENTIALS_GRANT, client_id="x", secret_token=b"x",
+            auth_url="https://auth.example.com", connected_at=1.0, updated_at=1.0,
+            enterprise_id=enterprise,
+        )
+    )  # fmt: skip
+    assert (await post(local, rokt_hooks.subscribe("ent-acct", sub_id())))[0] == 200
+    assert (await post(local, rokt_hooks.subscribe("acme", sub_id())))[0] == 422
