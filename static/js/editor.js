@@ -541,6 +541,7 @@
     $('eventId-element').hidden = calendarOnly;
     $('eventScope-element').hidden = calendarOnly;
     $('subscribe-details').hidden = action !== 'subscribe';
+    $('picker').hidden = calendarOnly;  // no event to choose: these actions name a calendar
     $('subscription-element').hidden = action === 'subscribe';
     $('sample-subscription-element').hidden = action === 'subscribe';
     var consent = CONSENT_METHODS.indexOf($('subscriptionMethod').value) >= 0;
