@@ -137,6 +137,7 @@ async def _sync(app: web.Application) -> AsyncIterator[None]:
         poll_seconds=settings.sync_poll_seconds,
         round_interval_seconds=settings.sync_round_interval_seconds,
         status_delays=settings.sync_status_delays,
+        metrics=app[METRICS],
     )
     app[SFMC_TOKENS], app[SYNC_WORKER] = tokens, worker
     app[JOURNEY_NAMER] = JourneyNamer(connections, tokens)

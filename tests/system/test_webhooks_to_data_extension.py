@@ -240,3 +240,22 @@ async def sign_in_with_sso(flow: Flow) -> None:
     await flow.app[CONNECTIONS].save_sign_in(
         info, tokens, tssd="fake-tenant", auth_url=flow.sfmc_url
     )
+
+
+async def test_metrics_count_webhooks_and_synced_rows(flow: Flow) -> None:
+    from activity.appkeys import METRICS
+
+    await install(flow)
+    traffic = story("acme", 30, seed=13)
+    await flow.send(traffic.webhooks)
+    await flow.settled()
+    registry = flow.app[METRICS].registry
+    unique = len({w["eventId"] for w in traffic.webhooks})
+
+    def value(name: str, **labels: str) -> float:
+        return registry.get_sample_value(name, labels) or 0.0
+
+    assert value("activity_webhooks_total", outcome="accepted") == unique
+    assert value("activity_webhooks_total", outcome="duplicate") == len(traffic.webhooks) - unique
+    assert value("activity_sfmc_sync_total", outcome="sent") == unique
+    assert value("activity_inbox_depth") == 0
