@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from activity.rokt.webhook_intake import WebhookIntake
     from activity.rokt.webhook_urls import WebhookUrls
     from activity.sfmc.connections import ConnectionService
+    from activity.sfmc.journeys import JourneyNamer
     from activity.sfmc.sync import SyncWorker
     from activity.sfmc.tokens import SfmcTokens
 
@@ -40,4 +41,5 @@ WEBHOOK_INTAKE: web.AppKey[WebhookIntake] = web.AppKey("webhook_intake")
 CONNECTIONS: web.AppKey[ConnectionService] = web.AppKey("sfmc_connections")
 SFMC_TOKENS: web.AppKey[SfmcTokens] = web.AppKey("sfmc_tokens")
 SYNC_WORKER: web.AppKey[SyncWorker] = web.AppKey("sync_worker")
+JOURNEY_NAMER: web.AppKey[JourneyNamer] = web.AppKey("journey_namer")
 ASSET_VERSION = web.AppKey("asset_version", str)

@@ -161,7 +161,7 @@ async def retry(request: web.Request) -> web.Response:
 async def _posted_activity(request: web.Request) -> str | None:
     try:
         body = json.loads(await request.text())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return _activity_id(body.get("activityId")) if isinstance(body, dict) else None
 

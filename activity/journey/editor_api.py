@@ -22,7 +22,7 @@ from activity.errors import InvalidInput
 from activity.events import plan as events
 from activity.events import preflight, timezones
 from activity.journey import subscribe_editor
-from activity.journey.inarguments import SCHEMA, kind_of, merge
+from activity.journey.inarguments import SCHEMA, kind_of, lone_surrogate, merge
 from activity.rokt.subscribe_api import SUBSCRIBE
 
 MAX_SAMPLE_KEYS = 200
@@ -65,6 +65,7 @@ async def preview(request: web.Request) -> web.Response:
         contact_key = body.get("contactKey", "SampleContact")
         if not isinstance(contact_key, str):
             raise BadRequest(f"contactKey is {kind_of(contact_key)}; expected a string")
+        _reject_surrogates(contact_key, "contactKey")
     except BadRequest as err:
         return _bad_request(err)
     try:
@@ -196,7 +197,18 @@ def _samples(raw: Any) -> dict[str, Any]:
             raise BadRequest(
                 f"samples[{key!r}] is {kind_of(value)}; expected a string, number, boolean or null"
             )
+        _reject_surrogates(key, f"samples key {key!r}")
+        if isinstance(value, str):
+            _reject_surrogates(value, f"samples[{key!r}]")
     return dict(raw)
+
+
+def _reject_surrogates(text: str, name: str) -> None:
+    mark = lone_surrogate(text)
+    if mark:
+        raise BadRequest(
+            f"{name} contains a lone surrogate ({mark}), which is not text; expected plain text"
+        )
 
 
 def _field_of(message: str) -> str:

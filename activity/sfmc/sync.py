@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -32,7 +32,11 @@ from activity.sfmc.data_extension import CUSTOMER_KEY
 from activity.sfmc.rows_api import RowsRejected, SfmcRetryLater
 from activity.sfmc.tokens import Access, SfmcTokens, SfmcUnauthorized
 from activity.storage.base import Store
-from activity.storage.inbox import Changes, InboxItem, SubscriptionRow
+from activity.storage.inbox import HELD, Changes, InboxItem, SubscriptionRow
+from activity.storage.models import QUEUED, SENDING
+
+if TYPE_CHECKING:
+    from activity.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +73,9 @@ class SyncWorker:
         unhold_check_seconds: float = UNHOLD_CHECK_SECONDS,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self._inbox = store.inbox
         self._connections = connections
@@ -89,6 +95,7 @@ class SyncWorker:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._unhold_at = float("-inf")
+        self._depth_shown = False
         self.rows_synced = 0  # rows Marketing Cloud took, for the demo and the benchmark
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -173,7 +180,16 @@ class SyncWorker:
             except Exception as exc:
                 log.exception("syncing a business unit failed", extra={"mid": mid})
                 await self._retry(group, f"internal: {type(exc).__name__}")
+        if self._metrics is not None and (items or self._depth_shown):
+            counts = await self._inbox.counts()
+            depth = sum(counts.get(s, 0) for s in (QUEUED, SENDING, HELD))
+            self._metrics.inbox_depth.set(depth)
+            self._depth_shown = depth > 0
         return len(items)
+
+    def _count(self, outcome: str, n: int) -> None:
+        if self._metrics is not None and n:
+            self._metrics.sfmc_rows.labels(outcome).inc(n)
 
     async def _release_held(self) -> None:
         now = self._clock()
@@ -276,6 +292,8 @@ class SyncWorker:
         ]
         again = [i.id for sub in stale for i in items_of[sub]]
         await self._inbox.mark_sent(sent, now, owner=self._owner)
+        self._count("sent", len(sent))
+        self._count("retried", len(again))
         # A newer state was merged while this batch was in flight: send that one too.
         await self._inbox.mark_retry(
             again, now, now, "newer state merged meanwhile", owner=self._owner
@@ -284,6 +302,7 @@ class SyncWorker:
     async def _hold(self, items: Sequence[InboxItem], why: str) -> None:
         log.warning("webhooks held", extra={"count": len(items), "reason": why.split(":")[0]})
         await self._inbox.hold([i.id for i in items], self._clock(), why, owner=self._owner)
+        self._count("held", len(items))
 
     async def _dead(self, items: Sequence[InboxItem], why: str) -> None:
         if items:
@@ -291,6 +310,7 @@ class SyncWorker:
             await self._inbox.mark_dead(
                 [i.id for i in items], self._clock(), why, owner=self._owner
             )
+            self._count("dead", len(items))
 
     async def _retry(
         self, items: Sequence[InboxItem], why: str, exc: Exception | None = None
@@ -305,3 +325,4 @@ class SyncWorker:
             attempt = max(i.attempts for i in items if i.attempts < MAX_ATTEMPTS)
             delay = backoff(attempt, retry_after, self._rand)
             await self._inbox.mark_retry(ids, now, now + delay, why, owner=self._owner)
+            self._count("retried", len(ids))

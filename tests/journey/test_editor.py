@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -311,3 +312,66 @@ async def test_configured_rejects_a_malformed_query(
     resp = await client.get(f"/api/configured?{query}")
     assert resp.status == 400
     assert (await resp.json())["error"].startswith(reason)
+
+
+# --- values that once made a 500 (hostile review item 6) ----------------------------------
+
+OUT_OF_RANGE = {
+    "0001-01-01T00:00 in Tokyo": {"start": "0001-01-01T00:00", "timezone": "Tokyo Standard Time"},
+    "9999-12-31T23:59 in Pacific": {"end": "9999-12-31T23:59", "timezone": "Pacific Standard Time"},
+    "an all-day end of 9999-12-31": {"allDay": True, "start": "9999-12-01", "end": "9999-12-31"},
+}
+
+
+@pytest.mark.parametrize("case", list(OUT_OF_RANGE))
+async def test_dates_out_of_range_are_a_problem_of_their_field_not_a_500(
+    client: TestClient, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    """A configuration that cannot render is the editor's ordinary answer (preview: ok false
+    with the field; check: the field's problem), never an error of the server."""
+    arguments = event_arguments(**OUT_OF_RANGE[case])
+    field = "start" if "0001" in str(OUT_OF_RANGE[case]) else "end"
+    status, answer = await post(client, "/api/preview", {"arguments": arguments})
+    assert (status, answer["ok"], answer["field"]) == (200, False, field)
+    assert answer["reason"] == "out_of_range"
+    assert "expected a date from 0001-01-02 to 9999-12-30" in answer["error"]
+    status, answer = await post(client, "/api/check", {"arguments": arguments})
+    assert (status, answer["ok"]) == (200, False)
+    assert [p["field"] for p in answer["problems"] if "0001-01-02" in p["message"]] == [field]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_deeply_nested_subscription_ids_are_a_problem_not_a_500(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    arguments = event_arguments(calendarSubscriptionId="[" * 5000 + "]" * 5000)
+    status, answer = await post(client, "/api/preview", {"arguments": arguments})
+    assert (status, answer["ok"], answer["field"]) == (200, False, "calendarSubscriptionId")
+    assert "nested too deeply" in answer["error"]
+    status, answer = await post(client, "/api/check", {"arguments": arguments})
+    assert status == 200
+    assert [p["field"] for p in answer["problems"]] == ["calendarSubscriptionId"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"arguments": event_arguments(title="Hi \ud800")}, "'title' contains a lone surrogate"),
+        ({"arguments": {**event_arguments(), "<<A\udc00>>": "x"}}, "a lone surrogate (U+DC00)"),
+        (
+            {"arguments": event_arguments(eventScope="contact"), "contactKey": "k\ud800"},
+            "contactKey contains a lone surrogate (U+D800)",
+        ),
+        ({"arguments": event_arguments(), "samples": {"A": "\udfff"}}, "samples['A'] contains"),
+    ],
+)
+async def test_lone_surrogates_get_400_with_the_field(
+    client: TestClient, caplog: pytest.LogCaptureFixture, body: dict[str, Any], fragment: str
+) -> None:
+    paths = ("/api/preview",) if set(body) - {"arguments"} else ("/api/check", "/api/preview")
+    for path in paths:
+        status, answer = await post(client, path, body)
+        assert (status, answer["reason"]) == (400, "bad_request"), (path, answer)
+        assert fragment in answer["error"] and "expected" in answer["error"], answer["error"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

@@ -1,8 +1,9 @@
 """The config UI in real headless Chromium, framed by a page that plays Journey Builder.
 
 tests/jb_harness.html talks to the editor through the real Postmonger library and answers with
-the payloads in tests/jb_payloads.py (sfmc-protocol.md 7.4-7.6). Screenshots go to
-test-artifacts/. These tests are never skipped: `make test` installs Chromium first.
+the payloads in tests/jb_payloads.py (shaped as docs/protocol.md, "The configuration UI",
+describes). Screenshots go to test-artifacts/. These tests are never skipped: `make test`
+installs Chromium first.
 """
 
 from __future__ import annotations
@@ -582,6 +583,7 @@ async def test_marketer_configures_subscribe_and_done_sends_only_its_arguments(j
     await label(frame, "Action").select_option(label="Subscribe the contact to a calendar")
     for hidden in ("Event ID", "Event title", "Calendar subscription ID", "Redirect URL"):
         await expect(label(frame, hidden)).to_be_hidden()
+    await expect(frame.get_by_role("button", name="Choose an existing event")).to_be_hidden()
     await expect(frame.locator("#calendarCode-effect")).to_contain_text(
         "Each contact gets their own subscription"
     )
@@ -660,4 +662,19 @@ async def test_reopening_a_subscribe_activity_restores_it(jb: JB) -> None:
     webcal = await jb.click_done()
     written = [k for item in webcal["arguments"]["execute"]["inArguments"] for k in item]
     assert "redirectTo" not in written and "subscriptionMethod" in written
+    assert jb.console == []
+
+
+async def test_subscribe_editor_fits_a_small_modal(jb: JB) -> None:
+    saved = saved_activity(SUBSCRIBE_IN_ARGUMENTS, "Subscribe: acme-sports")
+    frame = await jb.open(activity=saved, width=400, height=480)
+    await expect(frame.locator("#preview-title")).to_have_text(
+        "Subscribes this contact to calendar acme-sports (Google)"
+    )
+    overflow = await frame.locator("html").evaluate("html => html.scrollWidth - html.clientWidth")
+    assert overflow == 0
+    for text in ("Calendar code", "Redirect URL", "UTM campaign", "Email address"):
+        box = await label(frame, text).bounding_box()
+        assert box is not None and box["width"] > 60, text
+    await jb.screenshot("editor-subscribe-400x480")
     assert jb.console == []
