@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from activity.devtools.jb import lifecycle_payload, sign
+from activity import create_app
+from activity.devtools.jb import lifecycle_payload, sign, test_settings
 from activity.ops.middlewares import FRAME_ANCESTORS
 
 
@@ -75,3 +78,22 @@ async def test_pages_send_a_policy_that_runs_only_our_own_files(client: TestClie
         assert directives["frame-ancestors"] == (
             "https://*.exacttarget.com https://*.marketingcloudapps.com"
         ), path
+
+
+async def test_a_500_is_counted_and_answered_without_a_trace(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    app = create_app(test_settings(tmp_path, run_delivery=False, metrics_token="scrape"))
+
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    app.router.add_get("/__broken", broken)
+    client = await aiohttp_client(app)
+    resp = await client.get("/__broken")
+    assert (resp.status, await resp.json()) == (
+        500,
+        {"error": "internal error", "reason": "internal"},
+    )
+    scrape = await client.get("/metrics", headers={"Authorization": "Bearer scrape"})
+    assert "activity_http_errors_total 1.0" in await scrape.text()
