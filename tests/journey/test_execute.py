@@ -117,10 +117,6 @@ async def test_a_parents_own_settings_stored_under_the_eid_are_not_a_childs(
     assert await queued_items(client) == []
     status, body = await post(client, execute_payload(event_arguments(mid="500000000")))
     assert (status, body["roktStatus"]) == (200, "queued")  # the parent itself still works
-    configured = await client.get(
-        "/api/configured", params={"mid": "500000001", "eid": "500000000"}
-    )
-    assert (await configured.json())["configured"] is False
 
 
 @pytest.mark.parametrize(
