@@ -3,6 +3,10 @@
 Every outbox query is scoped to one business unit (MID) and one activity id; JB gives each
 journey version's activity its own id, so "this activity" is also "this journey version".
 Execute answers carry no MID: skipped contacts are counted by activity id alone.
+
+Re-queuing a dead item keeps its "may have reached Rokt" mark only when it died giving up on
+unanswered or failing tries (gave_up): the worker then asks Rokt before sending it again.
+Every other dead reason is a definite answer from Rokt (or no call at all), so the mark goes.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from activity.rokt.outcomes import GAVE_UP
 from activity.storage.models import DEAD, QUEUED, SENDING, SENT, ActivityStats
 from activity.storage.rows import Row
 
@@ -53,7 +58,8 @@ def queries(backend: str) -> dict[str, str]:
         f"WHERE mid = ? AND activity_id = ? AND state = '{DEAD}' "
         "ORDER BY updated_at DESC, id DESC LIMIT ?",
         "requeue_dead": f"UPDATE outbox SET state = '{QUEUED}', attempts = 0, next_attempt_at = ?, "
-        "last_error = '', lease_owner = '', lease_until = 0, updated_at = ? "
+        "last_error = '', lease_owner = '', lease_until = 0, updated_at = ?, "
+        f"maybe_sent_at = CASE WHEN last_error LIKE '{GAVE_UP}:%' THEN maybe_sent_at END "
         f"WHERE mid = ? AND activity_id = ? AND state = '{DEAD}'",
     }
     return {name: _sql(sql, backend) for name, sql in templates.items()}

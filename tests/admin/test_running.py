@@ -116,3 +116,14 @@ async def test_a_subscribe_activity_counts_its_subscribed_contacts_apart_from_sk
     assert stats["counts"]["subscribed"] == 2
     assert stats["counts"]["skipped"] == 1
     assert [s["status"] for s in stats["skipped"]] == ["invalid"]
+
+
+@pytest.mark.parametrize(
+    "query", ["activityId=%ED%A0%80", "activityId=%00", "activityId=a&dead=%ED%A0%80", "dead=1"]
+)
+async def test_hostile_stats_queries_are_400_or_answered(
+    admins: tuple[TestClient, TestClient, str], query: str
+) -> None:
+    resp = await admins[0].get(f"/running/stats?{query}")
+    assert resp.status in (200, 400)
+    assert "error" in await resp.json() or resp.status == 200

@@ -31,20 +31,16 @@ from activity.devtools.jb import (
 )
 from activity.storage.models import ActivityStats
 from tests.admin_support import MID_A, login_token
+from tests.jb_frame import harness_url
 
 pytestmark = pytest.mark.browser
 
-HARNESS = Path(__file__).parents[1] / "jb_harness.html"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 EXECUTABLE = str(CHROMIUM) if CHROMIUM.exists() else None
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 ACTIVITY_ID = "b2a7f81d-6e35-4f9c-bd40-8c13a25f6d7b"
 GOOD, REFUSED = [str(uuid.uuid4()) for _ in range(3)], [str(uuid.uuid4()) for _ in range(2)]
-
-
-async def harness(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(HARNESS, headers={"Cache-Control": "no-store"})
 
 
 class Env:
@@ -68,7 +64,6 @@ class Env:
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     fake, rokt_url, rokt = await start_fake_rokt()
     app = create_app(test_settings(tmp_path, rokt_api_url=rokt_url))
-    app.router.add_get("/__jb_harness", harness)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -126,7 +121,7 @@ async def open_view(
         f"{env.base}/login", form={"jwt": login_token(mid=MID_A)}, max_redirects=0
     )
     assert response.status == 302
-    await page.goto(f"{env.base}/__jb_harness")
+    await page.goto(await harness_url(page, env.base))
     event = "initActivityRunningHover" if view == "hover" else "initActivityRunningModal"
     options = {
         "activity": {"id": ACTIVITY_ID, "key": "REST-1", "name": "Summer Sale starts"},

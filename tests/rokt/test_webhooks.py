@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from activity import create_app
@@ -195,42 +194,6 @@ async def test_cannot_store_is_503(service: tuple[TestServer, str]) -> None:
     await server.app[STORE].close()
     status, body = await post(url, rokt_hooks.subscribe("acme", sub_id()))
     assert (status, body["reason"]) == (503, "storage_unavailable")
-
-
-async def test_rokt_retries_until_the_service_answers(
-    aiohttp_server: ServerFactory, settings: Settings
-) -> None:
-    """A 503 (and a redirect) are failures to Rokt: it tries again on its schedule."""
-    failures = [503, 302]
-
-    async def flaky(request: web.Request) -> web.Response:
-        if failures:
-            return web.Response(status=failures.pop(0), headers={"Location": "/elsewhere"})
-        return web.json_response({})
-
-    app = web.Application()
-    app.router.add_post("/hook", flaky)
-    app.router.add_post("/elsewhere", flaky)
-    server = await aiohttp_server(app)
-    sender = rokt_hooks.WebhookSender(schedule=(0.01, 0.01, 0.01))
-    sender.register(str(server.make_url("/hook")))
-    sender.send(rokt_hooks.subscribe("acme", sub_id()))
-    sender.send(rokt_hooks.subscribe("acme", sub_id()))
-    await sender.drain(10)
-    statuses = sorted(a.status for a in sender.attempts)
-    assert statuses == [200, 200, 302, 503]
-    assert all(o.delivered for o in sender.outcomes.values())
-    await sender.close()
-
-
-async def test_rokt_gives_up_after_its_schedule(aiohttp_server: ServerFactory) -> None:
-    sender = rokt_hooks.WebhookSender(schedule=(0.01, 0.01))
-    sender.register("http://127.0.0.1:9/nothing-listens")
-    sender.send(rokt_hooks.subscribe("acme", sub_id()))
-    await sender.drain(10)
-    (outcome,) = sender.outcomes.values()
-    assert (outcome.delivered, outcome.gave_up, outcome.attempts) == (False, True, 3)
-    await sender.close()
 
 
 async def test_event_webhooks_are_counted_per_event(service: tuple[TestServer, str]) -> None:

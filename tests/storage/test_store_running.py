@@ -153,3 +153,17 @@ async def test_settings_keep_their_calendar_ids(store: Store) -> None:
     )
     stored = await store.get_settings(MID)
     assert stored is not None and stored.calendar_ids == ()
+
+
+async def test_requeue_keeps_the_maybe_sent_mark_only_for_items_that_gave_up(store: Store) -> None:
+    for n in range(2):
+        await accept(store, n)
+    ids = await ids_of(store)
+    await store.mark_maybe_sent(list(ids.values()), 150.0)
+    await store.mark_dead([ids["contact-0"]], 160.0, "gave_up: Rokt answered HTTP 503 20 times")
+    await store.mark_dead([ids["contact-1"]], 160.0, "rejected: Rokt answered HTTP 400: bad")
+    audit = AuditEntry(MID, 500.0, "u1", "", "retry_dead", "2 items")
+    assert await store.requeue_dead(MID, ACTIVITY, 500.0, audit) == 2
+    claimed = {i.contact_key: i for i in await store.claim("w2", 500.0, 60.0, 10)}
+    assert claimed["contact-0"].maybe_sent_at == 150.0  # asked Rokt first: it may have landed
+    assert claimed["contact-1"].maybe_sent_at is None  # Rokt refused it: nothing landed
