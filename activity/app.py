@@ -38,9 +38,9 @@ from activity.crypto import keyring_for
 from activity.journey.editor import STATIC
 from activity.journey.execution import Executor
 from activity.ops.bodies import BODY_READS, WEBHOOK_MAX_BODY_BYTES, SlowReads
-from activity.ops.health import Readiness
 from activity.ops.metrics import Metrics
 from activity.ops.middlewares import all_middlewares
+from activity.ops.readiness import Readiness
 from activity.rokt.webhook_intake import WebhookIntake
 from activity.rokt.webhook_urls import WebhookUrls
 from activity.routes import setup_routes

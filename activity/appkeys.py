@@ -13,8 +13,8 @@ from activity.storage.base import Store
 if TYPE_CHECKING:
     from activity.admin.settings_service import SettingsService
     from activity.journey.execution import Executor
-    from activity.ops.health import Readiness
     from activity.ops.metrics import Metrics
+    from activity.ops.readiness import Readiness
     from activity.rokt.calendar_events import CalendarEvents
     from activity.rokt.delivery import DeliveryWorker
     from activity.rokt.token_cache import TokenCache

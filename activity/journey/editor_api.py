@@ -1,9 +1,9 @@
 """JSON endpoints the config UI calls: time zones, pre-flight check, preview, configured yes/no.
 
 None of them reads a stored secret. /api/preview renders through `events.preview`, the same
-code path as execute, with the marketer's sample values. /api/configured answers only
-{"configured": true|false} for a MID (or EID). A body that is not what is expected gets a 400
-naming the problem, never a 500.
+code path as execute, with the marketer's sample values. /api/configured answers
+{"configured": true|false} only to an admin session of that MID, {"configured": null} otherwise.
+A body that is not what is expected gets a 400 naming the problem, never a 500.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from activity.admin import sessions
 from activity.appkeys import SETTINGS_SERVICE
 from activity.errors import InvalidInput
 from activity.events import plan as events
@@ -115,6 +116,10 @@ def _subscribe_preview(
 
 
 async def configured(request: web.Request) -> web.Response:
+    """Whether the business unit has Rokt settings: stored state, so only for a signed-in
+    admin session of that very business unit (the session cookie is Partitioned, so inside
+    Marketing Cloud the editor's frame shares it). Anyone else learns nothing:
+    {"configured": null}, which the editor shows as "unknown" (no banner)."""
     mid = request.query.get("mid", "").strip()
     eid = request.query.get("eid", "").strip()
     if not mid and not eid:
@@ -122,8 +127,13 @@ async def configured(request: web.Request) -> web.Response:
     for name, value in (("mid", mid), ("eid", eid)):
         if value and not _ID.fullmatch(value):
             return _bad_request(BadRequest(f"{name} is not a number; expected digits only"))
-    answer = await request.app[SETTINGS_SERVICE].is_configured(mid, eid)
-    return web.json_response({"configured": answer}, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store"}
+    admin = await sessions.current(request)
+    if admin is None or admin.identity.mid != mid:
+        return web.json_response({"configured": None}, headers=headers)
+    identity = admin.identity  # the session's enterprise, never the query's
+    answer = await request.app[SETTINGS_SERVICE].is_configured(identity.mid, identity.enterprise_id)
+    return web.json_response({"configured": answer}, headers=headers)
 
 
 async def _object_body(request: web.Request) -> dict[str, Any]:

@@ -42,10 +42,14 @@ log = logging.getLogger(__name__)
 
 ROWS_PER_CALL = 5000  # well under the async API's 32,000; one webhook burst, one call
 STATUS_DELAYS = (0.5, 1.0, 2.0, 2.0, 4.0, 4.0, 8.0, 8.0)  # ~30 s of polling, then retry later
-UNHOLD_CHECK_SECONDS = 10.0
+UNHOLD_CHECK_SECONDS = 30.0
 ERROR_PAUSE_SECONDS = 1.0
 NEEDS_SIGNIN = "needs_sign_in"
 NOT_CONNECTED = "not_connected"
+NOT_INSTALLED = "not_installed"
+# The data extension does not exist (yet): the rows are fine, so they are held, and tried
+# again at each unhold check until someone installs it.
+MISSING_DATA_EXTENSION = frozenset({404})
 GAVE_UP = "gave_up"
 REJECTED = "sfmc_rejected"
 
@@ -244,7 +248,9 @@ class SyncWorker:
             await self._hold(items, f"{NEEDS_SIGNIN}: {exc.message}")
             return
         except RowsRejected as exc:
-            if len(rows) > 1:  # one bad row must not cost the others: find it
+            if exc.status in MISSING_DATA_EXTENSION:  # not this batch's fault: wait for install
+                await self._hold(items, f"{NOT_INSTALLED}: {exc.message}")
+            elif len(rows) > 1:  # one bad row must not cost the others: find it
                 half = len(rows) // 2
                 await self._send(mid, access, rows[:half], items_of)
                 await self._send(mid, access, rows[half:], items_of)

@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from activity import create_app
 from activity.admin.settings_service import Actor
 from activity.appkeys import ASSET_VERSION, SETTINGS_SERVICE
-from activity.devtools.jb import DEFAULT_SUBSCRIPTION_BINDING, ENTRY_KEY, event_arguments
+from activity.devtools.jb import (
+    DEFAULT_SUBSCRIPTION_BINDING,
+    ENTRY_KEY,
+    event_arguments,
+    test_settings,
+)
+from tests.admin_support import admin_client, login
 
 SLDS_CSS = "/static/vendor/slds/styles/salesforce-lightning-design-system.min.css"
 
@@ -41,8 +49,8 @@ async def test_page_runs_only_its_own_scripts_and_may_be_framed_by_jb(client: Te
     csp = (await client.get("/")).headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     assert "object-src 'none'" in csp
-    assert (
-        "frame-ancestors 'self' https://*.exacttarget.com https://*.marketingcloudapps.com" in csp
+    assert csp.endswith(
+        "; frame-ancestors https://*.exacttarget.com https://*.marketingcloudapps.com"
     )
 
 
@@ -253,21 +261,41 @@ async def test_preview_rejects_malformed_samples(
     assert answer["error"].startswith(reason)
 
 
-async def test_configured_answers_only_yes_or_no(client: TestClient) -> None:
-    resp = await client.get("/api/configured", params={"mid": "500000001", "eid": "500000000"})
+async def test_configured_answers_only_a_signed_in_admin_of_that_business_unit(
+    aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path
+) -> None:
+    app = create_app(test_settings(tmp_path, run_delivery=False))
+    stranger = await aiohttp_client(await aiohttp_server(app))
+    admin = await admin_client(aiohttp_server, aiohttp_client, stranger.server)
+    query = {"mid": "500000001", "eid": "500000000"}
+    # A parent's settings stored under the EID as a plain MID, and the child's own.
+    await app[SETTINGS_SERVICE].save(
+        mid="500000000", account_code="acme", client_id="c", client_secret="s", actor=Actor()
+    )
+    assert await (await stranger.get("/api/configured", params=query)).json() == {
+        "configured": None
+    }
+    assert (await login(admin, mid="500000001", eid="500000000")).status == 302
+    resp = await admin.get("/api/configured", params=query)
     assert (resp.status, await resp.json()) == (200, {"configured": False})
-    await client.app[SETTINGS_SERVICE].save(
+    await app[SETTINGS_SERVICE].save(
         mid="500000001",
         account_code="acme",
         client_id="client-1",
         client_secret="s3cret-value",
         actor=Actor(),
     )
-    resp = await client.get("/api/configured", params={"mid": "500000001"})
+    resp = await admin.get("/api/configured", params=query)
     text = await resp.text()
     assert json.loads(text) == {"configured": True}
     assert resp.headers["Cache-Control"] == "no-store"
     assert "acme" not in text and "client-1" not in text and "s3cret" not in text
+    # Nothing about other business units, nor to anyone without a session.
+    other = await admin.get("/api/configured", params={"mid": "500000000"})
+    assert await other.json() == {"configured": None}
+    assert await (await stranger.get("/api/configured", params=query)).json() == {
+        "configured": None
+    }
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, FrameLocator, Page, async_playwright, expect
 
@@ -22,6 +21,8 @@ from activity import create_app
 from activity.admin.settings_service import Actor
 from activity.appkeys import ASSET_VERSION, SETTINGS_SERVICE
 from activity.devtools.jb import DEFAULT_SUBSCRIPTION_BINDING, ENTRY_KEY, test_settings
+from tests.admin_support import login_token
+from tests.jb_frame import harness_url
 from tests.jb_payloads import (
     ACTIVITY,
     CONFIGURED_MID,
@@ -35,7 +36,6 @@ from tests.jb_payloads import (
 
 pytestmark = pytest.mark.browser
 
-HARNESS = Path(__file__).parents[1] / "jb_harness.html"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's chromium (installed by `make test` as root), else Playwright's own browser.
@@ -52,14 +52,9 @@ SAMPLE_SUBSCRIPTION = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 ServerFactory = Callable[..., Awaitable[TestServer]]
 
 
-async def harness(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(HARNESS, headers={"Cache-Control": "no-store"})
-
-
 @pytest.fixture
 async def server(aiohttp_server: ServerFactory, tmp_path: Path) -> TestServer:
     app = create_app(test_settings(tmp_path, run_delivery=False))
-    app.router.add_get("/__jb_harness", harness)  # same origin: frame-ancestors 'self'
     started = await aiohttp_server(app)
     await app[SETTINGS_SERVICE].save(
         mid=str(CONFIGURED_MID),
@@ -102,7 +97,7 @@ class JB:
         width: int = 900,
         height: int = 640,
     ) -> FrameLocator:
-        await self.page.goto(str(self.server.make_url("/__jb_harness")))
+        await self.page.goto(await harness_url(self.page, str(self.server.make_url("/"))))
         version = self.server.app[ASSET_VERSION]
         options = {
             "activity": activity,
@@ -322,6 +317,14 @@ async def fill_valid_event(frame: FrameLocator) -> None:
 
 async def test_every_pre_flight_check_appears_next_to_its_field(jb: JB) -> None:
     tokens = {**TOKENS, "MID": UNCONFIGURED_MID}
+    # Whether a business unit has settings is stored state: told only to a signed-in admin
+    # of that unit (in Marketing Cloud, the Partitioned session cookie reaches this frame).
+    signed_in = await jb.page.context.request.post(
+        str(jb.server.make_url("/login")),
+        form={"jwt": login_token(mid=str(UNCONFIGURED_MID))},
+        max_redirects=0,
+    )
+    assert signed_in.status == 302
     frame = await jb.open(tokens=tokens)
     alerts = frame.locator("#page-alerts")
     await expect(alerts).to_contain_text("This business unit has no Rokt settings (MID 500000099)")

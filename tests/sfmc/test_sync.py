@@ -35,6 +35,8 @@ class Env:
     url: str
     http: aiohttp.ClientSession
     keyring: Keyring
+    connections: ConnectionService
+    tokens: SfmcTokens
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ async def env(
     connections = ConnectionService(store, keyring, test_settings(tmp_path))
     tokens = SfmcTokens(connections, http)
     worker = SyncWorker(store, connections, tokens, http, status_delays=(0.0, 0.05))
-    yield Env(store, worker, fake, url, http, keyring)
+    yield Env(store, worker, fake, url, http, keyring, connections, tokens)
     await store.close()
 
 
@@ -122,3 +124,19 @@ async def test_no_connection_holds_and_a_connection_releases(env: Env) -> None:
     env.worker.unhold_soon()
     assert await env.worker.run_once() == 1
     assert await env.store.inbox.counts(MID) == {SENT: 1}
+
+
+async def test_before_the_install_work_is_held_not_killed(env: Env) -> None:
+    worker = SyncWorker(
+        env.store, env.worker._connections, env.worker._tokens, env.http,
+        status_delays=(0.0,), unhold_check_seconds=0.0,
+    )  # fmt: skip
+    await accept(env, str(uuid.uuid4()), 5.0, Email="a@b.co")
+    assert await worker.run_once() == 1
+    counts = await env.store.inbox.counts(MID)
+    assert counts == {HELD: 1}
+    assert await env.store.inbox.recent_dead(MID) == []
+    await install(env, list(FIELDS))
+    assert await worker.run_once() == 1  # the next check releases it; now it lands
+    assert await env.store.inbox.counts(MID) == {SENT: 1}
+    assert len(await read_rows(env.http, env.url, MID)) == 1
