@@ -21,6 +21,8 @@ from activity.storage.rows import Row
 DEAD_REASONS_SHOWN = 100
 # Execute statuses that put nothing in the outbox.
 SKIPPED_STATUSES = ("skipped_no_subscription", "skipped_not_configured", "invalid")
+# The action subscribe's successes: counted from its execute answers, as it queues nothing.
+SUBSCRIBED = "subscribed"
 RETRYING = f"state = '{QUEUED}' AND attempts > 0 AND last_error <> ''"
 
 
@@ -38,7 +40,7 @@ def queries(backend: str) -> dict[str, str]:
         if backend == "sqlite"
         else "(body::jsonb)->>'roktStatus'"
     )
-    marks = ", ".join(f"'{s}'" for s in SKIPPED_STATUSES)
+    marks = ", ".join(f"'{s}'" for s in (*SKIPPED_STATUSES, SUBSCRIBED))
     templates = {
         "states": "SELECT state, COUNT(*) AS n, MAX(sent_at) AS last_sent, "
         f"SUM(CASE WHEN {RETRYING} THEN 1 ELSE 0 END) AS retrying, "
@@ -69,6 +71,7 @@ def stats_from_rows(
     dead_reasons: Iterable[Row],
     skipped: Iterable[Row],
 ) -> ActivityStats:
+    answered = list(skipped)  # execute statuses: the skipped ones and subscribed
     counts: dict[str, int] = {}
     retrying, next_attempt, last_sent = 0, None, None
     for row in states:
@@ -87,7 +90,10 @@ def stats_from_rows(
         last_error=str(last_error[0]["last_error"]) if last_error else "",
         next_attempt_at=next_attempt,
         dead_reasons=tuple((str(r["last_error"]), int(r["n"])) for r in dead_reasons),
-        skipped=tuple((str(r["status"]), int(r["n"])) for r in skipped),
+        skipped=tuple(
+            (str(r["status"]), int(r["n"])) for r in answered if r["status"] != SUBSCRIBED
+        ),
+        subscribed=sum(int(r["n"]) for r in answered if r["status"] == SUBSCRIBED),
         last_sent_at=last_sent,
     )
 

@@ -103,6 +103,21 @@ async def test_retry_needs_the_csrf_header_and_requeues_only_the_sessions_items(
     ]
 
 
+async def test_a_subscribe_activity_counts_its_subscribed_contacts_apart_from_skipped(
+    admins: tuple[TestClient, TestClient, str],
+) -> None:
+    a, _, _ = admins
+    store = a.server.app[STORE]
+    subscribed = {"roktStatus": "subscribed", "roktSubscriptionId": "x", "roktSubscriptionUrl": "y"}
+    for n in range(2):
+        await store.accept(ACTIVITY, f"s{n}", Answer(200, subscribed), [], 1.0)
+    await store.accept(ACTIVITY, "bad", Answer(200, {"roktStatus": "invalid"}), [], 1.0)
+    stats = await (await a.get(f"/running/stats?activityId={ACTIVITY}")).json()
+    assert stats["counts"]["subscribed"] == 2
+    assert stats["counts"]["skipped"] == 1
+    assert [s["status"] for s in stats["skipped"]] == ["invalid"]
+
+
 @pytest.mark.parametrize(
     "query", ["activityId=%ED%A0%80", "activityId=%00", "activityId=a&dead=%ED%A0%80", "dead=1"]
 )

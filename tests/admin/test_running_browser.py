@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, FrameLocator, Page, async_playwright, expect
@@ -240,3 +241,22 @@ async def test_without_data_and_without_a_session_the_views_say_so(
     await expect(frame.locator("#running-status")).to_contain_text(
         "Sign in to the Rokt Calendar app"
     )
+
+
+async def test_the_hover_of_a_subscribe_activity_counts_subscribed_contacts(
+    browser: Browser, env: Env
+) -> None:
+    arguments = {"mid": MID_A, "action": "subscribe", "calendarCode": "acme-sports"}
+    async with aiohttp.ClientSession() as http:
+        for key in ("new-1", "new-2"):
+            payload = execute_payload(arguments, contact_key=key, activity_id=ACTIVITY_ID)
+            async with http.post(f"{env.base}/execute", data=sign(payload)) as resp:
+                assert (await resp.json())["roktStatus"] == "subscribed"
+    page, hover = await open_view(browser, env, "hover", 200, 243)
+    await expect(count(hover, "subscribed")).to_have_text("2")
+    await expect(count(hover, "sent")).to_have_text("0")
+    await expect(hover.locator("#running-status")).to_have_text(
+        "2 contacts got a calendar subscription."
+    )
+    await no_overflow(hover)
+    await page.screenshot(path=str(ARTIFACTS / "running-hover-subscribe.png"))

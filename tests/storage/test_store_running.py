@@ -98,6 +98,15 @@ async def test_stats_count_one_activity_of_one_business_unit(store: Store) -> No
     )
 
 
+async def test_subscribed_contacts_are_counted_apart_from_skipped_ones(store: Store) -> None:
+    for n in range(3):
+        await accept(store, 80 + n, "subscribed")
+    await accept(store, 90, "subscribed", activity=OTHER_ACTIVITY)
+    await accept(store, 91, "invalid")
+    stats = await store.activity_stats(MID, ACTIVITY)
+    assert (stats.subscribed, stats.skipped) == (3, (("invalid", 1),))
+
+
 async def test_an_activity_without_data_has_empty_stats(store: Store) -> None:
     assert await store.activity_stats(MID, "never-ran") == ActivityStats()
     assert await store.dead_of_activity(MID, "never-ran", 10) == []
