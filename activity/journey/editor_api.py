@@ -22,7 +22,8 @@ from activity.errors import InvalidInput
 from activity.events import plan as events
 from activity.events import preflight, timezones
 from activity.journey import subscribe_editor
-from activity.journey.inarguments import SCHEMA, kind_of, lone_surrogate, merge
+from activity.journey.inarguments import SCHEMA, kind_of, merge
+from activity.journey.text_checks import lone_surrogate
 from activity.rokt.subscribe_api import SUBSCRIBE
 
 MAX_SAMPLE_KEYS = 200

@@ -14,6 +14,7 @@ from activity.errors import InvalidInput
 from activity.events import plan as events
 from activity.journey import inarguments
 from activity.journey.subscribing import Subscriber
+from activity.journey.text_checks import lone_surrogate
 from activity.rokt.api_requests import CANCEL
 from activity.rokt.subscribe_api import SUBSCRIBE
 from activity.storage.base import Store
@@ -79,7 +80,7 @@ def call_ids(body: Mapping[str, Any]) -> CallIds:
         # Neither can be stored (PostgreSQL text holds no NUL) nor sent; JB ids never hold one.
         if "\x00" in value:
             problem = "a NUL character"
-        elif mark := inarguments.lone_surrogate(value):
+        elif mark := lone_surrogate(value):
             problem = f"a lone surrogate ({mark})"
         else:
             continue

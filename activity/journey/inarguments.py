@@ -21,6 +21,7 @@ from activity.journey.subscribe_schema import (
     SUBSCRIBE_PROPERTIES,
     SUBSCRIBE_REQUIRED,
 )
+from activity.journey.text_checks import reject_unstorable
 from activity.rokt.api_requests import ACTIONS, CREATE, UNSUBSCRIBE, UPDATE
 
 CONTINUE = "continue"
@@ -125,7 +126,7 @@ def merge(in_arguments: Any) -> dict[str, Any]:
     """JB's `[{"k": v}, ...]` (or one object) -> one mapping; later keys win."""
     if isinstance(in_arguments, Mapping):
         single = {str(k): v for k, v in in_arguments.items()}
-        _reject_unstorable(single)
+        reject_unstorable(single)
         return single
     if not isinstance(in_arguments, list):
         kind = "missing" if in_arguments is None else f"a {type(in_arguments).__name__}"
@@ -140,40 +141,8 @@ def merge(in_arguments: Any) -> dict[str, Any]:
         merged.update(item)
     if not all(type(k) is str for k in merged):  # JSON keys always are; other callers' may not
         merged = {str(k): v for k, v in merged.items()}
-    _reject_unstorable(merged)
+    reject_unstorable(merged)
     return merged
-
-
-def _reject_unstorable(merged: Mapping[str, Any]) -> None:
-    # A NUL cannot be stored in PostgreSQL text nor shown in a calendar; a lone surrogate
-    # (legal JSON: "\ud800") is not text at all and cannot be encoded to store or send.
-    # Name the field, so one contact's bad value fails only that contact.
-    for key, value in merged.items():
-        if "\x00" in key or (isinstance(value, str) and "\x00" in value):
-            raise InvalidInput(
-                f"inArgument {key.replace(chr(0), '?')!r} contains a NUL character; "
-                "expected plain text"
-            )
-        texts = value if isinstance(value, list) else (value,)
-        for text in (key, *texts):
-            mark = lone_surrogate(text) if isinstance(text, str) else ""
-            if mark:
-                raise InvalidInput(
-                    f"inArgument {key!r} contains a lone surrogate ({mark}), which is not "
-                    "text; expected plain text",
-                    reason="invalid_text",
-                )
-
-
-def lone_surrogate(text: str) -> str:
-    """The first lone surrogate in `text` as "U+D800" (JSON lets "\\ud800" in), or "" if none."""
-    if text.isascii():
-        return ""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as err:
-        return f"U+{ord(text[err.start]):04X}"
-    return ""
 
 
 def present(merged: Mapping[str, Any]) -> dict[str, Any]:
