@@ -32,8 +32,7 @@ from activity.sfmc.data_extension import CUSTOMER_KEY
 from activity.sfmc.rows_api import RowsRejected, SfmcRetryLater
 from activity.sfmc.tokens import Access, SfmcTokens, SfmcUnauthorized
 from activity.storage.base import Store
-from activity.storage.inbox import HELD, Changes, InboxItem, SubscriptionRow
-from activity.storage.models import QUEUED, SENDING
+from activity.storage.inbox import Changes, InboxItem, SubscriptionRow
 
 if TYPE_CHECKING:
     from activity.ops.metrics import Metrics
@@ -44,6 +43,7 @@ ROWS_PER_CALL = 5000  # well under the async API's 32,000; one webhook burst, on
 STATUS_DELAYS = (0.5, 1.0, 2.0, 2.0, 4.0, 4.0, 8.0, 8.0)  # ~30 s of polling, then retry later
 UNHOLD_CHECK_SECONDS = 30.0
 ERROR_PAUSE_SECONDS = 1.0
+DEPTH_REFRESH_SECONDS = 5.0  # the inbox depth gauge: one count at most this often
 NEEDS_SIGNIN = "needs_sign_in"
 NOT_CONNECTED = "not_connected"
 NOT_INSTALLED = "not_installed"
@@ -99,7 +99,7 @@ class SyncWorker:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._unhold_at = float("-inf")
-        self._depth_shown = False
+        self._depth_at = float("-inf")
         self.rows_synced = 0  # rows Marketing Cloud took, for the demo and the benchmark
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -184,12 +184,15 @@ class SyncWorker:
             except Exception as exc:
                 log.exception("syncing a business unit failed", extra={"mid": mid})
                 await self._retry(group, f"internal: {type(exc).__name__}")
-        if self._metrics is not None and (items or self._depth_shown):
-            counts = await self._inbox.counts()
-            depth = sum(counts.get(s, 0) for s in (QUEUED, SENDING, HELD))
-            self._metrics.inbox_depth.set(depth)
-            self._depth_shown = depth > 0
+        await self._refresh_depth()
         return len(items)
+
+    async def _refresh_depth(self) -> None:
+        now = time.monotonic()
+        if self._metrics is None or now - self._depth_at < DEPTH_REFRESH_SECONDS:
+            return
+        self._depth_at = now
+        self._metrics.inbox_depth.set(await self._inbox.depth())
 
     def _count(self, outcome: str, n: int) -> None:
         if self._metrics is not None and n:
