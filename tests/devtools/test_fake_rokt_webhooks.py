@@ -89,7 +89,3 @@ async def test_rokt_gives_up_after_its_schedule() -> None:
 def test_the_default_schedule_is_rokts_thirty_minutes() -> None:
     assert 25 * 60 <= sum(rokt_hooks.ROKT_SCHEDULE) <= 30 * 60
     assert all(60 <= wait <= 300 for wait in rokt_hooks.ROKT_SCHEDULE)  # "a few minutes apart"
-
-
-def test_timestamps_are_written_as_rokt_writes_them() -> None:
-    assert rokt_hooks.rokt_time(1489549704.822495) == "2017-03-15 03:48:24.822495"
