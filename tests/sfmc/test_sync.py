@@ -140,3 +140,67 @@ async def test_before_the_install_work_is_held_not_killed(env: Env) -> None:
     assert await worker.run_once() == 1  # the next check releases it; now it lands
     assert await env.store.inbox.counts(MID) == {SENT: 1}
     assert len(await read_rows(env.http, env.url, MID)) == 1
+
+
+@pytest.mark.postgres
+async def test_two_instances_on_postgresql_end_in_the_newest_state(
+    tmp_path: Path, http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str], postgres_url: str
+) -> None:
+    """Webhooks arrive while two workers sync from one inbox: each row ends newest, once."""
+    from activity.devtools.subscription_story import check_rows, story
+    from activity.rokt.webhook_payloads import parse_webhook
+    from activity.storage.postgres import PostgresStore
+    from tests import pg
+
+    _, url = sfmc
+    await pg.empty_tables(postgres_url)
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        keyring = Keyring([Fernet.generate_key().decode()])
+        await client_credentials.connect(
+            store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
+            auth_url=url,
+        )  # fmt: skip
+        access = await access_for(http, url)
+        body = soap.create_data_extension(CUSTOMER_KEY, NAME, list(FIELDS))
+        await soap.call(http, access, "Create", body, "CreateResponse")
+        workers = []
+        for owner in ("a", "b"):
+            connections = ConnectionService(store, keyring, test_settings(tmp_path))
+            workers.append(
+                SyncWorker(
+                    store, connections, SfmcTokens(connections, http), http, owner=owner,
+                    batch_size=40, status_delays=(0.0, 0.02),
+                )
+            )  # fmt: skip
+        traffic = story("acme", 150, seed=23)
+        import json
+
+        async def feed() -> None:
+            for n, hook in enumerate(traffic.webhooks):
+                parsed = parse_webhook(json.dumps(hook).encode(), 1.9e9 + n)
+                await store.inbox.accept(
+                    NewWebhook(MID, parsed.webhook_id, parsed.event_type,
+                               parsed.subscription_id, parsed.changes),
+                    1.0,
+                )  # fmt: skip
+                if n % 25 == 0:
+                    await asyncio.sleep(0.01)
+
+        async def sync(worker: SyncWorker) -> None:
+            for _ in range(400):
+                await worker.run_once()
+                if not feeding.done():
+                    continue
+                counts = await store.inbox.counts(MID)
+                if not counts.get(QUEUED) and not counts.get("sending"):
+                    return
+                await asyncio.sleep(0.01)
+
+        feeding = asyncio.create_task(feed())
+        await asyncio.gather(feeding, *(sync(w) for w in workers))
+        assert check_rows(traffic.expected, await read_rows(http, url, MID)) == []
+        assert set(await store.inbox.counts(MID)) == {SENT}
+    finally:
+        await store.close()
