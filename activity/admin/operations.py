@@ -19,7 +19,7 @@ from aiohttp import web
 from activity.admin import sessions
 from activity.admin.delivery_chart import chart, utc, window_start
 from activity.admin.sso import not_signed_in, render_page
-from activity.appkeys import STORE
+from activity.appkeys import HTTP, JOURNEY_NAMER, STORE
 from activity.rokt.outcomes import AUTH_FAILED, GAVE_UP, NOT_CONFIGURED, NOT_FOUND, REJECTED
 from activity.storage.delivery_views import JourneyName, RetryingItem, RetrySummary
 from activity.storage.inbox import EventCount
@@ -155,6 +155,9 @@ async def show(request: web.Request) -> web.StreamResponse:
     waiting = await store.retrying_items(mid, RETRYING_SHOWN)
     ids = [c.journey_id for c in counts] + [d.journey_id for d in dead]
     names = await store.journey_names([i for i in ids if i])
+    unnamed = [i for i in dict.fromkeys(ids) if i and i not in names]
+    if unnamed and JOURNEY_NAMER in request.app:  # asks Marketing Cloud, when connected
+        names.update(await request.app[JOURNEY_NAMER].name(request.app[HTTP], store, mid, unnamed))
     context = {
         "title": "Deliveries",
         "identity": admin.identity,

@@ -96,6 +96,7 @@ def stats_json(stats: ActivityStats) -> dict[str, Any]:
             "retrying": stats.retrying,
             "dead": stats.dead,
             "skipped": sum(n for _, n in stats.skipped),
+            "subscribed": stats.subscribed,
         },
         "lastError": stats.last_error,
         "nextAttemptAt": _iso(stats.next_attempt_at),

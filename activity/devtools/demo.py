@@ -340,7 +340,7 @@ async def play(
         )
         async with aiohttp.ClientSession() as http:
             keys = [f"0031x9{i:09d}" for i in range(WELCOME_CONTACTS)]
-            welcome = await welcome_journey(service, http, MID, keys)
+            welcome = await welcome_journey(service, http, MID, keys, cloud.url)
         print_welcome(welcome, console)
         problems = subscribed.problems + report.problems + welcome.problems
         return dataclasses.replace(report, problems=problems)

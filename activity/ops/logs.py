@@ -92,6 +92,16 @@ class MalformedHttpFilter(logging.Filter):
         return True
 
 
+WEBHOOK_PATH_PREFIX = "/webhooks/rokt/"  # the rest of such a path is a business unit's secret
+
+
+def redacted_path(path: str) -> str:
+    """A path fit for logs: a webhook URL's secret token is left out."""
+    if path.startswith(WEBHOOK_PATH_PREFIX):
+        return WEBHOOK_PATH_PREFIX + "(token)"
+    return path
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -104,6 +114,8 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, name, None)
             if value not in (None, ""):
                 entry[name] = value
+        if isinstance(entry.get("path"), str):
+            entry["path"] = redacted_path(entry["path"])
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

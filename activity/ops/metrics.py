@@ -78,3 +78,21 @@ class Metrics:
             ["route", "result"],
             registry=self.registry,
         )
+        # The second flow: Rokt webhooks -> inbox -> Marketing Cloud data extension.
+        self.webhooks = Counter(
+            "activity_webhooks_total",
+            "Rokt webhooks by answer (accepted, duplicate, test, malformed_webhook, ...)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.sfmc_rows = Counter(
+            "activity_sfmc_sync_total",
+            "Inbox items by sync outcome (sent, retried, dead, held)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.inbox_depth = Gauge(
+            "activity_inbox_depth",
+            "Webhooks waiting for Marketing Cloud (queued, being synced, or held)",
+            registry=self.registry,
+        )

@@ -13,8 +13,14 @@ from activity.appkeys import METRICS
 from activity.ops.bodies import request_bodies
 from activity.ops.logs import log_context
 
-FRAME_ANCESTORS = (
-    "frame-ancestors 'self' https://*.exacttarget.com https://*.marketingcloudapps.com"
+# Marketing Cloud's hosts only (not even 'self'): Journey Builder frames the editor and the
+# running views, Marketing Cloud frames the settings pages, nothing else may.
+FRAME_ANCESTORS = "frame-ancestors https://*.exacttarget.com https://*.marketingcloudapps.com"
+# Every page runs only our own files: escaping is then not the only defence against XSS. A
+# handler may send a stricter policy of its own (the editor does); frame-ancestors is added.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'"
 )
 
 REQUEST_ID = web.RequestKey("request_id", str)
@@ -40,7 +46,7 @@ def _decorate(response: web.StreamResponse) -> None:
         return
     existing = response.headers.get("Content-Security-Policy")
     response.headers["Content-Security-Policy"] = (
-        f"{existing}; {FRAME_ANCESTORS}" if existing else FRAME_ANCESTORS
+        f"{existing}; {FRAME_ANCESTORS}" if existing else f"{PAGE_POLICY}; {FRAME_ANCESTORS}"
     )
     response.headers.pop("X-Frame-Options", None)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -247,6 +247,12 @@ class PostgresInbox:
 
     # --- operators -------------------------------------------------------------------------
 
+    async def depth(self) -> int:
+        found = await self._fetch(
+            f"SELECT COUNT(*) FROM inbox WHERE state IN ('{QUEUED}', '{SENDING}', '{HELD}')"
+        )
+        return int(found[0][0])
+
     async def counts(self, mid: str | None = None) -> dict[str, int]:
         found = await self._fetch(
             "SELECT state, COUNT(*) AS n FROM inbox WHERE $1::text IS NULL OR mid = $1 "

@@ -244,6 +244,13 @@ class SQLiteInbox:
 
     # --- operators -------------------------------------------------------------------------
 
+    async def depth(self) -> int:
+        found = await self._query(
+            f"SELECT COUNT(*) AS n FROM inbox WHERE state IN ('{QUEUED}', '{SENDING}', '{HELD}')",
+            (),
+        )
+        return int(found[0]["n"])
+
     async def counts(self, mid: str | None = None) -> dict[str, int]:
         where, params = ("WHERE mid = ?", (mid,)) if mid is not None else ("", ())
         found = await self._query(

@@ -3,7 +3,7 @@
  * The Postmonger conversation: trigger ready, requestTokens (MID, EID) and requestSchema (the
  * entry-source fields); restore the form from initActivity; keep the JB Done button
  * (updateButton) enabled only while every pre-flight check passes; on clickedNext send the
- * whole activity back with updateActivity, its inArguments written as design.md specifies.
+ * whole activity back with updateActivity, its inArguments as docs/protocol.md ("This activity's inArguments") lists.
  * No token or secret ever goes into inArguments.
  */
 (function (R) {
@@ -541,6 +541,7 @@
     $('eventId-element').hidden = calendarOnly;
     $('eventScope-element').hidden = calendarOnly;
     $('subscribe-details').hidden = action !== 'subscribe';
+    $('picker').hidden = calendarOnly;  // no event to choose: these actions name a calendar
     $('subscription-element').hidden = action === 'subscribe';
     $('sample-subscription-element').hidden = action === 'subscribe';
     var consent = CONSENT_METHODS.indexOf($('subscriptionMethod').value) >= 0;

@@ -19,13 +19,20 @@ from activity import create_app
 from activity.admin.operations import DEAD_MEANINGS, chart, rows_by_activity, window_start
 from activity.admin.sessions import COOKIE_NAME
 from activity.admin.settings_service import Actor
-from activity.appkeys import SETTINGS_SERVICE, STORE, WORKER
+from activity.appkeys import HTTP, KEYRING, SETTINGS_SERVICE, STORE, WORKER
 from activity.devtools.fake_rokt import FakeRokt, running_fake_rokt
+from activity.devtools.fake_sfmc import FakeSfmc
 from activity.devtools.jb import event_arguments, execute_payload, lifecycle_payload, sign
 from activity.devtools.jb import test_settings as make_settings
 from activity.ops.middlewares import FRAME_ANCESTORS
 from activity.rokt.outcomes import DEAD_PREFIXES
-from activity.storage.delivery_views import FROM_LIFECYCLE, JourneyName, OutcomeBucket
+from activity.sfmc import client_credentials
+from activity.storage.delivery_views import (
+    FROM_LIFECYCLE,
+    FROM_MARKETING_CLOUD,
+    JourneyName,
+    OutcomeBucket,
+)
 from activity.storage.models import DEAD, SENT, DeliveryCount
 from tests.admin_support import MID_A, MID_B, ClientFactory, ServerFactory, admin_client, signed_in
 
@@ -391,3 +398,34 @@ async def test_per_event_the_page_shows_how_many_subscribers_removed_it(env: Env
     assert removed == {"launch-1": "3", "other-2": "1"}
     # Another business unit sees none of it.
     assert "launch-1" not in await (await env.admin_b.get(PAGE)).text()
+
+
+async def test_journeys_are_named_by_marketing_cloud_for_a_connected_business_unit(
+    env: Env, sfmc: tuple[FakeSfmc, str]
+) -> None:
+    fake, url = sfmc
+    fake.add_unit(MID_A, eid="500000000")
+    await client_credentials.connect(
+        env.app[STORE], env.app[KEYRING], env.app[HTTP], mid=MID_A, client_id="sfmc-cid",
+        client_secret="sfmc-csecret", auth_url=url,
+    )  # fmt: skip
+    async with env.app[HTTP].post(
+        f"{url}/__fake/journeys", json={"mid": MID_A, "id": JOURNEY_A, "name": "Welcome <series>"}
+    ) as resp:
+        assert resp.status == 200
+    await send(env, MID_A, JOURNEY_A, str(uuid.uuid4()))
+    await settled(env, 1)
+    html = await (await env.admin_a.get(PAGE)).text()
+    assert "Welcome &lt;series&gt;" in html and "<script" not in html
+    assert (await env.app[STORE].journey_names([JOURNEY_A]))[JOURNEY_A].source == (
+        FROM_MARKETING_CLOUD
+    )
+    # Named now: the next view reads the store and asks Marketing Cloud nothing.
+    asked = len(fake.calls("journey"))
+    assert "Welcome &lt;series&gt;" in await (await env.admin_a.get(PAGE)).text()
+    assert len(fake.calls("journey")) == asked == 1
+    # Business unit B has no connection: its page never asks.
+    await send(env, MID_B, JOURNEY_B, str(uuid.uuid4()))
+    await settled(env, 2)
+    assert JOURNEY_B in await (await env.admin_b.get(PAGE)).text()
+    assert len(fake.calls("journey")) == 1

@@ -150,3 +150,13 @@ def test_make_serve_is_the_development_loop_not_the_real_rokt() -> None:
     assert serve is not None and serve[1].split() == ["dev"]
     dev = re.search(r"^dev:(.*?)(?=^\S|\Z)", makefile, re.S | re.M)
     assert dev is not None and "activity.devtools.dev" in dev[1]
+
+
+def test_the_readme_names_the_development_secret_and_the_tokens_claims() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    first_screens = readme[: readme.index("## The demo")]
+    assert "make dev" in first_screens and DEV_SECRET in first_screens
+    for claim in ("jti", "exp", "claimsVersion: 2", "request.organization", DEV_MID):
+        assert claim in first_screens, claim
+    assert "ROKT_API_URL=https://api.roktcalendar.com" in first_screens  # the real Rokt
+    assert "/sso/login" in first_screens and "execute.jwt" in first_screens

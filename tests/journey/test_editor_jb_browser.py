@@ -33,6 +33,7 @@ from activity.devtools.jb import (
 )
 from activity.storage.models import SENT
 from tests.admin_support import login_token
+from tests.jb_frame import harness_url
 from tests.jb_payloads import ACTIVITY, CONFIGURED_MID, ENDPOINTS, SCHEMA, TOKENS, saved_activity
 
 pytestmark = [
@@ -40,16 +41,11 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning"),
 ]
 
-HARNESS = Path(__file__).parents[1] / "jb_harness.html"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 EXECUTABLE = str(CHROMIUM) if CHROMIUM.exists() else None
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 MID = str(CONFIGURED_MID)
-
-
-async def harness(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(HARNESS, headers={"Cache-Control": "no-store"})
 
 
 class Env:
@@ -80,7 +76,7 @@ class Env:
         activity: dict[str, Any] = ACTIVITY,
         tokens: dict[str, Any] = TOKENS,
     ) -> FrameLocator:
-        await page.goto(f"{self.base}/__jb_harness")
+        await page.goto(await harness_url(page, self.base))
         options = {
             "activity": activity,
             "tokens": tokens,
@@ -112,7 +108,6 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
             notifyBefore=45,
         )
     app = create_app(test_settings(tmp_path, rokt_api_url=rokt_url))
-    app.router.add_get("/__jb_harness", harness)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

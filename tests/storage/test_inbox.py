@@ -83,6 +83,7 @@ async def test_done_retry_dead(store: Store) -> None:
     await store.inbox.mark_retry([b.id], 11.0, 50.0, "HTTP 503", owner="w")
     await store.inbox.mark_dead([c.id], 11.0, "10000: bad row", owner="w")
     assert await store.inbox.counts("100") == {SENT: 1, QUEUED: 1, DEAD: 1}
+    assert await store.inbox.depth() == 1
     assert await store.inbox.next_due_at() == 50.0
     assert await store.inbox.claim("w", 49.0, 30.0, 10) == []
     again = await store.inbox.claim("w", 50.0, 30.0, 10)
@@ -97,6 +98,7 @@ async def test_hold_waits_for_unhold_and_costs_no_attempt(store: Store) -> None:
     items = await store.inbox.claim("w", 10.0, 30.0, 10)
     await store.inbox.hold([i.id for i in items], 11.0, "needs_sign_in", owner="w")
     assert await store.inbox.counts() == {HELD: 2}
+    assert await store.inbox.depth() == 2
     assert await store.inbox.claim("w", 10_000.0, 30.0, 10) == []
     assert await store.inbox.next_due_at() is None
     assert sorted(await store.inbox.held_mids()) == ["100", "200"]

@@ -226,6 +226,17 @@ def _subscribe(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     )
 
 
+async def ical(request: web.Request) -> web.StreamResponse:
+    """The feed behind a subscription's webcal:// link (see subscribe.calendar_text)."""
+    fake = request.app[FAKE]
+    made = fake.subscribe.subscriptions.get(request.match_info["subscription_id"])
+    if made is None:
+        return web.json_response({"error": "no such subscription"}, status=404)
+    events = [fake.events[key] for key in fake.events_of(made.subscription_id)]
+    text = subscribe.calendar_text(made, events)
+    return web.Response(text=text, content_type="text/calendar", charset="utf-8")
+
+
 async def consent(request: web.Request) -> web.StreamResponse:
     """The fake Google/Microsoft consent form, already agreed to (see subscribe.py)."""
     target = request.app[FAKE].subscribe.consent(request.match_info["token"])
@@ -251,6 +262,7 @@ def create_fake_rokt_app(fake: FakeRokt, webhooks: WebhookSender | None = None) 
     calendars.add_routes(app, api)
     app.router.add_post("/v2/subscribe/{account}/{calendar}", api(subscribe.ENDPOINT, _subscribe))
     app.router.add_get("/fake/consent/{token}", consent)
+    app.router.add_get("/ical/{subscription_id}.ics", ical)
     add_inspection_routes(app, lambda request: request.app[FAKE])
     return app
 

@@ -329,3 +329,35 @@ def webhook_listener(
         sender.send(payload)
 
     return tell
+
+
+def calendar_text(made: FakeSubscription, events: Sequence[dict[str, Any]]) -> str:
+    """What the subscription's webcal:// link serves (over http:// from the fake): an
+    iCalendar feed of the events the subscription holds, times as the API received them."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//activity//fake Rokt Calendar//EN",
+        f"X-WR-CALNAME:{_ics_text(made.calendar)}",
+    ]
+    for event in events:
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{_ics_text(str(event.get('eventId', '')))}@{_ics_text(made.account)}",
+            f"SUMMARY:{_ics_text(str(event.get('title', '')))}",
+            f"DTSTART;TZID={event.get('timezoneIanaId', 'UTC')}:{_ics_time(event.get('start'))}",
+            f"DTEND;TZID={event.get('timezoneIanaId', 'UTC')}:{_ics_time(event.get('end'))}",
+            f"LOCATION:{_ics_text(str(event.get('location', '')))}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _ics_text(text: str) -> str:
+    # RFC 5545 3.3.11: backslash, semicolon, comma and newlines are escaped in TEXT.
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _ics_time(value: Any) -> str:
+    return str(value or "").replace("-", "").replace(":", "")
