@@ -1,28 +1,32 @@
-# Production image. Not built on the development machines (they have no Docker engine);
-# kept simple so that it is correct by reading.
+# Production image. Not built on the development machines (they have no Docker engine); the
+# wheel it installs is built and inspected by tests/test_packaging.py, which needs no engine.
 
-# 1. Front-end assets (Postmonger, SLDS) from npm, installed once in a build stage.
+# 1. Postmonger and SLDS from npm, installed once in a build stage.
 FROM node:20-bookworm-slim AS assets
 WORKDIR /build
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-# 2. The Python service.
+# 2. The wheel: setup.py copies static/, config.json and the npm files the pages load into the
+#    package, so the installed service needs nothing beside it.
+FROM python:3.11-slim-bookworm AS wheel
+WORKDIR /src
+COPY pyproject.toml setup.py README.md config.json ./
+COPY static ./static
+COPY activity ./activity
+COPY --from=assets /build/node_modules ./node_modules
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+
+# 3. The service: the wheel and its dependencies, no source tree, no PYTHONPATH.
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     ACTIVITY_DATABASE_URL=sqlite:////data/activity.db
 RUN useradd --system --create-home --uid 10001 activity \
     && mkdir -p /data && chown activity /data
-WORKDIR /app
-COPY pyproject.toml README.md config.json ./
-COPY activity ./activity
-RUN pip install --no-cache-dir .
-COPY static ./static
-COPY --from=assets /build/node_modules ./node_modules
-# The service finds config.json, static/ and node_modules/ beside the installed package's
-# source root; run from /app so that the checkout layout holds.
-ENV PYTHONPATH=/app
+COPY --from=wheel /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER activity
+WORKDIR /home/activity
 EXPOSE 8080
 VOLUME ["/data"]
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

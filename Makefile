@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install test lint typecheck pytest demo bench profile serve system-deps clean
+.PHONY: install test lint typecheck pytest demo bench profile dev serve system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -48,10 +48,14 @@ profile: install
 	$(PY) -m activity.devtools.bench --contacts 30000 --per-contact 1000 --paced-seconds 2 \
 		--profile bench-profile.svg
 
-serve: install
-	ACTIVITY_PUBLIC_URL=$${ACTIVITY_PUBLIC_URL:-http://localhost:8080} \
-	ACTIVITY_JWT_SECRET=$${ACTIVITY_JWT_SECRET:-dev-secret-change-me} \
-	$(VENV)/bin/rokt-activity serve
+# The service beside the fake Rokt and the fake Marketing Cloud, with a development secret and
+# a database under ./dev; prints the URLs, a sign-in link and a ready-made execute call.
+# ROKT_API_URL=https://api.roktcalendar.com make dev talks to the real Rokt instead.
+dev: install
+	$(PY) -m activity.devtools.dev
+
+# Safe by default: the same as `make dev` (never the real Rokt unless ROKT_API_URL says so).
+serve: dev
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -19,8 +19,10 @@ from activity.appkeys import (
     CONNECTIONS,
     EXECUTOR,
     HTTP,
+    JOURNEY_NAMER,
     KEYRING,
     METRICS,
+    READINESS,
     SETTINGS,
     SETTINGS_SERVICE,
     SFMC_TOKENS,
@@ -33,9 +35,12 @@ from activity.appkeys import (
 )
 from activity.config import Settings
 from activity.crypto import keyring_for
+from activity.journey.editor import STATIC
 from activity.journey.execution import Executor
+from activity.ops.bodies import BODY_READS, WEBHOOK_MAX_BODY_BYTES, SlowReads
 from activity.ops.metrics import Metrics
 from activity.ops.middlewares import all_middlewares
+from activity.ops.readiness import Readiness
 from activity.rokt.webhook_intake import WebhookIntake
 from activity.rokt.webhook_urls import WebhookUrls
 from activity.routes import setup_routes
@@ -49,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def asset_version() -> str:
     """Changes whenever the UI or the package changes, so JB's iframe cache never goes stale."""
     digest = hashlib.sha256()
-    for folder in (ROOT / "static", Path(__file__).resolve().parent):
+    for folder in (STATIC, Path(__file__).resolve().parent):
         if folder.exists():
             for path in sorted(folder.rglob("*")):
                 if path.is_file() and path.suffix in {".js", ".css", ".html", ".py", ".svg"}:
@@ -116,6 +121,7 @@ async def _subscriptions(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sync(app: web.Application) -> AsyncIterator[None]:
+    from activity.sfmc.journeys import JourneyNamer
     from activity.sfmc.sync import SyncWorker
     from activity.sfmc.tokens import SfmcTokens
 
@@ -131,8 +137,10 @@ async def _sync(app: web.Application) -> AsyncIterator[None]:
         poll_seconds=settings.sync_poll_seconds,
         round_interval_seconds=settings.sync_round_interval_seconds,
         status_delays=settings.sync_status_delays,
+        metrics=app[METRICS],
     )
     app[SFMC_TOKENS], app[SYNC_WORKER] = tokens, worker
+    app[JOURNEY_NAMER] = JourneyNamer(connections, tokens)
     app[WEBHOOK_INTAKE].on_accept = worker.wake
     if settings.run_delivery:
         await worker.start()
@@ -148,10 +156,14 @@ async def _retention(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=all_middlewares())
+    # The largest any route takes; request_bodies holds every other route to max_body_bytes.
+    max_size = max(settings.max_body_bytes, WEBHOOK_MAX_BODY_BYTES)
+    app = web.Application(client_max_size=max_size, middlewares=all_middlewares())
     app[SETTINGS] = settings
     app[KEYRING] = keyring_for(settings.database_url, settings.encryption_keys)
     app[METRICS] = Metrics()
+    app[BODY_READS] = SlowReads()
+    app[READINESS] = Readiness(settings.readiness_probe_seconds)
     app[ASSET_VERSION] = asset_version()
     app.cleanup_ctx.extend([_database, _http_client, _delivery, _subscriptions, _sync, _retention])
     setup_sessions(app, settings)

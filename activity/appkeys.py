@@ -14,12 +14,14 @@ if TYPE_CHECKING:
     from activity.admin.settings_service import SettingsService
     from activity.journey.execution import Executor
     from activity.ops.metrics import Metrics
+    from activity.ops.readiness import Readiness
     from activity.rokt.calendar_events import CalendarEvents
     from activity.rokt.delivery import DeliveryWorker
     from activity.rokt.token_cache import TokenCache
     from activity.rokt.webhook_intake import WebhookIntake
     from activity.rokt.webhook_urls import WebhookUrls
     from activity.sfmc.connections import ConnectionService
+    from activity.sfmc.journeys import JourneyNamer
     from activity.sfmc.sync import SyncWorker
     from activity.sfmc.tokens import SfmcTokens
 
@@ -33,9 +35,11 @@ CALENDAR_EVENTS: web.AppKey[CalendarEvents] = web.AppKey("calendar_events")
 WORKER: web.AppKey[DeliveryWorker] = web.AppKey("worker")
 EXECUTOR: web.AppKey[Executor] = web.AppKey("executor")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
 WEBHOOK_URLS: web.AppKey[WebhookUrls] = web.AppKey("webhook_urls")
 WEBHOOK_INTAKE: web.AppKey[WebhookIntake] = web.AppKey("webhook_intake")
 CONNECTIONS: web.AppKey[ConnectionService] = web.AppKey("sfmc_connections")
 SFMC_TOKENS: web.AppKey[SfmcTokens] = web.AppKey("sfmc_tokens")
 SYNC_WORKER: web.AppKey[SyncWorker] = web.AppKey("sync_worker")
+JOURNEY_NAMER: web.AppKey[JourneyNamer] = web.AppKey("journey_namer")
 ASSET_VERSION = web.AppKey("asset_version", str)

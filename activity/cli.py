@@ -33,6 +33,7 @@ READ_ONLY_SETTINGS = frozenset({"list", "delete", "rotate-key"})
 
 def _serve(args: argparse.Namespace) -> int:
     from activity.app import create_app
+    from activity.ops.bodies import SERVER_OPTIONS
     from activity.ops.eventloop import new_event_loop
     from activity.ops.logs import configure_logging
 
@@ -53,6 +54,7 @@ def _serve(args: argparse.Namespace) -> int:
         print=announce,
         access_log=None,
         loop=loop,
+        **SERVER_OPTIONS,
     )
     return 0
 

@@ -34,6 +34,12 @@ class Settings:
     app_key: str = ""
     rokt_api_url: str = DEFAULT_ROKT_API_URL
     max_body_bytes: int = 256 * 1024
+    # A body must arrive within this many seconds of its headers (JB's take milliseconds), and
+    # at most this many may be arriving at once: a slow sender costs a socket, nothing more.
+    body_read_seconds: float = 10.0
+    max_slow_body_reads: int = 1024
+    # /readyz commits a one-row write at most this often (cached in between).
+    readiness_probe_seconds: float = 5.0
     # Beyond this many concurrent executes, answer 503 at once (JB retries) to bound memory.
     max_executes_in_flight: int = 512
     # Delivery tuning; tests shorten these, production keeps the defaults.
@@ -50,8 +56,9 @@ class Settings:
     subscribe_timeout_seconds: float = 8.0
     session_max_age_seconds: int = 8 * 3600
     run_delivery: bool = True  # also the sync worker (webhooks -> Marketing Cloud)
-    # Webhooks arriving within this many seconds share one data-extension upsert.
-    sync_round_interval_seconds: float = 2.0
+    # Webhooks arriving within this many seconds share one data-extension upsert (an upsert
+    # and a status poll each): rows reach Marketing Cloud a few seconds later, in few calls.
+    sync_round_interval_seconds: float = 5.0
     sync_poll_seconds: float = 1.0
     # Waits between polls of an async upsert's status before trying the batch again later.
     sync_status_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 2.0, 4.0, 4.0, 8.0, 8.0)
@@ -172,6 +179,28 @@ def _lease_seconds(env: Mapping[str, str], rokt_timeout: float) -> float:
     return lease
 
 
+# config.json gives JB 20 s per execute: a subscribe must answer (even 503) before that.
+JB_EXECUTE_TIMEOUT_SECONDS = 20.0
+
+
+def _subscribe_limits(env: Mapping[str, str]) -> tuple[int, float]:
+    """The action subscribe's Rokt calls: at most this many at once, each within this long."""
+    timeout = _positive_seconds(env, "ACTIVITY_SUBSCRIBE_TIMEOUT_SECONDS", 8.0)
+    if timeout >= JB_EXECUTE_TIMEOUT_SECONDS:
+        raise ConfigError(
+            "ACTIVITY_SUBSCRIBE_TIMEOUT_SECONDS must be under Journey Builder's "
+            f"{JB_EXECUTE_TIMEOUT_SECONDS:g} s execute timeout (config.json), got {timeout:g}"
+        )
+    raw = env.get("ACTIVITY_SUBSCRIBE_CONCURRENCY", "").strip()
+    if not raw:
+        return 32, timeout
+    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+        raise ConfigError(
+            f"ACTIVITY_SUBSCRIBE_CONCURRENCY must be a whole number from 1 to 10000, got {raw!r}"
+        )
+    return int(raw), timeout
+
+
 def log_level_from_env(env: Mapping[str, str]) -> str:
     level = env.get("ACTIVITY_LOG_LEVEL", "").strip().lower() or "info"
     if level not in LOG_LEVELS:
@@ -229,6 +258,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = T
     rokt_timeout = _positive_seconds(env, "ROKT_TIMEOUT_SECONDS", ROKT_TIMEOUT_SECONDS)
     keys = tuple(k.strip() for k in env.get("ACTIVITY_ENCRYPTION_KEY", "").split(",") if k.strip())
     sfmc = check_sfmc(env)
+    subscribe_concurrency, subscribe_timeout = _subscribe_limits(env)
     return Settings(
         public_url=public_url,
         jwt_secret=jwt_secret,
@@ -245,6 +275,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = T
         rokt_timeout_seconds=rokt_timeout,
         delivery_lease_seconds=_lease_seconds(env, rokt_timeout),
         retention_days=_positive_seconds(env, "ACTIVITY_RETENTION_DAYS", 7.0, unit="days"),
+        subscribe_concurrency=subscribe_concurrency,
+        subscribe_timeout_seconds=subscribe_timeout,
         log_level=log_level_from_env(env),
         sfmc_client_id=sfmc["sfmc_client_id"],
         sfmc_client_secret=sfmc["sfmc_client_secret"],

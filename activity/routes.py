@@ -57,6 +57,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/preview", editor_api.preview)
     app.router.add_get("/api/configured", editor_api.configured)
     app.router.add_get("/api/rokt/events", event_picker.events)  # needs the admin session
+    app.router.add_get("/api/rokt/business-units", event_picker.business_units)
     # Journey Builder's running-journey hover and modal (need the admin session for data).
     pages = running.RunningPages.load(app[ASSET_VERSION])
     app.router.add_get("/running/hover", pages.hover)

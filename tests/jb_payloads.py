@@ -1,4 +1,5 @@
-"""What the browser-test harness answers the config UI with (sfmc-protocol.md 7.4-7.6)."""
+"""What the browser-test harness answers the config UI with (docs/protocol.md: "The
+configuration UI")."""
 
 from __future__ import annotations
 

@@ -252,7 +252,9 @@ def held_port() -> Iterator[int]:
 
 
 @pytest.mark.parametrize(
-    ("argv", "env"), [(("serve",), SERVE_ENV), (("fake-rokt",), {})], ids=["serve", "fake-rokt"]
+    ("argv", "env"),
+    [(("serve",), SERVE_ENV), (("fake-rokt",), {}), (("fake-sfmc",), {})],
+    ids=["serve", "fake-rokt", "fake-sfmc"],
 )
 def test_a_port_in_use_is_one_line_and_no_database(
     argv: tuple[str, ...], env: dict[str, str], held_port: int, tmp_path: Path

@@ -121,6 +121,26 @@ def test_retention_days_from_env() -> None:
         settings_from_env({**BASE_ENV, "ACTIVITY_RETENTION_DAYS": "0"})
 
 
+def test_subscribe_limits_from_env() -> None:
+    s = settings_from_env(BASE_ENV)
+    assert (s.subscribe_concurrency, s.subscribe_timeout_seconds) == (32, 8.0)
+    env = {
+        **BASE_ENV,
+        "ACTIVITY_SUBSCRIBE_CONCURRENCY": "64",
+        "ACTIVITY_SUBSCRIBE_TIMEOUT_SECONDS": "5.5",
+    }
+    s = settings_from_env(env)
+    assert (s.subscribe_concurrency, s.subscribe_timeout_seconds) == (64, 5.5)
+    for name, value, said in (
+        ("ACTIVITY_SUBSCRIBE_CONCURRENCY", "0", "from 1 to 10000, got '0'"),
+        ("ACTIVITY_SUBSCRIBE_CONCURRENCY", "-3", "got '-3'"),
+        ("ACTIVITY_SUBSCRIBE_TIMEOUT_SECONDS", "20", "under Journey Builder's 20 s"),
+        ("ACTIVITY_SUBSCRIBE_TIMEOUT_SECONDS", "nan", "positive number of seconds"),
+    ):
+        with pytest.raises(ConfigError, match=f"{name} must .*{said}"):
+            settings_from_env({**BASE_ENV, name: value})
+
+
 SFMC_ENV = {
     **BASE_ENV,
     "SFMC_CLIENT_ID": "web-app-id",

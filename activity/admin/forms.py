@@ -12,6 +12,7 @@ from aiohttp import web
 from activity.admin import sessions
 from activity.admin.sessions import AdminSession
 from activity.admin.sso import not_signed_in, render_page
+from activity.ops.bodies import read_form
 
 log = logging.getLogger("activity.settings")
 
@@ -23,7 +24,7 @@ async def checked_post(
     admin = await sessions.current(request)
     if admin is None:
         return not_signed_in(request)
-    form = await request.post()
+    form = await read_form(request)
     if not admin.csrf_ok(form.get(sessions.CSRF_FIELD)):
         log.warning("settings form rejected", extra={"reason": "csrf", "mid": admin.identity.mid})
         return render_page(request, "expired_form.html", {"title": "Form expired"}, status=403)

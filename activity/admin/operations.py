@@ -1,32 +1,35 @@
 """GET /settings/deliveries: what happened to the contacts of the session's business unit.
 
-Counts by state per journey and activity, the most recent dead items with their reasons, and
-a chart of deliveries over time drawn as inline SVG on the server (no script, no data API).
-Behind the settings login; every query is scoped to the session's MID.
+Counts by state per journey and activity, work waiting for a retry (with its attempt count,
+latest error and next attempt), the most recent dead items with their reasons, and a chart of
+sent, retried and dead items over time drawn as inline SVG on the server (no script, no data
+API). Journeys are named when a name is known. Behind the settings login; every query is
+scoped to the session's MID.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from activity.admin import sessions
+from activity.admin.delivery_chart import chart, utc, window_start
 from activity.admin.sso import not_signed_in, render_page
-from activity.appkeys import STORE
+from activity.appkeys import HTTP, JOURNEY_NAMER, STORE
 from activity.rokt.outcomes import AUTH_FAILED, GAVE_UP, NOT_CONFIGURED, NOT_FOUND, REJECTED
+from activity.storage.delivery_views import JourneyName, RetryingItem, RetrySummary
 from activity.storage.inbox import EventCount
 from activity.storage.models import DEAD, ITEM_STATES, DeadItem, DeliveryCount
 
-# window name -> (seconds shown, seconds per bar)
+# window name -> (seconds shown, seconds per bar); bars are multiples of the store's buckets.
 WINDOWS = {"1h": (3600, 300), "24h": (86400, 3600), "7d": (7 * 86400, 6 * 3600)}
 DEFAULT_WINDOW = "24h"
 DEAD_SHOWN = 20
-CHART_WIDTH, CHART_HEIGHT, AXIS = 720, 180, 24
+RETRYING_SHOWN = 20
 
 DEAD_MEANINGS = {
     REJECTED: "Rokt refused the item itself (HTTP 4xx): fix the contact's data or the "
@@ -41,10 +44,27 @@ DEAD_MEANINGS = {
 
 
 @dataclass(frozen=True)
+class Journey:
+    """A journey as the page shows it: its name when known, its id always."""
+
+    id: str
+    name: str = ""
+    version: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id or "—"
+
+
+@dataclass(frozen=True)
 class Row:
-    journey_id: str
+    journey: Journey
     activity_id: str
     counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def journey_id(self) -> str:
+        return self.journey.id
 
     @property
     def total(self) -> int:
@@ -52,81 +72,69 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    count: int
-    start: str  # UTC, for the tooltip and the table
-
-
-@dataclass(frozen=True)
-class Chart:
-    bars: list[Bar]
-    peak: int
-    total: int
-    first: str
-    last: str
-    width: int = CHART_WIDTH
-    height: int = CHART_HEIGHT
-    axis: int = AXIS
-
-
-@dataclass(frozen=True)
 class DeadRow:
     item: DeadItem
+    journey: Journey
     prefix: str
     meaning: str
     when: str
 
 
-def rows_by_activity(counts: Sequence[DeliveryCount]) -> list[Row]:
+@dataclass(frozen=True)
+class RetryRow:
+    summary: RetrySummary
+    journey: Journey
+    next_attempt: str
+    last_failed: str
+
+
+@dataclass(frozen=True)
+class WaitingRow:
+    item: RetryingItem
+    journey: Journey
+    next_attempt: str
+
+
+def journey(names: Mapping[str, JourneyName], journey_id: str) -> Journey:
+    known = names.get(journey_id)
+    return Journey(journey_id, known.name, known.version) if known else Journey(journey_id)
+
+
+def rows_by_activity(
+    counts: Sequence[DeliveryCount], names: Mapping[str, JourneyName] | None = None
+) -> list[Row]:
     rows: dict[tuple[str, str], Row] = {}
     for c in counts:
-        row = rows.setdefault((c.journey_id, c.activity_id), Row(c.journey_id, c.activity_id))
+        key = (c.journey_id, c.activity_id)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = Row(journey(names or {}, c.journey_id), c.activity_id)
         row.counts[c.state] = row.counts.get(c.state, 0) + c.count
     return sorted(rows.values(), key=lambda r: (-r.counts.get(DEAD, 0), -r.total, r.journey_id))
 
 
-def dead_row(item: DeadItem) -> DeadRow:
+def dead_row(item: DeadItem, names: Mapping[str, JourneyName] | None = None) -> DeadRow:
     prefix = item.reason.partition(":")[0].strip()
     meaning = DEAD_MEANINGS.get(prefix, "")
-    return DeadRow(item, prefix if meaning else "", meaning, _utc(item.at))
+    return DeadRow(
+        item,
+        journey(names or {}, item.journey_id),
+        prefix if meaning else "",
+        meaning,
+        utc(item.at),
+    )
 
 
-def window_start(now: float, span: int, bucket: int) -> float:
-    """Start of the first whole bar: bars line up with the store's buckets (epoch multiples)."""
-    return (math.floor((now - span) / bucket) + 1) * bucket
-
-
-def chart(series: Sequence[tuple[float, int]], since: float, now: float, bucket: int) -> Chart:
-    by_start = {int(start): n for start, n in series}
-    starts = list(range(int(since), int(now) + 1, bucket))
-    peak = max([by_start.get(s, 0) for s in starts] + [0])
-    slot = (CHART_WIDTH - AXIS) / max(1, len(starts))
-    plot = CHART_HEIGHT - AXIS
-    bars = []
-    for i, start in enumerate(starts):
-        count = by_start.get(start, 0)
-        height = plot * count / peak if peak else 0.0
-        bars.append(
-            Bar(
-                x=round(AXIS + i * slot + slot * 0.1, 2),
-                y=round(plot - height, 2),
-                width=round(slot * 0.8, 2),
-                height=round(height, 2),
-                count=count,
-                start=_utc(start),
-            )
-        )
-    first = bars[0].start if bars else ""
-    last = bars[-1].start if bars else ""
-    return Chart(bars, peak, sum(b.count for b in bars), first, last)
-
-
-def _utc(at: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
+def when_next(at: float, now: float) -> str:
+    """The next attempt in UTC, and how far off it is."""
+    wait = at - now
+    if wait <= 0:
+        return f"{utc(at)} (due now)"
+    if wait < 90:
+        return f"{utc(at)} (in {wait:.0f} s)"
+    if wait < 90 * 60:
+        return f"{utc(at)} (in {wait / 60:.0f} min)"
+    return f"{utc(at)} (in {wait / 3600:.1f} h)"
 
 
 async def show(request: web.Request) -> web.StreamResponse:
@@ -141,19 +149,38 @@ async def show(request: web.Request) -> web.StreamResponse:
     now = time.time()
     since = window_start(now, span, bucket)
     store = request.app[STORE]
+    counts = await store.delivery_counts(mid)
+    dead = await store.recent_dead(mid, DEAD_SHOWN)
+    summary = await store.retry_summary(mid)
+    waiting = await store.retrying_items(mid, RETRYING_SHOWN)
+    ids = [c.journey_id for c in counts] + [d.journey_id for d in dead]
+    names = await store.journey_names([i for i in ids if i])
+    unnamed = [i for i in dict.fromkeys(ids) if i and i not in names]
+    if unnamed and JOURNEY_NAMER in request.app:  # asks Marketing Cloud, when connected
+        names.update(await request.app[JOURNEY_NAMER].name(request.app[HTTP], store, mid, unnamed))
     context = {
         "title": "Deliveries",
         "identity": admin.identity,
         "states": ITEM_STATES,
-        "rows": rows_by_activity(await store.delivery_counts(mid)),
-        "dead": [dead_row(d) for d in await store.recent_dead(mid, DEAD_SHOWN)],
+        "rows": rows_by_activity(counts, names),
+        "retrying": [
+            RetryRow(s, journey(names, s.journey_id), when_next(s.next_attempt_at, now),
+                     utc(s.last_failed_at))
+            for s in summary
+        ],
+        "waiting": [
+            WaitingRow(w, journey(names, w.journey_id), when_next(w.next_attempt_at, now))
+            for w in waiting
+        ],
+        "waiting_total": sum(s.waiting for s in summary),
+        "dead": [dead_row(d, names) for d in dead],
         "meanings": DEAD_MEANINGS,
-        "chart": chart(await store.deliveries_over_time(mid, since, bucket), since, now, bucket),
+        "chart": chart(await store.outcomes_over_time(mid, since, bucket), since, now, bucket),
         "window": window,
         "windows": list(WINDOWS),
         "event_activity": event_activity(await store.inbox.event_counts(mid)),
         "inbox_dead": await store.inbox.recent_dead(mid, DEAD_SHOWN),
-    }
+    }  # fmt: skip
     return render_page(request, "operations.html", context)
 
 

@@ -96,6 +96,7 @@ def stats_json(stats: ActivityStats) -> dict[str, Any]:
             "retrying": stats.retrying,
             "dead": stats.dead,
             "skipped": sum(n for _, n in stats.skipped),
+            "subscribed": stats.subscribed,
         },
         "lastError": stats.last_error,
         "nextAttemptAt": _iso(stats.next_attempt_at),
@@ -161,7 +162,7 @@ async def retry(request: web.Request) -> web.Response:
 async def _posted_activity(request: web.Request) -> str | None:
     try:
         body = json.loads(await request.text())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return _activity_id(body.get("activityId")) if isinstance(body, dict) else None
 

@@ -14,6 +14,7 @@ from activity.admin import sessions
 from activity.appkeys import SETTINGS, STORE
 from activity.errors import AuthError
 from activity.journey import jwt_auth
+from activity.ops.bodies import read_form
 from activity.storage.models import LEGACY_SOURCE
 
 log = logging.getLogger("activity.sso")
@@ -71,7 +72,13 @@ def session_lifetime(seconds: int) -> str:
 
 def _signed_out_page(request: web.Request, title: str, why: str, *, status: int) -> web.Response:
     lifetime = session_lifetime(request.app[SETTINGS].session_max_age_seconds)
-    context = {"title": title, "why": why, "lifetime": lifetime, "signed_out": status == 200}
+    context = {
+        "title": title,
+        "why": why,
+        "lifetime": lifetime,
+        "signed_out": status == 200,
+        "sso_enabled": request.app[SETTINGS].sso_enabled,
+    }
     return render_page(request, "signed_out.html", context, status=status)
 
 
@@ -88,7 +95,7 @@ async def login_help(request: web.Request) -> web.StreamResponse:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await read_form(request)
     token = form.get("jwt")
     try:
         if not isinstance(token, str):
@@ -120,7 +127,7 @@ async def _use_once(request: web.Request, claims: dict[str, Any]) -> None:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     admin = await sessions.current(request)
-    form = await request.post()
+    form = await read_form(request)
     if admin is not None and not admin.csrf_ok(form.get(sessions.CSRF_FIELD)):
         return render_page(request, "expired_form.html", {"title": "Form expired"}, status=403)
     await sessions.end(request)

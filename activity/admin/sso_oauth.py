@@ -19,7 +19,7 @@ from aiohttp import web
 
 from activity.admin import sessions, sso_handoff
 from activity.admin.sso import render_page, safe_next, session_lifetime
-from activity.appkeys import CONNECTIONS, HTTP, SETTINGS, STORE
+from activity.appkeys import CONNECTIONS, HTTP, SETTINGS, STORE, SYNC_WORKER
 from activity.errors import SfmcError, SfmcGrantRefused, SfmcUnavailable
 from activity.sfmc import oauth
 from activity.storage.models import SSO_SOURCE, SsoState
@@ -176,6 +176,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         log.warning("sso sign-in failed", extra={"reason": err.reason})
         return _failure(request, "Not signed in", _refused_why(err), status=401)
     await request.app[CONNECTIONS].save_sign_in(info, tokens, tssd=tssd, auth_url=base)
+    request.app[SYNC_WORKER].unhold_soon()  # webhooks held for want of a sign-in resume now
     identity = sessions.AdminIdentity(info.mid, info.enterprise_id, info.user_id, info.email)
     await sessions.start(request, identity, source=SSO_SOURCE)
     if not tokens.refresh_token:

@@ -44,6 +44,7 @@ from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
 from activity.devtools.fake_rokt.webhooks import WebhookSender
 from activity.devtools.jb import event_arguments, execute_payload, lifecycle_payload, sign
 from activity.journey.execution import QUEUED
+from activity.ops.bodies import SERVER_OPTIONS
 from activity.storage.models import DEAD, SENT
 
 MID = "500000001"
@@ -228,7 +229,7 @@ async def running_service(workdir: Path) -> AsyncIterator[_Running]:
         rokt_api_url=rokt_url,
     )
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, **SERVER_OPTIONS)
     try:
         await runner.setup()
         await web.SockSite(runner, sock).start()
@@ -339,7 +340,7 @@ async def play(
         )
         async with aiohttp.ClientSession() as http:
             keys = [f"0031x9{i:09d}" for i in range(WELCOME_CONTACTS)]
-            welcome = await welcome_journey(service, http, MID, keys)
+            welcome = await welcome_journey(service, http, MID, keys, cloud.url)
         print_welcome(welcome, console)
         problems = subscribed.problems + report.problems + welcome.problems
         return dataclasses.replace(report, problems=problems)

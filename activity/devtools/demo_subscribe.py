@@ -1,13 +1,16 @@
 """The demo's welcome journey: new contacts pass a `subscribe` activity, each gets their own
-calendar link for the next email, and the fake Rokt's Subscribe webhooks come back to the
-service's webhook inbox (the way into the "Calendar Subscription" data extension).
+calendar link for the next email, and the fake Rokt's Subscribe webhooks bring them back
+through the service into the "Calendar Subscription" data extension.
 
 Checks: every contact answered `subscribed` with an ID and a URL; a JB retry got the same
-answer without a second Rokt call; one Rokt call and one webhook stored per contact.
+answer without a second Rokt call; one Rokt call and one delivered webhook per contact; and,
+with a Marketing Cloud, one row per contact with its subscription ID and contact key.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +22,10 @@ from rich.table import Table
 
 from activity.appkeys import STORE
 from activity.devtools.jb import execute_payload, sign
+from activity.devtools.subscription_story import read_rows
+from activity.sfmc.data_extension import PRIMARY_KEY
+from activity.storage.inbox import HELD
+from activity.storage.models import QUEUED, SENDING
 
 if TYPE_CHECKING:
     from activity.devtools.demo import _Running
@@ -34,7 +41,8 @@ class WelcomeReport:
     answers: tuple[Mapping[str, Any], ...]
     retry_same: bool
     rokt_calls: int
-    webhooks_stored: int
+    webhooks_delivered: int
+    rows: int | None = None  # data-extension rows of these contacts; None without a cloud
 
     @property
     def problems(self) -> tuple[str, ...]:
@@ -46,18 +54,26 @@ class WelcomeReport:
             found.append("a JB retry of a subscribe got a different answer")
         if self.rokt_calls != len(self.answers):
             found.append(f"{self.rokt_calls} Create Subscription calls for {len(self.answers)}")
-        if self.webhooks_stored != len(self.answers):
+        if self.webhooks_delivered != len(self.answers):
             found.append(
-                f"{self.webhooks_stored} Subscribe webhooks stored for {len(self.answers)}"
+                f"{self.webhooks_delivered} Subscribe webhooks delivered for {len(self.answers)}"
             )
+        if self.rows is not None and self.rows != len(self.answers):
+            found.append(f"{self.rows} data-extension rows for {len(self.answers)} subscribers")
         return tuple(found)
 
 
 async def welcome_journey(
-    service: _Running, http: aiohttp.ClientSession, mid: str, contact_keys: Sequence[str]
+    service: _Running,
+    http: aiohttp.ClientSession,
+    mid: str,
+    contact_keys: Sequence[str],
+    sfmc_url: str | None = None,
 ) -> WelcomeReport:
-    """One subscribe execute per contact, the first one retried, then the webhooks drained."""
-    before = sum((await service.app[STORE].inbox.counts()).values())
+    """One subscribe execute per contact, the first one retried, then the webhooks drained
+    and, given the fake Marketing Cloud's URL, the rows of these contacts read back."""
+    calls_before = len(service.fake.calls("subscribe"))
+    hooks_before = set(service.webhooks.outcomes)
     bodies = []
     for key in contact_keys:
         arguments = {
@@ -77,13 +93,37 @@ async def welcome_journey(
     answers = [await _execute(http, service.url, body) for body in bodies]
     retry = await _execute(http, service.url, bodies[0]) if bodies else {}
     await service.webhooks.drain(WEBHOOK_WAIT_SECONDS)
-    counts = await service.app[STORE].inbox.counts()
+    delivered = [
+        o
+        for webhook_id, o in service.webhooks.outcomes.items()
+        if webhook_id not in hooks_before and o.event_type == "Subscribe" and o.delivered
+    ]
+    rows = None
+    if sfmc_url is not None:
+        await _synced(service, mid)
+        pairs = zip(answers, contact_keys, strict=True)
+        made = {(str(a.get("roktSubscriptionId")), key) for a, key in pairs}
+        rows = sum(
+            1
+            for row in await read_rows(http, sfmc_url, mid)
+            if (str(row.get(PRIMARY_KEY)), str(row.get("SubscriberExternalId"))) in made
+        )
     return WelcomeReport(
         answers=tuple(answers),
         retry_same=not bodies or retry == answers[0],
-        rokt_calls=len(service.fake.calls("subscribe")),
-        webhooks_stored=sum(counts.values()) - before,
+        rokt_calls=len(service.fake.calls("subscribe")) - calls_before,
+        webhooks_delivered=len(delivered),
+        rows=rows,
     )
+
+
+async def _synced(service: _Running, mid: str) -> None:
+    deadline = time.monotonic() + WEBHOOK_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        counts = await service.app[STORE].inbox.counts(mid)
+        if not any(counts.get(state) for state in (QUEUED, SENDING, HELD)):
+            return
+        await asyncio.sleep(0.05)
 
 
 async def _execute(http: aiohttp.ClientSession, url: str, body: bytes) -> dict[str, Any]:
@@ -102,8 +142,9 @@ def print_welcome(report: WelcomeReport, console: Console) -> None:
     for answer in report.answers[:SHOWN]:
         table.add_row(str(answer.get("roktStatus")), str(answer.get("roktSubscriptionUrl")))
     console.print(table)
+    rows = "" if report.rows is None else f"; their rows in the data extension: {report.rows}"
     console.print(
         f"JB retry answered the same: {'yes' if report.retry_same else 'no'}; "
-        f"Create Subscription calls: {report.rokt_calls}; Subscribe webhooks stored by the "
-        f"service: {report.webhooks_stored}."
+        f"Create Subscription calls: {report.rokt_calls}; Subscribe webhooks delivered to the "
+        f"service: {report.webhooks_delivered}{rows}."
     )

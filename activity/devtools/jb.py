@@ -120,7 +120,7 @@ def execute_payload(
     definition_instance_id: str | None = None,
     journey_id: str = "78d81790-19da-41dd-9ca2-6fd25baa5699",
 ) -> dict[str, Any]:
-    """The decoded execute body JB sends (sfmc-protocol.md 7.1): one key per inArgument."""
+    """The decoded execute body JB sends (docs/protocol.md, "Execute"): one key per inArgument."""
     return {
         "inArguments": [{k: v} for k, v in arguments.items()],
         "outArguments": [{"roktStatus": ""}, {"roktEventId": ""}, {"roktError": ""}],

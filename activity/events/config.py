@@ -12,7 +12,9 @@ Errors keep the order they always had: the schema's sentences first, then the co
 fit into the eventId, then the subscription IDs, then whatever rendering finds.
 
 eventScope contact: the Rokt eventId is "{eventId}_{contact key}"; the contact key must be
-printable without spaces, '/' or '\\', and the whole id at most 255 characters.
+printable without spaces, '/' or '\\'. An id longer than 255 characters is never cut (two
+contact keys that differ late would share an event): it becomes its first 222 characters, "~"
+and 32 hex digits of the SHA-256 of the whole id (`activity.ids.fit`), exactly 255 characters.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from activity import ids
 from activity.errors import InvalidInput
 from activity.events import placeholders, subscriptions
 from activity.journey import inarguments
@@ -35,7 +38,7 @@ NOTIFY_DEFAULT = 15
 # bound this service has always kept.
 EVENT_ID_MAX = 255
 
-_CONTACT_KEY = re.compile(r"[^\s/\\\x00-\x1f\x7f]+")
+_CONTACT_KEY = re.compile(r"[^\s/\\\x00-\x1f\x7f\ud800-\udfff]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +123,7 @@ def scoped_event_id(event_id: Any, scope: Any, contact_key: str) -> str:
             f"eventScope is contact but the contact key {_clip(key)!r} cannot be part of a Rokt "
             "eventId; expected a contact key without spaces, '/' or '\\' (or eventScope shared)"
         )
-    scoped = f"{base}_{key}"
-    if len(scoped) > EVENT_ID_MAX:
-        raise InvalidInput(
-            f"eventId with the contact key is {len(scoped)} characters; expected at most "
-            f"{EVENT_ID_MAX} (shorten eventId or use eventScope shared)"
-        )
-    return scoped
+    return ids.fit(f"{base}_{key}", EVENT_ID_MAX)
 
 
 def _text_of(given: Mapping[str, Any], field: str) -> str:

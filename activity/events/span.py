@@ -8,6 +8,9 @@ Decisions:
   00:00:00 of its date, end as 00:00:00 of the day after end's date (iCalendar's exclusive
   end). An end given with a time of exactly 00:00 on a later day is taken as already
   exclusive. Without an end an all-day event lasts one day; dates may omit the time.
+- Dates run from 0001-01-02 to 9999-12-30: a day inside Python's (and the calendar's) years
+  1-9999 on either side, so every UTC offset (up to 14 hours) and an all-day end's next
+  midnight stay representable. Outside it the field is invalid, never a server error.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from activity.errors import InvalidInput
 from activity.events import placeholders, timezones
 
 WALL_TIME = "YYYY-MM-DDTHH:MM[:SS]"
+FIRST_DAY = date(1, 1, 2)
+LAST_DAY = date(9999, 12, 30)
+OUT_OF_RANGE = "out_of_range"
 MISSING_END = f"end is missing; expected a local time {WALL_TIME}"
 
 _WALL = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?)?")
@@ -67,6 +73,12 @@ def wall_time(value: Any, field: str, all_day: bool) -> datetime:
         clock = time(int(hour or 0), int(minute or 0), int(second or 0))
     except ValueError:
         raise InvalidInput(f"{field} is {text!r}, not a real date or time; {expected}") from None
+    if not FIRST_DAY <= day_ <= LAST_DAY:
+        raise InvalidInput(
+            f"{field} is {text!r}, outside the dates a calendar event can have; expected a "
+            f"date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}",
+            reason=OUT_OF_RANGE,
+        )
     return datetime.combine(day_, clock)
 
 

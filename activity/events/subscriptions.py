@@ -78,6 +78,12 @@ def _items(value: Any) -> list[Any]:
                 f'a JSON array of GUIDs such as ["{EXAMPLE}"]',
                 reason="invalid_subscription_id",
             ) from None
+        except RecursionError:
+            raise InvalidInput(
+                f"{FIELD} holds arrays nested too deeply to read ({_clip(text)!r}); expected "
+                f'a flat JSON array of GUIDs such as ["{EXAMPLE}"]',
+                reason="invalid_subscription_id",
+            ) from None
         if not isinstance(loaded, list):
             loaded = [loaded]
         return loaded

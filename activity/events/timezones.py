@@ -100,8 +100,16 @@ def to_utc(local: datetime, zone: Zone, *, field: str = "time", strict: bool = T
     exist: with `strict` it is InvalidInput (reason "invalid_time"); otherwise it is read with
     the offset before the gap, i.e. shifted forward by the gap's length.
     """
-    instant = local.replace(tzinfo=zone.info, fold=0).astimezone(UTC)
-    if strict and instant.astimezone(zone.info).replace(tzinfo=None) != local:
+    try:
+        instant = local.replace(tzinfo=zone.info, fold=0).astimezone(UTC)
+        back = instant.astimezone(zone.info).replace(tzinfo=None)
+    except OverflowError:  # within a day of year 1 or 9999, past what datetime holds
+        raise InvalidInput(
+            f"{field} {local.isoformat(timespec='minutes')} in {zone.windows} is outside the "
+            "times a calendar event can have; expected a date from 0001-01-02 to 9999-12-30",
+            reason="out_of_range",
+        ) from None
+    if strict and back != local:
         raise InvalidInput(
             f"{field} {local.isoformat(timespec='minutes')} does not exist in {zone.windows} "
             "(the clocks skip it for daylight saving time); expected a time outside the gap",

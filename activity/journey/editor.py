@@ -14,12 +14,23 @@ from pathlib import Path
 
 from aiohttp import web
 
-ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "static"
+PACKAGE = Path(__file__).resolve().parents[1]
+ROOT = PACKAGE.parent  # the checkout, when running from one
 NODE_MODULES = ROOT / "node_modules"
+
+
+def _first(*candidates: Path) -> Path:
+    """An installed wheel carries the UI inside the package (see setup.py); a checkout keeps
+    it beside the package, with the npm packages in node_modules/."""
+    return next((c for c in candidates if c.exists()), candidates[-1])
+
+
+STATIC = _first(PACKAGE / "static", ROOT / "static")
 VENDOR = {
-    "vendor/postmonger/": NODE_MODULES / "postmonger",
-    "vendor/slds/": NODE_MODULES / "@salesforce-ux" / "design-system" / "assets",
+    "vendor/postmonger/": _first(STATIC / "vendor" / "postmonger", NODE_MODULES / "postmonger"),
+    "vendor/slds/": _first(
+        STATIC / "vendor" / "slds", NODE_MODULES / "@salesforce-ux" / "design-system" / "assets"
+    ),
 }
 SERVED_SUFFIXES = frozenset({".css", ".js", ".svg", ".png", ".jpg", ".gif", ".woff", ".woff2"})
 LONG_CACHE = "public, max-age=31536000, immutable"

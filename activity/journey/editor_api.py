@@ -1,9 +1,9 @@
 """JSON endpoints the config UI calls: time zones, pre-flight check, preview, configured yes/no.
 
 None of them reads a stored secret. /api/preview renders through `events.preview`, the same
-code path as execute, with the marketer's sample values. /api/configured answers only
-{"configured": true|false} for a MID (or EID). A body that is not what is expected gets a 400
-naming the problem, never a 500.
+code path as execute, with the marketer's sample values. /api/configured answers
+{"configured": true|false} only to an admin session of that MID, {"configured": null} otherwise.
+A body that is not what is expected gets a 400 naming the problem, never a 500.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from typing import Any
 
 from aiohttp import web
 
+from activity.admin import sessions
 from activity.appkeys import SETTINGS_SERVICE
 from activity.errors import InvalidInput
 from activity.events import plan as events
 from activity.events import preflight, timezones
 from activity.journey import subscribe_editor
 from activity.journey.inarguments import SCHEMA, kind_of, merge
+from activity.journey.text_checks import lone_surrogate
 from activity.rokt.subscribe_api import SUBSCRIBE
 
 MAX_SAMPLE_KEYS = 200
@@ -64,6 +66,7 @@ async def preview(request: web.Request) -> web.Response:
         contact_key = body.get("contactKey", "SampleContact")
         if not isinstance(contact_key, str):
             raise BadRequest(f"contactKey is {kind_of(contact_key)}; expected a string")
+        _reject_surrogates(contact_key, "contactKey")
     except BadRequest as err:
         return _bad_request(err)
     try:
@@ -114,6 +117,10 @@ def _subscribe_preview(
 
 
 async def configured(request: web.Request) -> web.Response:
+    """Whether the business unit has Rokt settings: stored state, so only for a signed-in
+    admin session of that very business unit (the session cookie is Partitioned, so inside
+    Marketing Cloud the editor's frame shares it). Anyone else learns nothing:
+    {"configured": null}, which the editor shows as "unknown" (no banner)."""
     mid = request.query.get("mid", "").strip()
     eid = request.query.get("eid", "").strip()
     if not mid and not eid:
@@ -121,8 +128,13 @@ async def configured(request: web.Request) -> web.Response:
     for name, value in (("mid", mid), ("eid", eid)):
         if value and not _ID.fullmatch(value):
             return _bad_request(BadRequest(f"{name} is not a number; expected digits only"))
-    answer = await request.app[SETTINGS_SERVICE].is_configured(mid, eid)
-    return web.json_response({"configured": answer}, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store"}
+    admin = await sessions.current(request)
+    if admin is None or admin.identity.mid != mid:
+        return web.json_response({"configured": None}, headers=headers)
+    identity = admin.identity  # the session's enterprise, never the query's
+    answer = await request.app[SETTINGS_SERVICE].is_configured(identity.mid, identity.enterprise_id)
+    return web.json_response({"configured": answer}, headers=headers)
 
 
 async def _object_body(request: web.Request) -> dict[str, Any]:
@@ -186,7 +198,18 @@ def _samples(raw: Any) -> dict[str, Any]:
             raise BadRequest(
                 f"samples[{key!r}] is {kind_of(value)}; expected a string, number, boolean or null"
             )
+        _reject_surrogates(key, f"samples key {key!r}")
+        if isinstance(value, str):
+            _reject_surrogates(value, f"samples[{key!r}]")
     return dict(raw)
+
+
+def _reject_surrogates(text: str, name: str) -> None:
+    mark = lone_surrogate(text)
+    if mark:
+        raise BadRequest(
+            f"{name} contains a lone surrogate ({mark}), which is not text; expected plain text"
+        )
 
 
 def _field_of(message: str) -> str:

@@ -107,6 +107,21 @@ async def events(request: web.Request) -> web.Response:
     )
 
 
+async def business_units(request: web.Request) -> web.Response:
+    """For tokens without a MID: the business units with Rokt settings in the signed-in
+    admin's enterprise (and the admin's own), to pick from. Without a session: none."""
+    admin = await sessions.current(request)
+    if admin is None:
+        return _answer({"units": []})
+    me = admin.identity
+    units = [
+        {"mid": s.mid, "accountCode": s.account_code}
+        for s in await request.app[SETTINGS_SERVICE].all_settings()
+        if s.mid == me.mid or (me.enterprise_id and s.enterprise_id == me.enterprise_id)
+    ]
+    return _answer({"units": units})
+
+
 def _rokt_message(exc: RoktError, calendar: str) -> str:
     if isinstance(exc, RoktAuthFailed):
         return "Rokt refused the stored client ID and secret: an admin fixes them in the settings."

@@ -7,7 +7,7 @@ import time
 
 from aiohttp import web
 
-from activity.appkeys import EXECUTOR, METRICS, WORKER
+from activity.appkeys import EXECUTOR, METRICS, READINESS, WORKER
 from activity.errors import AuthError, StorageUnavailable
 from activity.journey.execution import QUEUED, log_ids
 from activity.journey.jb_auth import unauthorized, verified_payload
@@ -41,6 +41,7 @@ async def _execute(request: web.Request) -> web.Response:
         try:
             result = await request.app[EXECUTOR].run(payload)
         except StorageUnavailable as err:
+            request.app[READINESS].write_failed()
             metrics.executes.labels("unavailable").inc()
             log.error("execute not durable", extra={"reason": err.reason})
             # 503 makes JB retry; nothing was promised.
@@ -57,4 +58,5 @@ async def _execute(request: web.Request) -> web.Response:
     metrics.execute_seconds.observe(time.perf_counter() - started)
     if status == QUEUED:
         request.app[WORKER].wake()
+        request.app[READINESS].write_succeeded()
     return web.json_response(result.body, status=result.status)

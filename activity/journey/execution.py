@@ -8,11 +8,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from activity import ids as identities
 from activity.admin.settings_service import SettingsService
 from activity.errors import InvalidInput
 from activity.events import plan as events
 from activity.journey import inarguments
 from activity.journey.subscribing import Subscriber
+from activity.journey.text_checks import lone_surrogate
 from activity.rokt.api_requests import CANCEL
 from activity.rokt.subscribe_api import SUBSCRIBE
 from activity.storage.base import Store
@@ -23,6 +25,8 @@ SKIPPED_NO_SUBSCRIPTION = "skipped_no_subscription"
 SKIPPED_NOT_CONFIGURED = "skipped_not_configured"
 INVALID = "invalid"
 STATUSES = (QUEUED, SKIPPED_NO_SUBSCRIPTION, SKIPPED_NOT_CONFIGURED, INVALID)
+# Longer activity, journey and definitionInstance ids are kept as a prefix and a hash of the
+# whole (activity.ids.fit), never cut; the contact key is kept whole.
 MAX_ID_LENGTH = 128
 
 log = logging.getLogger("activity.execute")
@@ -49,44 +53,57 @@ def body_of(payload: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def text_id(body: Mapping[str, Any], *keys: str) -> str:
+    """The first of `keys` holding a non-blank string or integer, stripped and whole."""
     for key in keys:
         value = body.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-            # NUL cannot be stored in PostgreSQL text; JB ids never hold one.
-            return str(value).strip().replace("\x00", "")[:MAX_ID_LENGTH]
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            text = str(value).strip()
+            if text:
+                return text
     return ""
 
 
 def call_ids(body: Mapping[str, Any]) -> CallIds:
-    ids = CallIds(
-        activity_id=text_id(body, "activityId", "activityObjectID"),
-        definition_instance_id=text_id(body, "definitionInstanceId"),
-        journey_id=text_id(body, "journeyId"),
-        contact_key=text_id(body, "keyValue"),
+    named = (
+        ("activityId", text_id(body, "activityId", "activityObjectID")),
+        ("definitionInstanceId", text_id(body, "definitionInstanceId")),
+        ("journeyId", text_id(body, "journeyId")),
+        ("keyValue", text_id(body, "keyValue")),
     )
-    missing = [
-        name
-        for name, value in (
-            ("activityId", ids.activity_id),
-            ("definitionInstanceId", ids.definition_instance_id),
-            ("keyValue", ids.contact_key),
-        )
-        if not value
-    ]
+    missing = [name for name, value in named if not value and name != "journeyId"]
     if missing:
         raise InvalidInput(
             f"the execute body has no {', '.join(missing)}; Journey Builder always sends "
             "these, so this call did not come from a running journey"
         )
-    return ids
+    for name, value in named:
+        # Neither can be stored (PostgreSQL text holds no NUL) nor sent; JB ids never hold one.
+        if "\x00" in value:
+            problem = "a NUL character"
+        elif mark := lone_surrogate(value):
+            problem = f"a lone surrogate ({mark})"
+        else:
+            continue
+        raise InvalidInput(
+            f"{name} contains {problem}, which is not text; expected the id as Journey "
+            "Builder sends it",
+            reason="invalid_text",
+        )
+    (_, activity_id), (_, instance_id), (_, journey_id), (_, contact_key) = named
+    return CallIds(
+        activity_id=identities.fit(activity_id, MAX_ID_LENGTH),
+        definition_instance_id=identities.fit(instance_id, MAX_ID_LENGTH),
+        journey_id=identities.fit(journey_id, MAX_ID_LENGTH),
+        contact_key=contact_key,
+    )
 
 
 def log_ids(payload: Mapping[str, Any]) -> dict[str, str]:
     """Journey and activity ids for log lines, read leniently before validation."""
     body = body_of(payload)
     return {
-        "journey_id": text_id(body, "journeyId"),
-        "activity_id": text_id(body, "activityId", "activityObjectID"),
+        "journey_id": text_id(body, "journeyId")[:MAX_ID_LENGTH],
+        "activity_id": text_id(body, "activityId", "activityObjectID")[:MAX_ID_LENGTH],
     }
 
 
@@ -132,13 +149,13 @@ class Executor:
         """Decide, then durably record, the answer for one contact. Raises StorageUnavailable
         (and RoktUnavailable for `subscribe`)."""
         body = body_of(payload)
-        merged: dict[str, Any] = {}
         try:
             ids = call_ids(body)
             merged = inarguments.merge(body.get("inArguments"))
         except InvalidInput as err:
-            # Without ids there is nothing to deduplicate on, so nothing is stored.
-            return self._invalid(err, inarguments.on_error_of(merged))
+            # Without ids there is nothing to deduplicate on, so nothing is stored. onError
+            # comes from the raw inArguments: the ids, or another field, may be what is wrong.
+            return self._invalid(err, inarguments.on_error_in(body.get("inArguments")))
         if merged.get("action") == SUBSCRIBE and self.subscriber is not None:
             key = (ids.activity_id, ids.definition_instance_id)
             return await self.subscriber.run(key, ids.contact_key, merged)

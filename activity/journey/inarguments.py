@@ -21,6 +21,7 @@ from activity.journey.subscribe_schema import (
     SUBSCRIBE_PROPERTIES,
     SUBSCRIBE_REQUIRED,
 )
+from activity.journey.text_checks import reject_unstorable
 from activity.rokt.api_requests import ACTIONS, CREATE, UNSUBSCRIBE, UPDATE
 
 CONTINUE = "continue"
@@ -125,7 +126,7 @@ def merge(in_arguments: Any) -> dict[str, Any]:
     """JB's `[{"k": v}, ...]` (or one object) -> one mapping; later keys win."""
     if isinstance(in_arguments, Mapping):
         single = {str(k): v for k, v in in_arguments.items()}
-        _reject_nul(single)
+        reject_unstorable(single)
         return single
     if not isinstance(in_arguments, list):
         kind = "missing" if in_arguments is None else f"a {type(in_arguments).__name__}"
@@ -140,18 +141,8 @@ def merge(in_arguments: Any) -> dict[str, Any]:
         merged.update(item)
     if not all(type(k) is str for k in merged):  # JSON keys always are; other callers' may not
         merged = {str(k): v for k, v in merged.items()}
-    _reject_nul(merged)
+    reject_unstorable(merged)
     return merged
-
-
-def _reject_nul(merged: Mapping[str, Any]) -> None:
-    # A NUL cannot be stored in PostgreSQL text nor shown in a calendar; name the field.
-    for key, value in merged.items():
-        if "\x00" in key or (isinstance(value, str) and "\x00" in value):
-            raise InvalidInput(
-                f"inArgument {key.replace(chr(0), '?')!r} contains a NUL character; "
-                "expected plain text"
-            )
 
 
 def present(merged: Mapping[str, Any]) -> dict[str, Any]:
@@ -180,6 +171,16 @@ def validate(merged: Any) -> None:
         shown = sentences[:_MAX_REPORTED]
         more = len(sentences) - len(shown)
         raise InvalidInput("; ".join(shown) + (f" (and {more} more)" if more else ""))
+
+
+def on_error_in(in_arguments: Any) -> str:
+    """`onError` read from JB's raw inArguments (the last item that has one wins, as in
+    `merge`), for answers given before they could be merged."""
+    if isinstance(in_arguments, list):
+        for item in reversed(in_arguments):
+            if isinstance(item, Mapping) and "onError" in item:
+                return on_error_of(item)
+    return on_error_of(in_arguments)
 
 
 def on_error_of(merged: Any) -> str:

@@ -11,6 +11,7 @@ from aiohttp import web
 from activity.appkeys import METRICS, STORE
 from activity.errors import AuthError, StorageUnavailable
 from activity.journey.jb_auth import unauthorized, verified_payload
+from activity.journey.journey_names import journey_name_from
 from activity.storage.models import LifecycleCall
 
 log = logging.getLogger("activity.lifecycle")
@@ -40,8 +41,11 @@ def make_handler(route: str) -> Any:
             interaction_version=_text(payload, "interactionVersion"),
             at=time.time(),
         )
+        named = journey_name_from(payload, call.at)
         try:
             await request.app[STORE].record_lifecycle(call)
+            if named is not None:
+                await request.app[STORE].put_journey_name(named)
         except StorageUnavailable as err:
             # The database that execute needs is down: blocking activation now beats
             # publishing a journey whose contacts would all be refused.

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "config.json"
-PACKAGED_TEMPLATE = Path(__file__).resolve().parents[1] / "config.json"
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "config.json"  # in a checkout
+PACKAGED_TEMPLATE = Path(__file__).resolve().parents[1] / "config.json"  # in a wheel (setup.py)
 
 
 def load_template() -> str:
-    for path in (TEMPLATE_PATH, PACKAGED_TEMPLATE):
+    for path in (PACKAGED_TEMPLATE, TEMPLATE_PATH):
         if path.exists():
             return path.read_text("utf-8")
     raise FileNotFoundError("config.json template not found")

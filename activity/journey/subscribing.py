@@ -8,8 +8,9 @@ answer and the write, a second call can reach Rokt; Rokt answers the same subscr
 same calendar with the existing subscription, so the ID and URL stay the same.
 
 A slow Rokt cannot exhaust the service: at most `concurrency` subscribe calls talk to Rokt at
-once, and each execute gives up after `timeout` seconds in all (waiting for a slot, the token,
-the call) with a 503, which JB retries. See docs/subscribe.md for the numbers.
+once, at most WAITING_PER_SLOT times as many wait or talk (more are refused at once), and each
+execute gives up after `timeout` seconds in all (waiting for a slot, the token, the call) with
+a 503, which JB retries. See docs/subscribe.md for the numbers.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ INVALID = "invalid"
 SKIPPED_NOT_CONFIGURED = "skipped_not_configured"
 DEFAULT_CONCURRENCY = 32
 DEFAULT_TIMEOUT_SECONDS = 8.0
+# Subscribes at Rokt or waiting for a slot, per slot: beyond it a new one is refused at once, so
+# a slow Rokt holds a bounded share of the executes in flight and the event actions keep theirs.
+WAITING_PER_SLOT = 4
 
 log = logging.getLogger("activity.subscribe")
 Key = tuple[str, str]
@@ -76,6 +80,8 @@ class Subscriber:
         self._settings = settings
         self._client = client
         self._slots = asyncio.Semaphore(concurrency)
+        self._max_waiting = WAITING_PER_SLOT * concurrency
+        self._waiting = 0
         self._timeout = timeout
         self._clock = clock
         self._flights: dict[Key, asyncio.Future[Answer]] = {}
@@ -117,6 +123,11 @@ class Subscriber:
                 error=f"business unit {args.mid or args.eid} has no Rokt settings",
             )
         request = subscribe_request(account.account_code, args.calendar_code, args.body())
+        if self._waiting >= self._max_waiting:
+            raise RoktUnavailable(
+                f"{self._waiting} subscriptions are already waiting for Rokt; retry", status=None
+            )
+        self._waiting += 1
         try:
             async with asyncio.timeout(self._timeout):
                 async with self._slots:
@@ -132,6 +143,8 @@ class Subscriber:
             return self._invalid(err.message, on_error)
         except RoktError as err:  # an unexpected answer from the token endpoint
             raise RoktUnavailable(err.message, status=err.status) from None
+        finally:
+            self._waiting -= 1
         return answer(SUBSCRIBED, subscription_id=result.subscription_id, url=result.url)
 
     @staticmethod

@@ -11,6 +11,8 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 CONTEXT_FIELDS = (
     "request_id",
     "journey_id",
@@ -75,6 +77,31 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class MalformedHttpFilter(logging.Filter):
+    """aiohttp answers a request it cannot parse (bad chunk sizes, bad header bytes) with 400
+    itself, then logs the parser's traceback as an error. That is a stranger's mistake, not
+    ours: one info line with the parser's reason, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = "malformed HTTP request refused", ()
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.reason = str(error.message).splitlines()[0][:200] if error.message else ""
+        return True
+
+
+WEBHOOK_PATH_PREFIX = "/webhooks/rokt/"  # the rest of such a path is a business unit's secret
+
+
+def redacted_path(path: str) -> str:
+    """A path fit for logs: a webhook URL's secret token is left out."""
+    if path.startswith(WEBHOOK_PATH_PREFIX):
+        return WEBHOOK_PATH_PREFIX + "(token)"
+    return path
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -87,6 +114,8 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, name, None)
             if value not in (None, ""):
                 entry[name] = value
+        if isinstance(entry.get("path"), str):
+            entry["path"] = redacted_path(entry["path"])
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -102,6 +131,9 @@ def configure_logging(level: int | str = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper() if isinstance(level, str) else level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedHttpFilter) for f in server.filters):
+        server.addFilter(MalformedHttpFilter())
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_thread_uncaught

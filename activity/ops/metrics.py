@@ -51,9 +51,48 @@ class Metrics:
             "Age of the oldest undelivered item",
             registry=self.registry,
         )
+        self.http_refused = Counter(
+            "activity_http_refused_total",
+            "Requests refused before any handler ran, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.http_errors = Counter(
+            "activity_http_errors_total",
+            "Requests answered 500 (a bug; the log line has the request id)",
+            registry=self.registry,
+        )
+        self.outbox_retrying = Gauge(
+            "activity_outbox_retrying",
+            "Items waiting for a retry after a failed attempt to reach Rokt",
+            registry=self.registry,
+        )
+        self.outbox_retry_max_attempt = Gauge(
+            "activity_outbox_retrying_max_attempt",
+            "Highest attempt count among items waiting for a retry (0 when none waits)",
+            registry=self.registry,
+        )
         self.lifecycle_calls = Counter(
             "activity_lifecycle_calls_total",
             "Lifecycle calls by route and result",
             ["route", "result"],
+            registry=self.registry,
+        )
+        # The second flow: Rokt webhooks -> inbox -> Marketing Cloud data extension.
+        self.webhooks = Counter(
+            "activity_webhooks_total",
+            "Rokt webhooks by answer (accepted, duplicate, test, malformed_webhook, ...)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.sfmc_rows = Counter(
+            "activity_sfmc_sync_total",
+            "Inbox items by sync outcome (sent, retried, dead, held)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.inbox_depth = Gauge(
+            "activity_inbox_depth",
+            "Webhooks waiting for Marketing Cloud (queued, being synced, or held)",
             registry=self.registry,
         )

@@ -46,16 +46,25 @@ async def metrics(request: web.Request) -> web.Response:
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
     meters = request.app[METRICS]
+    store = request.app[STORE]
     try:
-        depth = await request.app[STORE].outbox_depth(time.time())
+        depth = await store.outbox_depth(time.time())
+        retrying = await store.retry_summary(None)
     except StorageUnavailable as err:
         # NaN says "unknown"; the counters are still worth scraping while the database is down.
         log.warning("outbox depth unavailable", extra={"reason": err.reason})
-        meters.outbox_depth.set(math.nan)
-        meters.outbox_oldest_age.set(math.nan)
+        for gauge in (
+            meters.outbox_depth,
+            meters.outbox_oldest_age,
+            meters.outbox_retrying,
+            meters.outbox_retry_max_attempt,
+        ):
+            gauge.set(math.nan)
     else:
         meters.outbox_depth.set(depth.pending)
         meters.outbox_oldest_age.set(depth.oldest_age_seconds)
+        meters.outbox_retrying.set(sum(r.waiting for r in retrying))
+        meters.outbox_retry_max_attempt.set(max([r.max_attempts for r in retrying] + [0]))
     return web.Response(
         body=generate_latest(meters.registry),
         headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"},

@@ -9,15 +9,20 @@ import secrets
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from activity.appkeys import SETTINGS
+from activity.appkeys import METRICS
+from activity.ops.bodies import request_bodies
 from activity.ops.logs import log_context
 
-FRAME_ANCESTORS = (
-    "frame-ancestors 'self' https://*.exacttarget.com https://*.marketingcloudapps.com"
+# Marketing Cloud's hosts only (not even 'self'): Journey Builder frames the editor and the
+# running views, Marketing Cloud frames the settings pages, nothing else may.
+FRAME_ANCESTORS = "frame-ancestors https://*.exacttarget.com https://*.marketingcloudapps.com"
+# Every page runs only our own files: escaping is then not the only defence against XSS. A
+# handler may send a stricter policy of its own (the editor does); frame-ancestors is added.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'"
 )
 
-WEBHOOK_PREFIX = "/webhooks/"
-WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 REQUEST_ID = web.RequestKey("request_id", str)
 # A caller's id is logged, so it may not carry a dot: nothing shaped like a JWT gets into logs.
 _INCOMING_ID = re.compile(r"[A-Za-z0-9_:-]{1,64}")
@@ -41,7 +46,7 @@ def _decorate(response: web.StreamResponse) -> None:
         return
     existing = response.headers.get("Content-Security-Policy")
     response.headers["Content-Security-Policy"] = (
-        f"{existing}; {FRAME_ANCESTORS}" if existing else FRAME_ANCESTORS
+        f"{existing}; {FRAME_ANCESTORS}" if existing else f"{PAGE_POLICY}; {FRAME_ANCESTORS}"
     )
     response.headers.pop("X-Frame-Options", None)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -66,13 +71,6 @@ def _too_large() -> web.Response:
 
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    # Refused up front too: a handler that never reads the body would otherwise answer it.
-    length = request.content_length
-    limit = request.app[SETTINGS].max_body_bytes
-    if request.path.startswith(WEBHOOK_PREFIX):
-        limit = max(limit, WEBHOOK_MAX_BODY_BYTES)  # Rokt's payloads; the handler enforces it
-    if length is not None and length > limit:
-        return _too_large()
     try:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
@@ -80,6 +78,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException:
         raise
     except Exception:
+        request.app[METRICS].http_errors.inc()
         log.exception(
             "unhandled error",
             extra={"request_id": request.get(REQUEST_ID, ""), "path": request.path},
@@ -88,4 +87,4 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 def all_middlewares() -> list[Middleware]:
-    return [security_headers, request_ids, json_errors]
+    return [security_headers, request_ids, json_errors, request_bodies]

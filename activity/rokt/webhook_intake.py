@@ -51,6 +51,12 @@ class WebhookIntake:
             return TEST
         stored = await self._settings.find(mid)
         if stored is None:
+            # A business unit that uses its enterprise's default Rokt account: its Marketing
+            # Cloud connection knows the enterprise.
+            connection = await self._store.get_sfmc_connection(mid)
+            if connection is not None and connection.enterprise_id:
+                stored = await self._settings.find(mid, connection.enterprise_id)
+        if stored is None:
             raise AccountMismatch(
                 f"business unit {mid} has no Rokt settings, so no account code to check against"
             )

@@ -12,11 +12,16 @@ import secrets
 import time
 from collections.abc import Callable
 
+from cachetools import TTLCache
+
 from activity.crypto import Keyring
 from activity.storage.base import Store
 from activity.storage.inbox import WebhookEndpoint
 
 TOKEN_BYTES = 32
+# A known token's business unit is remembered this long: a URL rotated on another instance
+# keeps working here for at most this many seconds (on this instance it stops at once).
+LOOKUP_TTL_SECONDS = 30.0
 MAX_TOKEN_LENGTH = 100  # anything longer is not one of ours: no database lookup
 
 
@@ -36,6 +41,7 @@ class WebhookUrls:
         self._keyring = keyring
         self._base = public_base.rstrip("/")
         self._clock = clock
+        self._known: TTLCache[str, str] = TTLCache(4096, LOOKUP_TTL_SECONDS, timer=clock)
 
     def url_of(self, token: str) -> str:
         return f"{self._base}/webhooks/rokt/{token}"
@@ -50,9 +56,16 @@ class WebhookUrls:
         await self._store.inbox.put_endpoint(
             WebhookEndpoint(mid, token_hash(token), self._keyring.encrypt(token), self._clock())
         )
+        self._known.clear()  # the old token: unknown from now on
         return self.url_of(token)
 
     async def mid_for(self, token: str) -> str | None:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             return None
-        return await self._store.inbox.mid_for_token(token_hash(token))
+        digest = token_hash(token)
+        mid = self._known.get(digest)
+        if mid is None:
+            mid = await self._store.inbox.mid_for_token(digest)
+            if mid is not None:
+                self._known[digest] = mid
+        return mid

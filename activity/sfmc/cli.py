@@ -69,9 +69,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     connect = ssub.add_parser(
         "connect", help="store a client-credentials connection (secret from stdin)"
     )
-    connect.add_argument("--mid", required=True)
-    connect.add_argument("--client-id", required=True)
+    connect.add_argument("--mid", required=True, help="the business unit's MID")
+    connect.add_argument(
+        "--client-id", required=True, help="the server-to-server package's client ID"
+    )
     connect.add_argument("--auth-url", help="auth base URL (default SFMC_AUTH_URL for the tenant)")
     install = ssub.add_parser("install", help="install the Calendar Subscription data extension")
-    install.add_argument("--mid", required=True)
+    install.add_argument("--mid", required=True, help="the business unit's MID")
     return sfmc

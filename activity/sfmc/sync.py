@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -34,14 +34,22 @@ from activity.sfmc.tokens import Access, SfmcTokens, SfmcUnauthorized
 from activity.storage.base import Store
 from activity.storage.inbox import Changes, InboxItem, SubscriptionRow
 
+if TYPE_CHECKING:
+    from activity.ops.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 ROWS_PER_CALL = 5000  # well under the async API's 32,000; one webhook burst, one call
 STATUS_DELAYS = (0.5, 1.0, 2.0, 2.0, 4.0, 4.0, 8.0, 8.0)  # ~30 s of polling, then retry later
-UNHOLD_CHECK_SECONDS = 10.0
+UNHOLD_CHECK_SECONDS = 30.0
 ERROR_PAUSE_SECONDS = 1.0
+DEPTH_REFRESH_SECONDS = 5.0  # the inbox depth gauge: one count at most this often
 NEEDS_SIGNIN = "needs_sign_in"
 NOT_CONNECTED = "not_connected"
+NOT_INSTALLED = "not_installed"
+# The data extension does not exist (yet): the rows are fine, so they are held, and tried
+# again at each unhold check until someone installs it.
+MISSING_DATA_EXTENSION = frozenset({404})
 GAVE_UP = "gave_up"
 REJECTED = "sfmc_rejected"
 
@@ -64,12 +72,14 @@ class SyncWorker:
         rows_per_call: int = ROWS_PER_CALL,
         lease_seconds: float = 120.0,
         poll_seconds: float = 1.0,
-        round_interval_seconds: float = 2.0,
+        round_interval_seconds: float = 5.0,
         status_delays: Sequence[float] = STATUS_DELAYS,
         unhold_check_seconds: float = UNHOLD_CHECK_SECONDS,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self._inbox = store.inbox
         self._connections = connections
@@ -89,6 +99,7 @@ class SyncWorker:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._unhold_at = float("-inf")
+        self._depth_at = float("-inf")
         self.rows_synced = 0  # rows Marketing Cloud took, for the demo and the benchmark
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -136,19 +147,26 @@ class SyncWorker:
                 if claimed:
                     last_round = started
                 if claimed < self._batch_size and not self._stopping:
-                    await self._sleep()
+                    woken = await self._sleep()
+                    if woken and not claimed:
+                        # The first webhook of a burst: collect the rest for one interval.
+                        last_round = time.monotonic()
             except Exception:
                 log.exception("sync round failed")
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), ERROR_PAUSE_SECONDS)
 
-    async def _sleep(self) -> None:
+    async def _sleep(self) -> bool:
+        """Until new work here (True), work due, or the next poll for other instances' work."""
         delay = self._poll
         due = await self._inbox.next_due_at()
         if due is not None:
             delay = max(0.05, min(delay, due - self._clock()))
-        with suppress(TimeoutError):
+        try:
             await asyncio.wait_for(self._wakeup.wait(), delay)
+        except TimeoutError:
+            return False
+        return True
 
     # --- one round --------------------------------------------------------------------------
 
@@ -166,7 +184,19 @@ class SyncWorker:
             except Exception as exc:
                 log.exception("syncing a business unit failed", extra={"mid": mid})
                 await self._retry(group, f"internal: {type(exc).__name__}")
+        await self._refresh_depth()
         return len(items)
+
+    async def _refresh_depth(self) -> None:
+        now = time.monotonic()
+        if self._metrics is None or now - self._depth_at < DEPTH_REFRESH_SECONDS:
+            return
+        self._depth_at = now
+        self._metrics.inbox_depth.set(await self._inbox.depth())
+
+    def _count(self, outcome: str, n: int) -> None:
+        if self._metrics is not None and n:
+            self._metrics.sfmc_rows.labels(outcome).inc(n)
 
     async def _release_held(self) -> None:
         now = self._clock()
@@ -221,7 +251,9 @@ class SyncWorker:
             await self._hold(items, f"{NEEDS_SIGNIN}: {exc.message}")
             return
         except RowsRejected as exc:
-            if len(rows) > 1:  # one bad row must not cost the others: find it
+            if exc.status in MISSING_DATA_EXTENSION:  # not this batch's fault: wait for install
+                await self._hold(items, f"{NOT_INSTALLED}: {exc.message}")
+            elif len(rows) > 1:  # one bad row must not cost the others: find it
                 half = len(rows) // 2
                 await self._send(mid, access, rows[:half], items_of)
                 await self._send(mid, access, rows[half:], items_of)
@@ -269,6 +301,8 @@ class SyncWorker:
         ]
         again = [i.id for sub in stale for i in items_of[sub]]
         await self._inbox.mark_sent(sent, now, owner=self._owner)
+        self._count("sent", len(sent))
+        self._count("retried", len(again))
         # A newer state was merged while this batch was in flight: send that one too.
         await self._inbox.mark_retry(
             again, now, now, "newer state merged meanwhile", owner=self._owner
@@ -277,6 +311,7 @@ class SyncWorker:
     async def _hold(self, items: Sequence[InboxItem], why: str) -> None:
         log.warning("webhooks held", extra={"count": len(items), "reason": why.split(":")[0]})
         await self._inbox.hold([i.id for i in items], self._clock(), why, owner=self._owner)
+        self._count("held", len(items))
 
     async def _dead(self, items: Sequence[InboxItem], why: str) -> None:
         if items:
@@ -284,6 +319,7 @@ class SyncWorker:
             await self._inbox.mark_dead(
                 [i.id for i in items], self._clock(), why, owner=self._owner
             )
+            self._count("dead", len(items))
 
     async def _retry(
         self, items: Sequence[InboxItem], why: str, exc: Exception | None = None
@@ -298,3 +334,4 @@ class SyncWorker:
             attempt = max(i.attempts for i in items if i.attempts < MAX_ATTEMPTS)
             delay = backoff(attempt, retry_after, self._rand)
             await self._inbox.mark_retry(ids, now, now + delay, why, owner=self._owner)
+            self._count("retried", len(ids))

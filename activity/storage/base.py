@@ -42,6 +42,9 @@ class Store(Protocol):
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""
 
+    async def probe_write(self, now: float) -> None:
+        """Commit one tiny write; raise StorageUnavailable if the database cannot take it."""
+
     # Settings, one row per business unit (MID); secrets stay encrypted.
     async def get_settings(self, mid: str) -> StoredSettings | None: ...
 

@@ -139,6 +139,9 @@ class Inbox(Protocol):
         """Delete up to `limit` finished (sent or dead) items older than `before`."""
 
     # Operators.
+    async def depth(self) -> int:
+        """Items not finished yet (queued, being synced or held), all business units."""
+
     async def counts(self, mid: str | None = None) -> dict[str, int]: ...
 
     async def recent_dead(self, mid: str | None = None, limit: int = 20) -> list[InboxItem]: ...

@@ -230,4 +230,5 @@ class ActivityStats:
     next_attempt_at: float | None = None  # the earliest retry
     dead_reasons: tuple[tuple[str, int], ...] = ()  # most frequent first
     skipped: tuple[tuple[str, int], ...] = ()  # execute statuses that queued nothing
+    subscribed: int = 0  # action subscribe: contacts that got their subscription
     last_sent_at: float | None = None

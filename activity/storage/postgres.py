@@ -16,22 +16,16 @@ from typing import Any
 import asyncpg
 
 from activity.errors import StorageUnavailable
-from activity.storage import group_commit, rows, running_queries
+from activity.storage import group_commit, rows
 from activity.storage import postgres_queries as sql
 from activity.storage.group_commit import AcceptJob, GroupCommit, Result
 from activity.storage.inbox import Inbox
 from activity.storage.models import (
-    ActivityStats,
     Answer,
-    AuditEntry,
-    DeadItem,
-    DeliveryCount,
     LifecycleCall,
     LifecycleRecord,
     NewItem,
-    OutboxDepth,
     OutboxItem,
-    StoredSettings,
 )
 from activity.storage.postgres_accept import accept_batch
 from activity.storage.postgres_inbox import PostgresInbox
@@ -40,13 +34,22 @@ from activity.storage.postgres_operations import (
     PostgresOperationsMixin,
     count_retries,
 )
+from activity.storage.postgres_outbox_views import PostgresOutboxViewsMixin
+from activity.storage.postgres_settings import PostgresSettingsMixin
 from activity.storage.postgres_setup import DB_ERRORS, JOB_ERRORS, migrate, pool_options
 from activity.storage.postgres_sso import PostgresSsoMixin
 
 CLOSE_GRACE_SECONDS = 10.0
 
 
-class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
+class PostgresStore(
+    PostgresSettingsMixin,
+    PostgresOutboxViewsMixin,
+    PostgresSsoMixin,
+    PostgresOperationsMixin,
+):
+    """The Store contract on PostgreSQL; groups of methods live in their own modules (mixins)."""
+
     def __init__(
         self,
         database_url: str,
@@ -129,52 +132,12 @@ class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
     async def ping(self) -> None:
         await self._fetch("SELECT 1")
 
-    # --- settings -------------------------------------------------------------------------
-
-    async def get_settings(self, mid: str) -> StoredSettings | None:
-        found = await self._fetch("SELECT * FROM settings WHERE mid = $1", mid)
-        return rows.settings_from_row(found[0]) if found else None
-
-    async def get_enterprise_default(self, enterprise_id: str) -> StoredSettings | None:
-        found = await self._fetch(sql.ENTERPRISE_DEFAULT, enterprise_id)
-        return rows.settings_from_row(found[0]) if found else None
-
-    async def list_settings(self) -> list[StoredSettings]:
-        found = await self._fetch("SELECT * FROM settings ORDER BY mid")
-        return [rows.settings_from_row(r) for r in found]
-
-    async def put_settings(self, settings: StoredSettings, audit: AuditEntry) -> None:
-        s = settings
-        async with self._tx() as conn:
-            if s.is_enterprise_default:
-                await conn.execute(sql.LOCK_ENTERPRISE, s.enterprise_id)
-                await conn.execute(sql.CLEAR_ENTERPRISE_DEFAULT, s.enterprise_id, s.mid)
-            await conn.execute(
-                sql.UPSERT_SETTINGS, s.mid, s.account_code, s.account_id, s.client_id,
-                s.secret_token, s.enterprise_id, s.is_enterprise_default, s.updated_at,
-                s.updated_by, ",".join(s.calendar_ids),
-            )  # fmt: skip
-            await _insert_audit(conn, audit)
-
-    async def delete_settings(self, mid: str, audit: AuditEntry) -> bool:
-        async with self._tx() as conn:
-            deleted = await conn.fetchval("DELETE FROM settings WHERE mid = $1 RETURNING 1", mid)
-            if deleted is not None:
-                await _insert_audit(conn, audit)
-        return deleted is not None
-
-    async def replace_secrets(self, tokens: dict[str, bytes]) -> int:
-        if not tokens:
-            return 0
-        changed = await self._fetch(sql.REPLACE_SECRETS, list(tokens), list(tokens.values()))
-        return len(changed)
-
-    async def add_audit_entry(self, audit: AuditEntry) -> None:
-        async with self._tx() as conn:
-            await _insert_audit(conn, audit)
-
-    async def audit_log(self, mid: str, limit: int = 50) -> list[AuditEntry]:
-        return [rows.audit_from_row(r) for r in await self._fetch(sql.AUDIT_LOG, mid, limit)]
+    async def probe_write(self, now: float) -> None:
+        await self._execute(
+            "INSERT INTO readiness_probe (id, at) VALUES (1, $1) "
+            "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            now,
+        )
 
     # --- lifecycle records ----------------------------------------------------------------
 
@@ -286,27 +249,6 @@ class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
         due = (await self._fetch(sql.NEXT_DUE))[0][0]
         return float(due) if due is not None else None
 
-    async def delivery_counts(self, mid: str | None = None) -> list[DeliveryCount]:
-        return [
-            DeliveryCount(r["journey_id"], r["activity_id"], r["state"], int(r["n"]))
-            for r in await self._fetch(sql.DELIVERY_COUNTS, mid)
-        ]
-
-    async def recent_dead(self, mid: str | None = None, limit: int = 20) -> list[DeadItem]:
-        return [rows.dead_from_row(r) for r in await self._fetch(sql.RECENT_DEAD, mid, limit)]
-
-    async def deliveries_over_time(
-        self, mid: str | None, since: float, bucket_seconds: int
-    ) -> list[tuple[float, int]]:
-        found = await self._fetch(sql.DELIVERIES_OVER_TIME, float(bucket_seconds), since, mid)
-        return [(float(r["bucket"]), int(r["n"])) for r in found]
-
-    async def outbox_depth(self, now: float) -> OutboxDepth:
-        row = (await self._fetch(sql.OUTBOX_DEPTH))[0]
-        oldest = row["oldest"]
-        age = max(0.0, now - float(oldest)) if oldest is not None else 0.0
-        return OutboxDepth(int(row["n"]), age)
-
     async def prune(self, before: float, limit: int) -> int:
         async with self._tx() as conn:
             answers = await conn.execute(sql.PRUNE_EXECUTIONS, before, limit)
@@ -314,32 +256,3 @@ class PostgresStore(PostgresSsoMixin, PostgresOperationsMixin):
             items = await conn.execute(sql.PRUNE_OUTBOX, before, limit)
         # asyncpg returns the command tag, e.g. "DELETE 42".
         return int(answers.split()[-1]) + int(items.split()[-1])
-
-    # --- running-journey hover and modal ---------------------------------------------------
-
-    async def activity_stats(self, mid: str, activity_id: str) -> ActivityStats:
-        params = running_queries.stats_params(mid, activity_id)
-        found = {name: await self._fetch(RUNNING[name], *args) for name, args in params.items()}
-        return running_queries.stats_from_rows(
-            found["states"], found["last_error"], found["dead_reasons"], found["skipped"]
-        )
-
-    async def dead_of_activity(self, mid: str, activity_id: str, limit: int) -> list[DeadItem]:
-        found = await self._fetch(RUNNING["dead_items"], mid, activity_id, limit)
-        return [rows.dead_from_row(r) for r in found]
-
-    async def requeue_dead(self, mid: str, activity_id: str, now: float, audit: AuditEntry) -> int:
-        async with self._tx() as conn:
-            tag = await conn.execute(RUNNING["requeue_dead"], now, now, mid, activity_id)
-            changed = int(tag.split()[-1])
-            if changed:
-                await _insert_audit(conn, audit)
-        return changed
-
-
-RUNNING = running_queries.queries("postgres")
-
-
-async def _insert_audit(conn: Any, audit: AuditEntry) -> None:
-    a = audit
-    await conn.execute(sql.INSERT_AUDIT, a.mid, a.at, a.user_id, a.user_email, a.action, a.detail)

@@ -22,6 +22,7 @@ from activity.storage.inbox import (
     lww_merge,
     values_of,
 )
+from activity.storage.inbox_batch import Batched
 from activity.storage.models import DEAD, QUEUED, SENDING, SENT
 
 Connect = Callable[[], AbstractAsyncContextManager[Any]]
@@ -68,6 +69,7 @@ class PostgresInbox:
     def __init__(self, connection: Connect, transaction: Connect) -> None:
         self._connection = connection
         self._tx = transaction
+        self._accepts: Batched[tuple[NewWebhook, float], bool] = Batched(self._accept_batch)
 
     async def _fetch(self, query: str, *args: Any) -> list[Any]:
         async with self._connection() as conn:
@@ -101,12 +103,17 @@ class PostgresInbox:
     # --- intake ----------------------------------------------------------------------------
 
     async def accept(self, webhook: NewWebhook, now: float) -> bool:
-        w = webhook
-        found = await self._fetch(
-            ACCEPT, w.mid, w.webhook_id, w.event_type, w.subscription_id,
-            dump_changes(w.changes), now,
-        )  # fmt: skip
-        return bool(found)
+        return await self._accepts.submit((webhook, now))
+
+    async def _accept_batch(self, jobs: Sequence[tuple[NewWebhook, float]]) -> list[bool]:
+        async with self._tx() as conn:
+            return [
+                await conn.fetchval(
+                    ACCEPT, w.mid, w.webhook_id, w.event_type, w.subscription_id,
+                    dump_changes(w.changes), now,
+                ) is not None
+                for w, now in jobs
+            ]  # fmt: skip
 
     async def record_event(self, activity: EventActivity, now: float) -> bool:
         a = activity
@@ -239,6 +246,12 @@ class PostgresInbox:
         return int(tag.split()[-1])
 
     # --- operators -------------------------------------------------------------------------
+
+    async def depth(self) -> int:
+        found = await self._fetch(
+            f"SELECT COUNT(*) FROM inbox WHERE state IN ('{QUEUED}', '{SENDING}', '{HELD}')"
+        )
+        return int(found[0][0])
 
     async def counts(self, mid: str | None = None) -> dict[str, int]:
         found = await self._fetch(

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
 from activity.config import ConfigError
 from activity.storage.migrations import migrations_for
+
+
+class PostgresAccess:
+    """What the store's mixins use of PostgresStore: queries and a transaction on its pool."""
+
+    if TYPE_CHECKING:
+
+        async def _fetch(self, query: str, *args: Any) -> list[Any]: ...
+
+        async def _execute(self, query: str, *args: Any) -> None: ...
+
+        def _tx(self) -> AbstractAsyncContextManager[Any]: ...
+
 
 DEFAULT_POOL_MIN = 2
 DEFAULT_POOL_MAX = 10

@@ -3,6 +3,10 @@
 Every outbox query is scoped to one business unit (MID) and one activity id; JB gives each
 journey version's activity its own id, so "this activity" is also "this journey version".
 Execute answers carry no MID: skipped contacts are counted by activity id alone.
+
+Re-queuing a dead item keeps its "may have reached Rokt" mark only when it died giving up on
+unanswered or failing tries (gave_up): the worker then asks Rokt before sending it again.
+Every other dead reason is a definite answer from Rokt (or no call at all), so the mark goes.
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from activity.rokt.outcomes import GAVE_UP
 from activity.storage.models import DEAD, QUEUED, SENDING, SENT, ActivityStats
 from activity.storage.rows import Row
 
 DEAD_REASONS_SHOWN = 100
 # Execute statuses that put nothing in the outbox.
 SKIPPED_STATUSES = ("skipped_no_subscription", "skipped_not_configured", "invalid")
+# The action subscribe's successes: counted from its execute answers, as it queues nothing.
+SUBSCRIBED = "subscribed"
 RETRYING = f"state = '{QUEUED}' AND attempts > 0 AND last_error <> ''"
 
 
@@ -33,7 +40,7 @@ def queries(backend: str) -> dict[str, str]:
         if backend == "sqlite"
         else "(body::jsonb)->>'roktStatus'"
     )
-    marks = ", ".join(f"'{s}'" for s in SKIPPED_STATUSES)
+    marks = ", ".join(f"'{s}'" for s in (*SKIPPED_STATUSES, SUBSCRIBED))
     templates = {
         "states": "SELECT state, COUNT(*) AS n, MAX(sent_at) AS last_sent, "
         f"SUM(CASE WHEN {RETRYING} THEN 1 ELSE 0 END) AS retrying, "
@@ -51,7 +58,8 @@ def queries(backend: str) -> dict[str, str]:
         f"WHERE mid = ? AND activity_id = ? AND state = '{DEAD}' "
         "ORDER BY updated_at DESC, id DESC LIMIT ?",
         "requeue_dead": f"UPDATE outbox SET state = '{QUEUED}', attempts = 0, next_attempt_at = ?, "
-        "last_error = '', lease_owner = '', lease_until = 0, updated_at = ? "
+        "last_error = '', lease_owner = '', lease_until = 0, updated_at = ?, "
+        f"maybe_sent_at = CASE WHEN last_error LIKE '{GAVE_UP}:%' THEN maybe_sent_at END "
         f"WHERE mid = ? AND activity_id = ? AND state = '{DEAD}'",
     }
     return {name: _sql(sql, backend) for name, sql in templates.items()}
@@ -63,6 +71,7 @@ def stats_from_rows(
     dead_reasons: Iterable[Row],
     skipped: Iterable[Row],
 ) -> ActivityStats:
+    answered = list(skipped)  # execute statuses: the skipped ones and subscribed
     counts: dict[str, int] = {}
     retrying, next_attempt, last_sent = 0, None, None
     for row in states:
@@ -81,7 +90,10 @@ def stats_from_rows(
         last_error=str(last_error[0]["last_error"]) if last_error else "",
         next_attempt_at=next_attempt,
         dead_reasons=tuple((str(r["last_error"]), int(r["n"])) for r in dead_reasons),
-        skipped=tuple((str(r["status"]), int(r["n"])) for r in skipped),
+        skipped=tuple(
+            (str(r["status"]), int(r["n"])) for r in answered if r["status"] != SUBSCRIBED
+        ),
+        subscribed=sum(int(r["n"]) for r in answered if r["status"] == SUBSCRIBED),
         last_sent_at=last_sent,
     )
 

@@ -30,6 +30,10 @@ from activity.storage.sqlite_sso import SQLiteSsoMixin
 
 T = TypeVar("T")
 CLOSE_GRACE_SECONDS = 10.0  # commit accepts already waiting before the connection closes
+PROBE_WRITE = (
+    "INSERT INTO readiness_probe (id, at) VALUES (1, ?) "
+    "ON CONFLICT (id) DO UPDATE SET at = excluded.at"
+)
 
 
 class SQLiteStore(
@@ -126,6 +130,9 @@ class SQLiteStore(
 
     async def ping(self) -> None:
         await self._query("SELECT 1")
+
+    async def probe_write(self, now: float) -> None:
+        await self._tx(lambda db: db.execute(PROBE_WRITE, (now,)))
 
     # --- lifecycle records ----------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from activity.storage.inbox import (
     lww_merge,
     values_of,
 )
+from activity.storage.inbox_batch import Batched
 from activity.storage.models import DEAD, QUEUED, SENDING, SENT
 
 T = TypeVar("T")
@@ -36,11 +37,18 @@ SELECT id FROM (SELECT id FROM inbox WHERE state = '{SENDING}' AND lease_until <
 LIMIT ?
 """
 
+ACCEPT = (
+    "INSERT INTO inbox (mid, webhook_id, event_type, subscription_id, changes, state, "
+    f"created_at, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, '{QUEUED}', ?, ?, ?) "
+    "ON CONFLICT (mid, webhook_id) DO NOTHING"
+)
+
 
 class SQLiteInbox:
     def __init__(self, tx: Tx[Any], query: Query) -> None:
         self._tx = tx
         self._query = query
+        self._accepts: Batched[tuple[NewWebhook, float], bool] = Batched(self._accept_batch)
 
     # --- webhook URL tokens ----------------------------------------------------------------
 
@@ -68,20 +76,20 @@ class SQLiteInbox:
     # --- intake ----------------------------------------------------------------------------
 
     async def accept(self, webhook: NewWebhook, now: float) -> bool:
-        w = webhook
-        row = (w.mid, w.webhook_id, w.event_type, w.subscription_id, dump_changes(w.changes))
+        return await self._accepts.submit((webhook, now))
 
-        def run(db: sqlite3.Connection) -> bool:
-            cursor = db.execute(
-                "INSERT INTO inbox (mid, webhook_id, event_type, subscription_id, changes, "
-                "state, created_at, next_attempt_at, updated_at) "
-                f"VALUES (?, ?, ?, ?, ?, '{QUEUED}', ?, ?, ?) "
-                "ON CONFLICT (mid, webhook_id) DO NOTHING",
-                (*row, now, now, now),
-            )
-            return cursor.rowcount > 0
+    async def _accept_batch(self, jobs: Sequence[tuple[NewWebhook, float]]) -> list[bool]:
+        rows = [
+            (w.mid, w.webhook_id, w.event_type, w.subscription_id, dump_changes(w.changes),
+             now, now, now)
+            for w, now in jobs
+        ]  # fmt: skip
 
-        return bool(await self._tx(run))
+        def run(db: sqlite3.Connection) -> list[bool]:
+            return [db.execute(ACCEPT, row).rowcount > 0 for row in rows]
+
+        result: list[bool] = await self._tx(run)
+        return result
 
     async def record_event(self, activity: EventActivity, now: float) -> bool:
         a = activity
@@ -235,6 +243,13 @@ class SQLiteInbox:
         return int(await self._tx(run))
 
     # --- operators -------------------------------------------------------------------------
+
+    async def depth(self) -> int:
+        found = await self._query(
+            f"SELECT COUNT(*) AS n FROM inbox WHERE state IN ('{QUEUED}', '{SENDING}', '{HELD}')",
+            (),
+        )
+        return int(found[0]["n"])
 
     async def counts(self, mid: str | None = None) -> dict[str, int]:
         where, params = ("WHERE mid = ?", (mid,)) if mid is not None else ("", ())

@@ -3,7 +3,7 @@
  * The Postmonger conversation: trigger ready, requestTokens (MID, EID) and requestSchema (the
  * entry-source fields); restore the form from initActivity; keep the JB Done button
  * (updateButton) enabled only while every pre-flight check passes; on clickedNext send the
- * whole activity back with updateActivity, its inArguments written as design.md specifies.
+ * whole activity back with updateActivity, its inArguments as docs/protocol.md ("This activity's inArguments") lists.
  * No token or secret ever goes into inArguments.
  */
 (function (R) {
@@ -58,6 +58,8 @@
     showAll: false,
     doneEnabled: null,
     saving: false,
+    readOnly: false,        // a running journey's activity: shown, never changed
+    dirty: false,           // setActivityDirtyState(true) sent
     refreshTimer: null,
     checkSeq: 0,
     previewSeq: 0
@@ -80,11 +82,23 @@
   /* ---------------------------------------------------------------- Postmonger */
 
   var connection = new Postmonger.Session();
+  var stopWaiting = R.jbContext.waiting();
+  var picker = R.eventPicker({
+    mid: function () { return collect().mid; },
+    onPick: fillFromEvent,
+    onAccount: function (code) {
+      if (code === R.preview.accountCode()) { return; }
+      R.preview.setAccountCode(code);
+      scheduleRefresh();
+    }
+  });
 
   connection.on('initActivity', function (activity) {
     if (state.initialised) { return; }  // JB re-sends it after wizard steps; keep the edits
     state.initialised = true;
+    stopWaiting();
     state.activity = activity && typeof activity === 'object' ? clone(activity) : {};
+    state.readOnly = R.jbContext.isReadOnly(state.activity);
     var saved = savedArguments();
     Object.keys(saved).forEach(function (key) {
       if (/^<<.+>>$/.test(key)) { state.savedBindings[key] = text(saved[key]); }
@@ -93,7 +107,8 @@
     restore(saved);
     state.showAll = hasSaved || (state.activity.metaData || {}).isConfigured === true;
     state.wantDefaultZone = !hasSaved;
-    applyDefaultZone();
+    if (!state.readOnly) { applyDefaultZone(); }
+    if (state.readOnly) { R.jbContext.showReadOnly(); }
     $('editor').setAttribute('aria-busy', 'false');
     scheduleRefresh();  // lets the tokens and the schema, asked for with ready, arrive first
   });
@@ -101,7 +116,12 @@
   connection.on('requestedTokens', function (tokens) {
     tokens = tokens || {};
     state.tokens = { mid: text(tokens.MID).trim(), eid: text(tokens.EID).trim() };
+    if (!state.tokens.mid) {
+      // Older accounts: no MID in the tokens. The marketer names the business unit instead.
+      R.jbContext.askBusinessUnit(text(savedArguments().mid));
+    }
     checkConfigured();
+    if (!state.readOnly) { picker.prefetch(); }  // also learns the account code for the preview
     scheduleRefresh();
   });
 
@@ -121,6 +141,10 @@
   }
 
   function done() {
+    if (state.readOnly) {  // nothing may change: JB gets back exactly what it sent
+      connection.trigger('updateActivity', clone(state.activity));
+      return;
+    }
     if (state.saving) { return; }
     state.saving = true;
     checkNow().then(function (problems) {
@@ -201,7 +225,7 @@
     var tokens = state.tokens || {};
     var saved = savedArguments();
     return {
-      mid: tokens.mid || text(saved.mid),
+      mid: tokens.mid || (state.tokens ? R.jbContext.businessUnit() : '') || text(saved.mid),
       eid: tokens.eid || text(saved.eid),
       action: $('action').value,
       eventId: $('eventId').value.trim(),
@@ -480,7 +504,9 @@
   function renderProblems(announce) {
     if (!state.initialised) { return; }
     R.problems.render(view(), announce);
-    setDoneEnabled(!state.problems.length && !state.checkError && state.checkedKey !== null);
+    // Read-only: Done only closes (it hands back what JB sent), so it is never blocked.
+    setDoneEnabled(state.readOnly ||
+      (!state.problems.length && !state.checkError && state.checkedKey !== null));
   }
 
   /* ------------------------------------------------------------------- preview */
@@ -515,6 +541,7 @@
     $('eventId-element').hidden = calendarOnly;
     $('eventScope-element').hidden = calendarOnly;
     $('subscribe-details').hidden = action !== 'subscribe';
+    $('picker').hidden = calendarOnly;  // no event to choose: these actions name a calendar
     $('subscription-element').hidden = action === 'subscribe';
     $('sample-subscription-element').hidden = action === 'subscribe';
     var consent = CONSENT_METHODS.indexOf($('subscriptionMethod').value) >= 0;
@@ -547,6 +574,42 @@
     runPreview(args);
   }
 
+  /* JB asks before closing a modal with unsaved changes. */
+  function edited() {
+    if (state.dirty || !state.initialised || state.readOnly) { return; }
+    state.dirty = true;
+    connection.trigger('setActivityDirtyState', true);
+  }
+
+  /* "Choose an existing event": the event's ID (one event for everyone) and its fields; the
+   * marketer then picks what to do with it. */
+  function fillFromEvent(event) {
+    var local = function (value) {
+      var match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})/.exec(text(value));
+      return match ? match[1] : text(value);
+    };
+    if (['subscribe', 'unsubscribe'].indexOf($('action').value) >= 0) { setSelect($('action'), 'update'); }
+    $('eventId').value = text(event.id);
+    setSelect($('eventScope'), 'shared');
+    $('title').value = text(event.title);
+    $('description').value = text(event.description);
+    $('location').value = text(event.location);
+    $('start').value = local(event.start);
+    $('end').value = local(event.end);
+    $('allDay').checked = false;
+    $('timezone').value = text(event.timezone) || text(event.timezoneIanaId);
+    if (typeof event.notifyBefore === 'number') { $('notifyBefore').value = String(event.notifyBefore); }
+    zones.updateHint();
+    ['eventId', 'eventScope', 'title', 'start', 'end', 'timezone'].forEach(function (field) {
+      state.touched[field] = true;
+    });
+    $('picker-result').textContent = 'Filled in from Rokt event ' + text(event.id) +
+      '. Now choose the action.';
+    edited();
+    refreshNow();
+    $('action').focus();
+  }
+
   function fieldChanged(field, touched) {
     if (touched) { state.touched[field] = true; }
     if (field === 'timezone') { zones.updateHint(); }
@@ -557,10 +620,15 @@
     var form = $('form');
     form.addEventListener('submit', function (event) { event.preventDefault(); });
     form.addEventListener('input', function (event) {
-      if (event.target.id) { fieldChanged(event.target.id, false); }
+      var id = event.target.id;
+      if (!id || id.indexOf('picker-') === 0) { return; }
+      edited();
+      fieldChanged(id, false);
     });
     form.addEventListener('change', function (event) {
       var id = event.target.id;
+      if (!id || id.indexOf('picker-') === 0) { return; }
+      edited();
       if (id === 'calendarSubscriptionId') { state.subscription = event.target.value; }
       if (id === 'emailAddress') { state.email = event.target.value; }
       if (id) { fieldChanged(id, true); }

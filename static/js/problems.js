@@ -13,7 +13,8 @@
     onError: 'If the event cannot be sent', calendarSubscriptionId: 'Calendar subscription ID',
     calendarCode: 'Calendar code', subscriptionMethod: 'Subscription method',
     emailAddress: 'Email address', redirectTo: 'Redirect URL', utmSource: 'UTM source',
-    utmMedium: 'UTM medium', utmCampaign: 'UTM campaign', utmContent: 'UTM content'
+    utmMedium: 'UTM medium', utmCampaign: 'UTM campaign', utmContent: 'UTM content',
+    mid: 'Business unit (MID)'
   };
 
   function $(id) { return document.getElementById(id); }
@@ -25,8 +26,7 @@
     var message = R.text(problem.message);
     if (field === 'mid') {
       return view.checkedWithTokens
-        ? 'Journey Builder did not tell this activity its business unit (MID), so it cannot ' +
-          'find the Rokt settings. Close and reopen the activity.'
+        ? 'Required: enter the MID of the business unit this journey belongs to.'
         : 'Waiting for Journey Builder to tell this activity its business unit…';
     }
     var unknown = /^placeholder (<<.+?>>) in /.exec(message);

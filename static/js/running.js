@@ -44,7 +44,7 @@
     state.csrf = data.csrf || '';
     $('running').setAttribute('aria-busy', 'false');
     var c = data.counts || {};
-    var total = (c.queued || 0) + (c.sent || 0) + (c.dead || 0) + (c.skipped || 0);
+    var total = (c.queued || 0) + (c.sent || 0) + (c.dead || 0) + (c.skipped || 0) + (c.subscribed || 0);
     var counts = $('running-counts');
     var details = $('running-details');
     counts.textContent = '';
@@ -55,15 +55,19 @@
       renderDead(data);
       return;
     }
-    status(data.lastSentAt ? 'Last delivery ' + when(data.lastSentAt) : 'Nothing delivered yet.');
-    [['Queued', c.queued], ['Sent', c.sent], ['Retrying', c.retrying], ['Dead', c.dead], ['Skipped', c.skipped]]
-      .forEach(function (pair) {
-        counts.appendChild(node('dt', pair[0]));
-        var value = node('dd', String(pair[1] || 0));
-        value.setAttribute('data-count', pair[0].toLowerCase());
-        if ((pair[0] === 'Dead' || pair[0] === 'Retrying') && pair[1]) { value.classList.add('running__count_bad'); }
-        counts.appendChild(value);
-      });
+    status(data.lastSentAt ? 'Last delivery ' + when(data.lastSentAt)
+      : c.subscribed ? plural(c.subscribed, 'contact', 'contacts') + ' got a calendar subscription.'
+        : 'Nothing delivered yet.');
+    var pairs = [['Queued', c.queued], ['Sent', c.sent], ['Retrying', c.retrying], ['Dead', c.dead], ['Skipped', c.skipped]];
+    // A subscribe activity hands each contact a subscription instead of queueing an event.
+    if (c.subscribed) { pairs.unshift(['Subscribed', c.subscribed]); }
+    pairs.forEach(function (pair) {
+      counts.appendChild(node('dt', pair[0]));
+      var value = node('dd', String(pair[1] || 0));
+      value.setAttribute('data-count', pair[0].toLowerCase());
+      if ((pair[0] === 'Dead' || pair[0] === 'Retrying') && pair[1]) { value.classList.add('running__count_bad'); }
+      counts.appendChild(value);
+    });
     counts.hidden = false;
     if (c.retrying) {
       details.appendChild(node('p', 'Retrying: ' + data.lastError +

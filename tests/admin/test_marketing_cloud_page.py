@@ -8,8 +8,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from activity import create_app
-from activity.appkeys import WEBHOOK_URLS
+from activity.appkeys import HTTP, KEYRING, STORE, WEBHOOK_URLS
 from activity.config import Settings
+from activity.devtools.fake_sfmc import FakeSfmc
+from activity.sfmc import client_credentials
 from tests.admin_support import MID_A, MID_B, ClientFactory, ServerFactory, admin_client, signed_in
 
 pytestmark = pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning")
@@ -59,3 +61,37 @@ async def test_signed_out_cannot_rotate(
     client = await browser(aiohttp_server, aiohttp_client, settings)
     resp = await client.post("/settings/webhook-url/rotate", data={}, allow_redirects=False)
     assert resp.status == 401
+
+
+async def test_install_button_installs_once_and_shows_the_next_step(
+    aiohttp_server: ServerFactory,
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+    sfmc: tuple[FakeSfmc, str],
+) -> None:
+    fake, url = sfmc
+    fake.add_unit(MID_A, "500000000")
+    client = await browser(aiohttp_server, aiohttp_client, settings)
+    csrf = await signed_in(client, mid=MID_A)
+    page = await (await client.get("/settings")).text()
+    assert "is not installed yet" in page and "No Marketing Cloud connection" in page
+    assert re.search(r'id="install-data-extensions"\s+disabled', page)
+    app = client.app
+    await client_credentials.connect(
+        app[STORE], app[KEYRING], app[HTTP], mid=MID_A, client_id="sfmc-cid",
+        client_secret="sfmc-csecret", auth_url=url,
+    )  # fmt: skip
+    for expected in ("data extension installed.", "was already installed; nothing changed."):
+        done = await client.post(
+            "/settings/data-extensions/install", data={"csrf_token": csrf}, allow_redirects=False
+        )
+        assert done.status == 303
+        page = await (await client.get("/settings")).text()
+        assert expected in page
+    status = re.search(r'id="de-status">(.*?)</p>', page, re.S)
+    assert status and status.group(1).endswith(
+        "(external key RoktCalendarSubscription) is installed."
+    )
+    assert "Contact Key to SubscriberExternalId" in page
+    assert [c.body["action"] for c in fake.calls("soap")] == ["Retrieve", "Create", "Retrieve"]
+    assert page.count(">Installed<") == 2  # both installs are in the change history

@@ -19,12 +19,20 @@ from activity import create_app
 from activity.admin.operations import DEAD_MEANINGS, chart, rows_by_activity, window_start
 from activity.admin.sessions import COOKIE_NAME
 from activity.admin.settings_service import Actor
-from activity.appkeys import SETTINGS_SERVICE, STORE
+from activity.appkeys import HTTP, KEYRING, SETTINGS_SERVICE, STORE, WORKER
 from activity.devtools.fake_rokt import FakeRokt, running_fake_rokt
-from activity.devtools.jb import event_arguments, execute_payload, sign
+from activity.devtools.fake_sfmc import FakeSfmc
+from activity.devtools.jb import event_arguments, execute_payload, lifecycle_payload, sign
 from activity.devtools.jb import test_settings as make_settings
 from activity.ops.middlewares import FRAME_ANCESTORS
 from activity.rokt.outcomes import DEAD_PREFIXES
+from activity.sfmc import client_credentials
+from activity.storage.delivery_views import (
+    FROM_LIFECYCLE,
+    FROM_MARKETING_CLOUD,
+    JourneyName,
+    OutcomeBucket,
+)
 from activity.storage.models import DEAD, SENT, DeliveryCount
 from tests.admin_support import MID_A, MID_B, ClientFactory, ServerFactory, admin_client, signed_in
 
@@ -119,9 +127,16 @@ def table_rows(html: str) -> dict[tuple[str, str], dict[str, int]]:
 
 
 def bars(html: str) -> list[tuple[int, str]]:
-    return [
-        (int(n), start) for n, start in re.findall(r'data-count="(\d+)" data-start="([^"]+)"', html)
-    ]
+    """(sent, bar start) per bar."""
+    return [(int(b["sent"]), b["start"]) for b in bar_details(html)]
+
+
+def bar_details(html: str) -> list[dict[str, str]]:
+    pattern = (
+        r'<g class="bar" data-start="(?P<start>[^"]+)" data-sent="(?P<sent>\d+)" '
+        r'data-retried="(?P<retried>\d+)" data-dead="(?P<dead>\d+)">'
+    )
+    return [m.groupdict() for m in re.finditer(pattern, html)]
 
 
 async def test_without_a_session_the_page_is_401_and_shows_nothing(env: Env) -> None:
@@ -233,19 +248,31 @@ def test_rows_pivot_states_and_put_dead_first() -> None:
     ]
 
 
-def test_chart_fills_empty_buckets_and_scales_to_the_peak() -> None:
+def test_chart_fills_empty_buckets_stacks_outcomes_and_scales_to_the_peak() -> None:
     now = 1_800_000_000.0
     since = window_start(now, 86400, 3600)
     assert since % 3600 == 0 and now - 86400 < since <= now - 86400 + 3600
-    drawn = chart([(since, 4), (since + 5 * 3600, 8)], since, now, 3600)
-    assert len(drawn.bars) == 24 and drawn.peak == 8 and drawn.total == 12
-    assert [b.count for b in drawn.bars][:6] == [4, 0, 0, 0, 0, 8]
+    found = [
+        OutcomeBucket(since, sent=4),
+        OutcomeBucket(since + 5 * 3600, sent=4, retried=2, dead=2),
+    ]
+    drawn = chart(found, since, now, 3600)
+    assert len(drawn.bars) == 24 and drawn.peak == 8
+    assert (drawn.sent, drawn.retried, drawn.dead) == (8, 2, 2)
+    assert [b.total for b in drawn.bars][:6] == [4, 0, 0, 0, 0, 8]
     full = drawn.height - drawn.axis
-    assert drawn.bars[5].height == full and drawn.bars[0].height == full / 2
-    assert drawn.bars[1].height == 0 and drawn.bars[1].y == full
+    stacked = drawn.bars[5].segments
+    assert [(s.outcome, s.count) for s in stacked] == [("sent", 4), ("retried", 2), ("dead", 2)]
+    assert sum(s.height for s in stacked) == full  # the peak bar fills the plot
+    assert stacked[0].y + stacked[0].height == full  # sent sits on the axis
+    assert stacked[1].y + stacked[1].height == stacked[0].y  # retried on top of it
+    assert stacked[2].y == 0
+    (alone,) = drawn.bars[0].segments
+    assert alone.height == full / 2
+    assert drawn.bars[1].segments == ()
     assert drawn.first.endswith(" UTC") and drawn.bars[-1].start == drawn.last
     empty = chart([], since, now, 3600)
-    assert empty.peak == 0 and all(b.height == 0 for b in empty.bars)
+    assert empty.peak == 0 and all(b.segments == () for b in empty.bars)
 
 
 def test_every_dead_reason_prefix_is_explained() -> None:
@@ -278,6 +305,83 @@ async def test_the_settings_page_links_to_the_deliveries(env: Env) -> None:
     assert 'href="/settings"' in back
 
 
+# --- retrying work and journey names -------------------------------------------------------
+
+
+def retry_rows(html: str) -> list[dict[str, str]]:
+    pattern = (
+        r'<tr data-journey="(?P<journey>[^"]*)" data-activity="(?P<activity>[^"]*)" '
+        r'data-waiting="(?P<waiting>\d+)" data-attempts="(?P<attempts>\d+)">(?P<cells>.*?)</tr>'
+    )
+    return [m.groupdict() for m in re.finditer(pattern, html, re.S)]
+
+
+async def test_retrying_work_shows_attempts_latest_error_and_next_attempt(env: Env) -> None:
+    # Rokt fails every create for a while: the contacts are neither sent nor dead.
+    env.rokt.script("create", [503] * 50)
+    for i in range(3):
+        await send(env, MID_A, JOURNEY_A, str(uuid.uuid4()), contact=f"R{i}")
+    await send(env, MID_B, JOURNEY_B, str(uuid.uuid4()), contact="B-retry")
+    store = env.app[STORE]
+    deadline = time.monotonic() + 20
+    while len(await store.retrying_items(None)) < 4:
+        assert time.monotonic() < deadline, "nothing failed"
+        await asyncio.sleep(0.05)
+    await env.app[WORKER].stop()  # hold them where they are: waiting for a retry
+
+    html = await (await env.admin_a.get(PAGE)).text()
+    assert 'id="no-retrying"' not in html
+    (row,) = retry_rows(html)
+    assert (row["journey"], row["activity"], row["waiting"]) == (JOURNEY_A, ACTIVITY, "3")
+    waiting = await store.retrying_items(MID_A)
+    assert row["attempts"] == str(max(w.attempts for w in waiting)) != "0"
+    assert "HTTP 503" in row["cells"]
+    assert " UTC (in " in row["cells"] or " UTC (due now)" in row["cells"]
+    items = re.findall(r'<tr data-item="(\d+)" data-attempts="(\d+)">(.*?)</tr>', html, re.S)
+    assert sorted(int(i) for i, _, _ in items) == sorted(w.id for w in waiting)
+    assert all("HTTP 503" in cells and "R" in cells for _, _, cells in items)
+    assert "B-retry" not in html and JOURNEY_B not in html  # another business unit's work
+    assert sum(int(b["retried"]) for b in bar_details(html)) >= 3
+    assert sum(int(b["sent"]) + int(b["dead"]) for b in bar_details(html)) == 0
+    assert "failed attempt" in html and "put back for a retry" in html
+
+
+async def test_nothing_retrying_says_so(env: Env) -> None:
+    await send(env, MID_A, JOURNEY_A, str(uuid.uuid4()))
+    await settled(env, 1)
+    html = await (await env.admin_a.get(PAGE)).text()
+    assert 'id="no-retrying"' in html and retry_rows(html) == []
+
+
+async def test_journeys_are_named_when_a_lifecycle_call_named_them(env: Env) -> None:
+    bad = str(uuid.uuid4())
+    env.rokt.reject_subscriptions(bad)
+    named = lifecycle_payload(interactionId=JOURNEY_A, name="Spring <sale> 2026")
+    assert (await env.jb.post("/publish", data=sign(named))).status == 200
+    unnamed = lifecycle_payload(interactionId=JOURNEY_B)
+    assert (await env.jb.post("/publish", data=sign(unnamed))).status == 200
+    await send(env, MID_A, JOURNEY_A, str(uuid.uuid4()), contact="N1")
+    await send(env, MID_A, JOURNEY_A, bad, contact="N2")
+    await send(env, MID_A, JOURNEY_B, str(uuid.uuid4()), contact="N3")
+    await settled(env, 3)
+    html = await (await env.admin_a.get(PAGE)).text()
+    rows = dict(
+        re.findall(
+            r'<tr data-journey="([^"]*)" data-activity="[^"]*">\s*<td>(.*?)</td>', html, re.S
+        )
+    )
+    assert rows[JOURNEY_A].startswith("Spring &lt;sale&gt; 2026")
+    assert JOURNEY_A in rows[JOURNEY_A]  # the id stays beside the name
+    assert rows[JOURNEY_B] == JOURNEY_B  # no name known: the id
+    dead = re.findall(r'<tr data-reason="\w*">(.*?)</tr>', html, re.S)
+    assert "Spring &lt;sale&gt; 2026" in dead[0]
+    stored = await env.app[STORE].journey_names([JOURNEY_A])
+    assert stored[JOURNEY_A] == JourneyName(
+        JOURNEY_A, "Spring <sale> 2026", stored[JOURNEY_A].journey_key, "1", FROM_LIFECYCLE,
+        stored[JOURNEY_A].updated_at,
+    )  # fmt: skip
+
+
 async def test_per_event_the_page_shows_how_many_subscribers_removed_it(env: Env) -> None:
     from activity.appkeys import WEBHOOK_URLS
     from activity.devtools.fake_rokt import webhooks as rokt_hooks
@@ -294,3 +398,34 @@ async def test_per_event_the_page_shows_how_many_subscribers_removed_it(env: Env
     assert removed == {"launch-1": "3", "other-2": "1"}
     # Another business unit sees none of it.
     assert "launch-1" not in await (await env.admin_b.get(PAGE)).text()
+
+
+async def test_journeys_are_named_by_marketing_cloud_for_a_connected_business_unit(
+    env: Env, sfmc: tuple[FakeSfmc, str]
+) -> None:
+    fake, url = sfmc
+    fake.add_unit(MID_A, eid="500000000")
+    await client_credentials.connect(
+        env.app[STORE], env.app[KEYRING], env.app[HTTP], mid=MID_A, client_id="sfmc-cid",
+        client_secret="sfmc-csecret", auth_url=url,
+    )  # fmt: skip
+    async with env.app[HTTP].post(
+        f"{url}/__fake/journeys", json={"mid": MID_A, "id": JOURNEY_A, "name": "Welcome <series>"}
+    ) as resp:
+        assert resp.status == 200
+    await send(env, MID_A, JOURNEY_A, str(uuid.uuid4()))
+    await settled(env, 1)
+    html = await (await env.admin_a.get(PAGE)).text()
+    assert "Welcome &lt;series&gt;" in html and "<script" not in html
+    assert (await env.app[STORE].journey_names([JOURNEY_A]))[JOURNEY_A].source == (
+        FROM_MARKETING_CLOUD
+    )
+    # Named now: the next view reads the store and asks Marketing Cloud nothing.
+    asked = len(fake.calls("journey"))
+    assert "Welcome &lt;series&gt;" in await (await env.admin_a.get(PAGE)).text()
+    assert len(fake.calls("journey")) == asked == 1
+    # Business unit B has no connection: its page never asks.
+    await send(env, MID_B, JOURNEY_B, str(uuid.uuid4()))
+    await settled(env, 2)
+    assert JOURNEY_B in await (await env.admin_b.get(PAGE)).text()
+    assert len(fake.calls("journey")) == 1

@@ -86,8 +86,9 @@ async def test_retry_needs_the_csrf_header_and_requeues_only_the_sessions_items(
     body = {"activityId": ACTIVITY}
     assert (await a.post("/running/retry", json=body)).status == 403
     assert (await a.post("/running/retry", json=body, headers={"X-CSRF-Token": "x"})).status == 403
-    bad = await a.post("/running/retry", data=b"{", headers={"X-CSRF-Token": csrf})
-    assert bad.status == 400
+    for junk in (b"{", b"[" * 100_000, b"\xff\xfe", b'"x"', b'{"activityId": "a b"}'):
+        bad = await a.post("/running/retry", data=junk, headers={"X-CSRF-Token": csrf})
+        assert bad.status == 400, junk[:10]
     resp = await a.post("/running/retry", json=body, headers={"X-CSRF-Token": csrf})
     assert resp.status == 200 and await resp.json() == {"requeued": 2}
     again = await a.post("/running/retry", json=body, headers={"X-CSRF-Token": csrf})
@@ -100,3 +101,29 @@ async def test_retry_needs_the_csrf_header_and_requeues_only_the_sessions_items(
     assert [(e.action, e.detail) for e in audit] == [
         ("retry_dead", f"re-queued dead items of {ACTIVITY}")
     ]
+
+
+async def test_a_subscribe_activity_counts_its_subscribed_contacts_apart_from_skipped(
+    admins: tuple[TestClient, TestClient, str],
+) -> None:
+    a, _, _ = admins
+    store = a.server.app[STORE]
+    subscribed = {"roktStatus": "subscribed", "roktSubscriptionId": "x", "roktSubscriptionUrl": "y"}
+    for n in range(2):
+        await store.accept(ACTIVITY, f"s{n}", Answer(200, subscribed), [], 1.0)
+    await store.accept(ACTIVITY, "bad", Answer(200, {"roktStatus": "invalid"}), [], 1.0)
+    stats = await (await a.get(f"/running/stats?activityId={ACTIVITY}")).json()
+    assert stats["counts"]["subscribed"] == 2
+    assert stats["counts"]["skipped"] == 1
+    assert [s["status"] for s in stats["skipped"]] == ["invalid"]
+
+
+@pytest.mark.parametrize(
+    "query", ["activityId=%ED%A0%80", "activityId=%00", "activityId=a&dead=%ED%A0%80", "dead=1"]
+)
+async def test_hostile_stats_queries_are_400_or_answered(
+    admins: tuple[TestClient, TestClient, str], query: str
+) -> None:
+    resp = await admins[0].get(f"/running/stats?{query}")
+    assert resp.status in (200, 400)
+    assert "error" in await resp.json() or resp.status == 200

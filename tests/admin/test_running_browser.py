@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, FrameLocator, Page, async_playwright, expect
@@ -30,20 +31,16 @@ from activity.devtools.jb import (
 )
 from activity.storage.models import ActivityStats
 from tests.admin_support import MID_A, login_token
+from tests.jb_frame import harness_url
 
 pytestmark = pytest.mark.browser
 
-HARNESS = Path(__file__).parents[1] / "jb_harness.html"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 EXECUTABLE = str(CHROMIUM) if CHROMIUM.exists() else None
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 ACTIVITY_ID = "b2a7f81d-6e35-4f9c-bd40-8c13a25f6d7b"
 GOOD, REFUSED = [str(uuid.uuid4()) for _ in range(3)], [str(uuid.uuid4()) for _ in range(2)]
-
-
-async def harness(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(HARNESS, headers={"Cache-Control": "no-store"})
 
 
 class Env:
@@ -67,7 +64,6 @@ class Env:
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     fake, rokt_url, rokt = await start_fake_rokt()
     app = create_app(test_settings(tmp_path, rokt_api_url=rokt_url))
-    app.router.add_get("/__jb_harness", harness)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -125,7 +121,7 @@ async def open_view(
         f"{env.base}/login", form={"jwt": login_token(mid=MID_A)}, max_redirects=0
     )
     assert response.status == 302
-    await page.goto(f"{env.base}/__jb_harness")
+    await page.goto(await harness_url(page, env.base))
     event = "initActivityRunningHover" if view == "hover" else "initActivityRunningModal"
     options = {
         "activity": {"id": ACTIVITY_ID, "key": "REST-1", "name": "Summer Sale starts"},
@@ -245,3 +241,22 @@ async def test_without_data_and_without_a_session_the_views_say_so(
     await expect(frame.locator("#running-status")).to_contain_text(
         "Sign in to the Rokt Calendar app"
     )
+
+
+async def test_the_hover_of_a_subscribe_activity_counts_subscribed_contacts(
+    browser: Browser, env: Env
+) -> None:
+    arguments = {"mid": MID_A, "action": "subscribe", "calendarCode": "acme-sports"}
+    async with aiohttp.ClientSession() as http:
+        for key in ("new-1", "new-2"):
+            payload = execute_payload(arguments, contact_key=key, activity_id=ACTIVITY_ID)
+            async with http.post(f"{env.base}/execute", data=sign(payload)) as resp:
+                assert (await resp.json())["roktStatus"] == "subscribed"
+    page, hover = await open_view(browser, env, "hover", 200, 243)
+    await expect(count(hover, "subscribed")).to_have_text("2")
+    await expect(count(hover, "sent")).to_have_text("0")
+    await expect(hover.locator("#running-status")).to_have_text(
+        "2 contacts got a calendar subscription."
+    )
+    await no_overflow(hover)
+    await page.screenshot(path=str(ARTIFACTS / "running-hover-subscribe.png"))

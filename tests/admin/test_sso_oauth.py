@@ -155,7 +155,8 @@ async def test_the_tenant_named_in_the_callback_is_used(
 
 
 async def no_session(client: TestClient) -> None:
-    assert (await client.get("/settings")).status == 401
+    page = await client.get("/settings")
+    assert page.status == 401 and 'href="/sso/login" id="sso-sign-in"' in await page.text()
     assert not any(c.key == COOKIE_NAME for c in client.session.cookie_jar)
 
 
@@ -361,9 +362,9 @@ async def test_a_refused_connection_asks_for_a_new_sign_in(
     with pytest.raises(SfmcGrantRefused):
         await server.app[CONNECTIONS].access_token(server.app[HTTP], MID_A)
     html = await (await client.get("/settings")).text()
-    assert 'id="sfmc-needs-signin"' in html and "Sign in again." in html
+    assert 'id="sfmc-connection-needs-signin"' in html and "Sign in again." in html
     assert (await sign_in(client, http, url)).status == 302
-    assert 'id="sfmc-needs-signin"' not in await (await client.get("/settings")).text()
+    assert 'id="sfmc-connection-needs-signin"' not in await (await client.get("/settings")).text()
 
 
 async def test_sso_off_says_so(
@@ -401,3 +402,54 @@ async def test_a_foreign_next_is_ignored_end_to_end(
     client = await browser(aiohttp_server, aiohttp_client, server)
     resp = await sign_in(client, http, sfmc[1], next_path="//evil.example/")
     assert resp.headers["Location"] == "/settings"
+
+
+async def test_odd_callback_queries_get_a_page_not_a_500(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
+) -> None:  # fmt: skip
+    client = await browser(aiohttp_server, aiohttp_client, server)
+    await start_login(client)
+    for query in (
+        "state=%ff%fe&code=%00", "error=%ff", "error=" + "x" * 5000, "state=a&state=b",
+        "tssd=evil.example%2F&state=x&code=y", "code=" + "%F0%9F" * 100,
+    ):  # fmt: skip
+        resp = await client.get(f"/sso/callback?{query}", allow_redirects=False)
+        assert resp.status in (400, 401), (query, resp.status)
+        assert "Traceback" not in await resp.text()
+    bad_cookie = {
+        "Cookie": f"{STATE_COOKIE}=\udcff; {COOKIE_NAME}=x".encode(
+            "utf-8", "surrogateescape"
+        ).decode("latin-1")
+    }
+    resp = await client.get("/sso/callback?state=x&code=y", headers=bad_cookie)
+    assert resp.status == 400
+    await no_session(client)
+
+
+async def test_a_garbled_token_answer_gets_no_session(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
+    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
+) -> None:  # fmt: skip
+    fake, url = sfmc
+    client = await browser(aiohttp_server, aiohttp_client, server)
+    fake.fail("token", [Failure(200, body={"token_type": "Bearer"})])
+    resp = await sign_in(client, http, url)
+    assert resp.status == 401 and "refused to finish" in await resp.text()
+    fake.fail("token", [Failure(0)])
+    resp = await sign_in(client, http, url)
+    assert resp.status == 503 and "could not be reached" in await resp.text()
+    await no_session(client)
+
+
+async def test_a_forged_tssd_is_never_called(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, sfmc: tuple[FakeSfmc, str],
+    http: aiohttp.ClientSession, sso_settings: Settings,
+) -> None:  # fmt: skip
+    fake, url = sfmc
+    settings = replace(sso_settings, sfmc_auth_url=f"{url}/{{tssd}}", sfmc_subdomain="login")
+    client = await admin_client(aiohttp_server, aiohttp_client, create_app(settings))
+    back = await at_fake(http, url, await start_login(client))
+    resp = await finish(client, {**back, "tssd": "127.0.0.1:1/x?"})
+    assert resp.status == 401 and "invalid tenant" in await resp.text()
+    assert fake.calls("token") == []
+    await no_session(client)

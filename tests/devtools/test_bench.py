@@ -33,6 +33,7 @@ def test_small_bench_prints_every_figure_with_its_target(tmp_path: Path) -> None
         profile=tmp_path / "profile.svg",
         subscribe_contacts=200,
         subscribe_latency=0.1,
+        webhooks=1000,
     )
     report = run_bench(config, Console(file=out, width=200))
     text = out.getvalue()
@@ -61,8 +62,14 @@ def test_small_bench_prints_every_figure_with_its_target(tmp_path: Path) -> None
         "subscribe executes/s (200 contacts, Rokt 100 ms, 8 connections)",
         "subscribe latency p50 / p99",
         "subscribe: Rokt calls / subscriptions made",
+        "webhooks/s accepted durably",
+        "Marketing Cloud calls per 1,000 webhooks",
+        "every subscription's row once, newest state",
     ):
         assert figure in text, figure
+    hooks = report.webhooks
+    assert hooks is not None and hooks.exact, text
+    assert hooks.webhooks >= 990 and hooks.per_second > 0 and hooks.sfmc_calls >= 2
     sub = report.subscribe
     assert sub is not None and report.subscribed_once, text
     assert (sub.rokt_calls, sub.subscriptions) == (200, 200)

@@ -174,4 +174,7 @@ def test_the_welcome_journey_subscribes_new_contacts_and_their_webhooks_come_bac
     assert "Welcome journey: 5 contacts subscribed to demo-calendar" in text
     assert text.count("│ subscribed │ webcal://") == 3  # the first three links are shown
     assert "JB retry answered the same: yes" in text
-    assert "Create Subscription calls: 5; Subscribe webhooks stored by the service: 5." in text
+    assert (
+        "Create Subscription calls: 5; Subscribe webhooks delivered to the service: 5; "
+        "their rows in the data extension: 5." in text
+    )

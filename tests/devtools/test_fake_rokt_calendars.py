@@ -133,3 +133,20 @@ async def test_unsubscribe_is_strict_about_its_body(
     assert status == 400
     assert reason in answer["message"]
     assert fake.calendars.deactivations == []
+
+
+async def test_a_calendar_for_any_account_serves_every_account(
+    rokt: tuple[FakeRokt, str, aiohttp.ClientSession, str],
+) -> None:
+    from activity.devtools.fake_rokt.calendars import ANY_ACCOUNT
+
+    fake, url, http, token = rokt
+    fake.calendars.add(ANY_ACCOUNT, "demo-calendar", "demo")
+    fake.events[("globex", "g1")] = rokt_event("g1")
+    status, listing = await call(
+        http, "GET", f"{url}/v1/globex/calendars/demo-calendar/events", token
+    )
+    assert status == 200 and [e["id"] for e in listing["result"]["data"]] == ["g1"]
+    body = {"id": str(uuid.uuid4())}
+    status, _ = await call(http, "DELETE", f"{url}/v1/subscription/globex/demo", token, body)
+    assert status == 202

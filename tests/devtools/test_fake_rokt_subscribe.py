@@ -13,6 +13,7 @@ from aiohttp import web
 
 from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
 from activity.devtools.fake_rokt.webhooks import WebhookSender
+from activity.devtools.jb import rokt_event
 
 ACCOUNT = "acme"
 CALENDAR = "acme-sports"
@@ -247,3 +248,50 @@ async def test_subscriptions_send_rokts_webhooks(aiohttp_server: Any) -> None:
     assert details["utmSource"] == "j" and details["utmMedium"] == ""
     assert consented["subscription"]["subscriptionMethod"] == "Google"
     assert made.subscription_id in sender.subscriptions  # /__fake/.../unsubscribe knows it
+
+
+async def test_unsubscribed_then_subscribed_again_is_a_new_subscription(
+    rokt: tuple[FakeRokt, str], http: aiohttp.ClientSession
+) -> None:
+    fake, url = rokt
+    fake.calendars.add(ACCOUNT, str(uuid.uuid4()), CALENDAR)  # known to the rest of the fake
+    body = {"subscriberId": "C-3", "subscriptionMethod": "WebCal"}
+    assert (await subscribe(http, url, body, calendar="not-a-known-calendar"))[0] == 404
+    _, first = await subscribe(http, url, body)
+    bearer = await token(http, url)
+    async with http.delete(
+        f"{url}/v1/subscription/{ACCOUNT}/{CALENDAR}",
+        json={"id": first["subscriptionId"], "unsubscribeReasonText": "journey"},
+        headers={"Authorization": f"Bearer {bearer}"},
+    ) as resp:
+        assert resp.status == 202
+    _, again = await subscribe(http, url, body)
+    assert again["isNewSubscription"] is True
+    assert again["subscriptionId"] != first["subscriptionId"]
+    _, third = await subscribe(http, url, body)
+    assert (third["isNewSubscription"], third["subscriptionId"]) == (False, again["subscriptionId"])
+
+
+async def test_the_webcal_link_serves_the_subscriptions_events(
+    rokt: tuple[FakeRokt, str], http: aiohttp.ClientSession
+) -> None:
+    _, url = rokt
+    _, made = await subscribe(http, url, {"subscriberId": "C-4", "subscriptionMethod": "WebCal"})
+    bearer = await token(http, url)
+    event = rokt_event("launch-1", title="Launch; day, one", location="Hall 1")
+    async with http.post(
+        f"{url}/v1/subscriptionevent/{ACCOUNT}",
+        json={"event": event, "subscriptionIds": [made["subscriptionId"]]},
+        headers={"Authorization": f"Bearer {bearer}"},
+    ) as resp:
+        assert resp.status == 202
+    feed = made["subscriptionUrl"].replace("webcal://", "http://", 1)
+    async with http.get(feed) as resp:
+        assert resp.status == 200 and resp.content_type == "text/calendar"
+        text = await resp.text()
+    assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
+    assert "SUMMARY:Launch\\; day\\, one\r\n" in text
+    assert "DTSTART;TZID=America/New_York:20261201T090000\r\n" in text
+    assert f"X-WR-CALNAME:{CALENDAR}\r\n" in text
+    async with http.get(f"{url}/ical/{uuid.uuid4()}.ics") as resp:
+        assert resp.status == 404

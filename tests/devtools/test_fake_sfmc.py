@@ -312,7 +312,7 @@ async def test_the_cli_serves_it(http: aiohttp.ClientSession) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "activity", "fake-sfmc", "--port", str(port),
         "--client-id", "c1", "--client-secret", "s1",
-        stdout=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:
         assert proc.stdout is not None

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from activity import create_app
 from activity.admin.settings_service import Actor
 from activity.appkeys import ASSET_VERSION, SETTINGS_SERVICE
-from activity.devtools.jb import DEFAULT_SUBSCRIPTION_BINDING, ENTRY_KEY, event_arguments
+from activity.devtools.jb import (
+    DEFAULT_SUBSCRIPTION_BINDING,
+    ENTRY_KEY,
+    event_arguments,
+    test_settings,
+)
+from tests.admin_support import admin_client, login
 
 SLDS_CSS = "/static/vendor/slds/styles/salesforce-lightning-design-system.min.css"
 
@@ -40,8 +49,8 @@ async def test_page_runs_only_its_own_scripts_and_may_be_framed_by_jb(client: Te
     csp = (await client.get("/")).headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     assert "object-src 'none'" in csp
-    assert (
-        "frame-ancestors 'self' https://*.exacttarget.com https://*.marketingcloudapps.com" in csp
+    assert csp.endswith(
+        "; frame-ancestors https://*.exacttarget.com https://*.marketingcloudapps.com"
     )
 
 
@@ -252,21 +261,41 @@ async def test_preview_rejects_malformed_samples(
     assert answer["error"].startswith(reason)
 
 
-async def test_configured_answers_only_yes_or_no(client: TestClient) -> None:
-    resp = await client.get("/api/configured", params={"mid": "500000001", "eid": "500000000"})
+async def test_configured_answers_only_a_signed_in_admin_of_that_business_unit(
+    aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path
+) -> None:
+    app = create_app(test_settings(tmp_path, run_delivery=False))
+    stranger = await aiohttp_client(await aiohttp_server(app))
+    admin = await admin_client(aiohttp_server, aiohttp_client, stranger.server)
+    query = {"mid": "500000001", "eid": "500000000"}
+    # A parent's settings stored under the EID as a plain MID, and the child's own.
+    await app[SETTINGS_SERVICE].save(
+        mid="500000000", account_code="acme", client_id="c", client_secret="s", actor=Actor()
+    )
+    assert await (await stranger.get("/api/configured", params=query)).json() == {
+        "configured": None
+    }
+    assert (await login(admin, mid="500000001", eid="500000000")).status == 302
+    resp = await admin.get("/api/configured", params=query)
     assert (resp.status, await resp.json()) == (200, {"configured": False})
-    await client.app[SETTINGS_SERVICE].save(
+    await app[SETTINGS_SERVICE].save(
         mid="500000001",
         account_code="acme",
         client_id="client-1",
         client_secret="s3cret-value",
         actor=Actor(),
     )
-    resp = await client.get("/api/configured", params={"mid": "500000001"})
+    resp = await admin.get("/api/configured", params=query)
     text = await resp.text()
     assert json.loads(text) == {"configured": True}
     assert resp.headers["Cache-Control"] == "no-store"
     assert "acme" not in text and "client-1" not in text and "s3cret" not in text
+    # Nothing about other business units, nor to anyone without a session.
+    other = await admin.get("/api/configured", params={"mid": "500000000"})
+    assert await other.json() == {"configured": None}
+    assert await (await stranger.get("/api/configured", params=query)).json() == {
+        "configured": None
+    }
 
 
 @pytest.mark.parametrize(
@@ -283,3 +312,66 @@ async def test_configured_rejects_a_malformed_query(
     resp = await client.get(f"/api/configured?{query}")
     assert resp.status == 400
     assert (await resp.json())["error"].startswith(reason)
+
+
+# --- values that once made a 500 (hostile review item 6) ----------------------------------
+
+OUT_OF_RANGE = {
+    "0001-01-01T00:00 in Tokyo": {"start": "0001-01-01T00:00", "timezone": "Tokyo Standard Time"},
+    "9999-12-31T23:59 in Pacific": {"end": "9999-12-31T23:59", "timezone": "Pacific Standard Time"},
+    "an all-day end of 9999-12-31": {"allDay": True, "start": "9999-12-01", "end": "9999-12-31"},
+}
+
+
+@pytest.mark.parametrize("case", list(OUT_OF_RANGE))
+async def test_dates_out_of_range_are_a_problem_of_their_field_not_a_500(
+    client: TestClient, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    """A configuration that cannot render is the editor's ordinary answer (preview: ok false
+    with the field; check: the field's problem), never an error of the server."""
+    arguments = event_arguments(**OUT_OF_RANGE[case])
+    field = "start" if "0001" in str(OUT_OF_RANGE[case]) else "end"
+    status, answer = await post(client, "/api/preview", {"arguments": arguments})
+    assert (status, answer["ok"], answer["field"]) == (200, False, field)
+    assert answer["reason"] == "out_of_range"
+    assert "expected a date from 0001-01-02 to 9999-12-30" in answer["error"]
+    status, answer = await post(client, "/api/check", {"arguments": arguments})
+    assert (status, answer["ok"]) == (200, False)
+    assert [p["field"] for p in answer["problems"] if "0001-01-02" in p["message"]] == [field]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_deeply_nested_subscription_ids_are_a_problem_not_a_500(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    arguments = event_arguments(calendarSubscriptionId="[" * 5000 + "]" * 5000)
+    status, answer = await post(client, "/api/preview", {"arguments": arguments})
+    assert (status, answer["ok"], answer["field"]) == (200, False, "calendarSubscriptionId")
+    assert "nested too deeply" in answer["error"]
+    status, answer = await post(client, "/api/check", {"arguments": arguments})
+    assert status == 200
+    assert [p["field"] for p in answer["problems"]] == ["calendarSubscriptionId"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"arguments": event_arguments(title="Hi \ud800")}, "'title' contains a lone surrogate"),
+        ({"arguments": {**event_arguments(), "<<A\udc00>>": "x"}}, "a lone surrogate (U+DC00)"),
+        (
+            {"arguments": event_arguments(eventScope="contact"), "contactKey": "k\ud800"},
+            "contactKey contains a lone surrogate (U+D800)",
+        ),
+        ({"arguments": event_arguments(), "samples": {"A": "\udfff"}}, "samples['A'] contains"),
+    ],
+)
+async def test_lone_surrogates_get_400_with_the_field(
+    client: TestClient, caplog: pytest.LogCaptureFixture, body: dict[str, Any], fragment: str
+) -> None:
+    paths = ("/api/preview",) if set(body) - {"arguments"} else ("/api/check", "/api/preview")
+    for path in paths:
+        status, answer = await post(client, path, body)
+        assert (status, answer["reason"]) == (400, "bad_request"), (path, answer)
+        assert fragment in answer["error"] and "expected" in answer["error"], answer["error"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

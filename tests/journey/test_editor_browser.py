@@ -1,8 +1,9 @@
 """The config UI in real headless Chromium, framed by a page that plays Journey Builder.
 
 tests/jb_harness.html talks to the editor through the real Postmonger library and answers with
-the payloads in tests/jb_payloads.py (sfmc-protocol.md 7.4-7.6). Screenshots go to
-test-artifacts/. These tests are never skipped: `make test` installs Chromium first.
+the payloads in tests/jb_payloads.py (shaped as docs/protocol.md, "The configuration UI",
+describes). Screenshots go to test-artifacts/. These tests are never skipped: `make test`
+installs Chromium first.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, FrameLocator, Page, async_playwright, expect
 
@@ -21,6 +21,8 @@ from activity import create_app
 from activity.admin.settings_service import Actor
 from activity.appkeys import ASSET_VERSION, SETTINGS_SERVICE
 from activity.devtools.jb import DEFAULT_SUBSCRIPTION_BINDING, ENTRY_KEY, test_settings
+from tests.admin_support import login_token
+from tests.jb_frame import harness_url
 from tests.jb_payloads import (
     ACTIVITY,
     CONFIGURED_MID,
@@ -34,7 +36,6 @@ from tests.jb_payloads import (
 
 pytestmark = pytest.mark.browser
 
-HARNESS = Path(__file__).parents[1] / "jb_harness.html"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's chromium (installed by `make test` as root), else Playwright's own browser.
@@ -51,14 +52,9 @@ SAMPLE_SUBSCRIPTION = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 ServerFactory = Callable[..., Awaitable[TestServer]]
 
 
-async def harness(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(HARNESS, headers={"Cache-Control": "no-store"})
-
-
 @pytest.fixture
 async def server(aiohttp_server: ServerFactory, tmp_path: Path) -> TestServer:
     app = create_app(test_settings(tmp_path, run_delivery=False))
-    app.router.add_get("/__jb_harness", harness)  # same origin: frame-ancestors 'self'
     started = await aiohttp_server(app)
     await app[SETTINGS_SERVICE].save(
         mid=str(CONFIGURED_MID),
@@ -101,7 +97,7 @@ class JB:
         width: int = 900,
         height: int = 640,
     ) -> FrameLocator:
-        await self.page.goto(str(self.server.make_url("/__jb_harness")))
+        await self.page.goto(await harness_url(self.page, str(self.server.make_url("/"))))
         version = self.server.app[ASSET_VERSION]
         options = {
             "activity": activity,
@@ -321,6 +317,14 @@ async def fill_valid_event(frame: FrameLocator) -> None:
 
 async def test_every_pre_flight_check_appears_next_to_its_field(jb: JB) -> None:
     tokens = {**TOKENS, "MID": UNCONFIGURED_MID}
+    # Whether a business unit has settings is stored state: told only to a signed-in admin
+    # of that unit (in Marketing Cloud, the Partitioned session cookie reaches this frame).
+    signed_in = await jb.page.context.request.post(
+        str(jb.server.make_url("/login")),
+        form={"jwt": login_token(mid=str(UNCONFIGURED_MID))},
+        max_redirects=0,
+    )
+    assert signed_in.status == 302
     frame = await jb.open(tokens=tokens)
     alerts = frame.locator("#page-alerts")
     await expect(alerts).to_contain_text("This business unit has no Rokt settings (MID 500000099)")
@@ -579,6 +583,7 @@ async def test_marketer_configures_subscribe_and_done_sends_only_its_arguments(j
     await label(frame, "Action").select_option(label="Subscribe the contact to a calendar")
     for hidden in ("Event ID", "Event title", "Calendar subscription ID", "Redirect URL"):
         await expect(label(frame, hidden)).to_be_hidden()
+    await expect(frame.get_by_role("button", name="Choose an existing event")).to_be_hidden()
     await expect(frame.locator("#calendarCode-effect")).to_contain_text(
         "Each contact gets their own subscription"
     )
@@ -657,4 +662,19 @@ async def test_reopening_a_subscribe_activity_restores_it(jb: JB) -> None:
     webcal = await jb.click_done()
     written = [k for item in webcal["arguments"]["execute"]["inArguments"] for k in item]
     assert "redirectTo" not in written and "subscriptionMethod" in written
+    assert jb.console == []
+
+
+async def test_subscribe_editor_fits_a_small_modal(jb: JB) -> None:
+    saved = saved_activity(SUBSCRIBE_IN_ARGUMENTS, "Subscribe: acme-sports")
+    frame = await jb.open(activity=saved, width=400, height=480)
+    await expect(frame.locator("#preview-title")).to_have_text(
+        "Subscribes this contact to calendar acme-sports (Google)"
+    )
+    overflow = await frame.locator("html").evaluate("html => html.scrollWidth - html.clientWidth")
+    assert overflow == 0
+    for text in ("Calendar code", "Redirect URL", "UTM campaign", "Email address"):
+        box = await label(frame, text).bounding_box()
+        assert box is not None and box["width"] > 60, text
+    await jb.screenshot("editor-subscribe-400x480")
     assert jb.console == []

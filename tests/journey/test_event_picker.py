@@ -119,3 +119,29 @@ async def test_what_is_missing_is_said_and_nothing_fails(
     )
     down = await (await admin.get("/api/rokt/events")).json()
     assert down["reason"] == "rokt" and "cannot be reached" in down["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=-5",
+        "page=99999999999999999999999",
+        "page=" + "9" * 5000,
+        "q=%ED%A0%80",
+        "q=" + "x" * 4000,
+        "q=%00",
+        "mid=%ED%A0%80",
+        "mid=" + "1" * 40,
+    ],
+)
+async def test_hostile_queries_get_an_answer_never_a_500(admin: TestClient, query: str) -> None:
+    resp = await admin.get(f"/api/rokt/events?{query}")
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert body["ok"] is True or body["reason"] == "other_business_unit"
+
+
+async def test_an_unknown_calendar_parameter_is_a_400(admin: TestClient) -> None:
+    resp = await admin.get("/api/rokt/events?calendar=%00other")
+    assert resp.status == 400
+    assert (await resp.json())["reason"] == "bad_request"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from activity import create_app
-from activity.appkeys import STORE
+from activity.appkeys import METRICS, STORE
 from activity.devtools.jb import (
     event_arguments,
     execute_payload,
@@ -116,10 +117,6 @@ async def test_a_parents_own_settings_stored_under_the_eid_are_not_a_childs(
     assert await queued_items(client) == []
     status, body = await post(client, execute_payload(event_arguments(mid="500000000")))
     assert (status, body["roktStatus"]) == (200, "queued")  # the parent itself still works
-    configured = await client.get(
-        "/api/configured", params={"mid": "500000001", "eid": "500000000"}
-    )
-    assert (await configured.json())["configured"] is False
 
 
 @pytest.mark.parametrize(
@@ -232,7 +229,130 @@ async def test_beyond_the_in_flight_limit_executes_are_shed_with_503(
     assert statuses[200] > 0, statuses
     shed = [body for status, body in answers if status == 503]
     assert all(body["reason"] == "overloaded" for body in shed)
+    # Counted, so an alert can see shedding (README: Operations).
+    counted = client.app[METRICS].executes.labels("overloaded")._value.get()
+    assert counted == len(shed)
     # Shed contacts were not accepted: JB's retry is their first real call.
     for payload, (status, _) in zip(payloads, answers, strict=True):
         if status == 503:
             assert (await post(client, payload))[1]["roktStatus"] == "queued"
+
+
+# --- identities are never cut (hostile review item 4) --------------------------------------
+
+
+async def test_contact_keys_that_differ_after_128_characters_get_their_own_events(
+    client: TestClient,
+) -> None:
+    await configure(client)
+    common = "K" * 200
+    answers = {}
+    for name in ("alice", "bob"):
+        args = event_arguments(
+            calendarSubscriptionId=str(uuid.uuid4()), eventScope="contact", title=f"Hello {name}"
+        )
+        status, body = await post(client, execute_payload(args, contact_key=f"{common}-{name}"))
+        assert (status, body["roktStatus"]) == (200, "queued"), body
+        answers[name] = body["roktEventId"]
+    assert answers["alice"] != answers["bob"]
+    assert all(len(event_id) <= 255 for event_id in answers.values())
+    items = {item.contact_key: item for item in await queued_items(client)}
+    assert set(items) == {f"{common}-alice", f"{common}-bob"}  # stored whole
+    assert {item.payload["title"] for item in items.values()} == {"Hello alice", "Hello bob"}
+    assert {item.event_id for item in items.values()} == set(answers.values())
+
+
+async def test_definition_instance_ids_that_differ_after_128_characters_are_two_contacts(
+    client: TestClient,
+) -> None:
+    await configure(client)
+    common = "d" * 300
+    first = execute_payload(
+        event_arguments(), contact_key="C-1", definition_instance_id=f"{common}-1"
+    )
+    second = execute_payload(
+        event_arguments(), contact_key="C-2", definition_instance_id=f"{common}-2"
+    )
+    for payload in (first, second, first):  # the repeat of the first is answered, not re-sent
+        status, body = await post(client, payload)
+        assert (status, body["roktStatus"]) == (200, "queued"), body
+    items = await queued_items(client)
+    assert sorted(item.contact_key for item in items) == ["C-1", "C-2"]
+    assert len({item.definition_instance_id for item in items}) == 2
+    assert all(len(item.definition_instance_id) == 128 for item in items)
+
+
+# --- values that once made a 500 (hostile review item 6) ----------------------------------
+
+OUT_OF_RANGE = {
+    "0001-01-01T00:00 in Tokyo": {
+        "start": "0001-01-01T00:00",
+        "end": "0001-01-01T01:00",
+        "timezone": "Tokyo Standard Time",
+    },
+    "9999-12-31T23:59 in Pacific": {
+        "start": "9999-12-30T23:00",
+        "end": "9999-12-31T23:59",
+        "timezone": "Pacific Standard Time",
+    },
+    "an all-day end of 9999-12-31": {"allDay": True, "start": "9999-12-01", "end": "9999-12-31"},
+}
+
+
+@pytest.mark.parametrize("case", list(OUT_OF_RANGE))
+@pytest.mark.parametrize("on_error", ["continue", "eject"])
+async def test_dates_out_of_range_are_invalid_with_the_range_not_a_500(
+    client: TestClient, caplog: pytest.LogCaptureFixture, case: str, on_error: str
+) -> None:
+    await configure(client)
+    args = event_arguments(onError=on_error, **OUT_OF_RANGE[case])
+    status, body = await post(client, execute_payload(args))
+    assert status == (400 if on_error == "eject" else 200)
+    assert body["roktStatus"] == "invalid"
+    assert "expected a date from 0001-01-02 to 9999-12-30" in body["roktError"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert await queued_items(client) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "contact_key", "fragment"),
+    [
+        ({"calendarSubscriptionId": "[" * 5000 + "]" * 5000}, "C-1", "nested too deeply"),
+        ({"title": "Hello \ud800"}, "C-1", "inArgument 'title' contains a lone surrogate"),
+        ({"eventScope": "contact"}, "bad\udfff", "keyValue contains a lone surrogate (U+DFFF)"),
+        ({"eventScope": "shared"}, "bad\ud800", "keyValue contains a lone surrogate (U+D800)"),
+    ],
+)
+async def test_hostile_values_are_invalid_alone_not_a_500(
+    client: TestClient,
+    caplog: pytest.LogCaptureFixture,
+    overrides: dict[str, object],
+    contact_key: str,
+    fragment: str,
+) -> None:
+    await configure(client)
+    bad = execute_payload(event_arguments(**overrides), contact_key=contact_key)
+    good = execute_payload(event_arguments(), contact_key="C-good")
+    (status, body), (good_status, good_body) = await asyncio.gather(
+        post(client, bad), post(client, good)
+    )
+    assert (status, body["roktStatus"]) == (200, "invalid"), body
+    assert fragment in body["roktError"] and "expected" in body["roktError"]
+    assert (good_status, good_body["roktStatus"]) == (200, "queued")
+    assert [item.contact_key for item in await queued_items(client)] == ["C-good"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.mark.parametrize("missing", ["keyValue", "activityId", "definitionInstanceId"])
+async def test_eject_applies_when_the_call_ids_are_missing(
+    client: TestClient, missing: str
+) -> None:
+    await configure(client)
+    payload = execute_payload(event_arguments(onError="eject"))
+    payload.pop(missing)
+    payload.pop("activityObjectID")
+    status, body = await post(client, payload)
+    assert (status, body["roktStatus"]) == (400, "invalid")
+    assert missing in body["roktError"]
+    payload = execute_payload(event_arguments(onError="continue"), contact_key="")
+    assert (await post(client, payload))[0] == 200

@@ -14,7 +14,13 @@ from aiohttp.test_utils import TestClient
 from activity import create_app
 from activity.appkeys import STORE
 from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
-from activity.devtools.jb import execute_payload, sign, store_demo_settings, test_settings
+from activity.devtools.jb import (
+    event_arguments,
+    execute_payload,
+    sign,
+    store_demo_settings,
+    test_settings,
+)
 from tests.conftest import ClientFactory
 
 MID = "500000001"
@@ -307,3 +313,31 @@ async def test_hostile_values_get_a_clear_answer_never_a_500(
     assert body["roktStatus"] in ("subscribed", "invalid")
     if body["roktStatus"] == "invalid":
         assert body["roktError"] and len(body["roktError"]) < 400
+
+
+async def test_a_slow_rokt_holds_a_bounded_share_and_events_keep_flowing(
+    aiohttp_client: ClientFactory, tmp_path: Path, fake_rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, url = fake_rokt
+    client = await app_client(
+        aiohttp_client, tmp_path, url, subscribe_concurrency=2, subscribe_timeout_seconds=5.0
+    )
+    fake.delay = 0.5
+    calls = [
+        asyncio.ensure_future(
+            post(client, execute_payload(subscribe_arguments(), contact_key=f"C{n}"))
+        )
+        for n in range(12)
+    ]
+    # 2 slots, 4 waiting per slot: the four beyond are refused at once, not queued. No
+    # subscription can finish sooner than the token and the call, 0.5 s each.
+    done, _ = await asyncio.wait(calls, timeout=0.9)
+    refused = [c.result() for c in done]
+    assert len(refused) == 4
+    assert all(s == 503 and "already waiting for Rokt" in b["error"] for s, b in refused)
+    started = time.monotonic()
+    status, body = await post(client, execute_payload(event_arguments(mid=MID)))
+    assert (status, body["roktStatus"]) == (200, "queued")
+    assert time.monotonic() - started < 1.0  # an event action does not wait behind Rokt
+    rest = await asyncio.gather(*calls)
+    assert [b["roktStatus"] for s, b in rest if s == 200].count("subscribed") == 8

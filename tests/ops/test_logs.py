@@ -158,3 +158,19 @@ def test_warnings_and_uncaught_exceptions_become_json_lines(level: str) -> None:
     assert top and top[0]["level"] == "critical" and "uncaught\nat the top" in str(top[0]["exc"])
     assert ("a debug line" in messages) == (level == "debug")
     assert "an info line" in messages
+
+
+def test_a_webhook_urls_secret_token_never_reaches_a_log_line() -> None:
+    import json as _json
+    import logging as _logging
+
+    from activity.ops.logs import JsonFormatter
+
+    token = "tok-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+    record = _logging.LogRecord("x", _logging.INFO, __file__, 1, "refused", (), None)
+    record.path = f"/webhooks/rokt/{token}"
+    line = JsonFormatter().format(record)
+    assert token not in line
+    assert _json.loads(line)["path"] == "/webhooks/rokt/(token)"
+    record.path = "/execute"
+    assert _json.loads(JsonFormatter().format(record))["path"] == "/execute"

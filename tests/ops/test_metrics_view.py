@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from activity import create_app
-from activity.appkeys import STORE
+from activity.appkeys import STORE, WORKER
 from activity.config import settings_from_env
 from activity.devtools.fake_rokt import FakeRokt, running_fake_rokt
 from activity.devtools.jb import (
@@ -167,3 +167,26 @@ async def test_each_app_counts_only_its_own_calls(
     await first.post("/execute", data=sign(execute_payload(event_arguments())))
     assert value(await scrape(first), "activity_executes_total", status="queued") == 1
     assert value(await scrape(second), "activity_executes_total", status="queued") == 0
+
+
+async def test_scrape_shows_work_waiting_for_a_retry(
+    aiohttp_client: ClientFactory, tmp_path: Path, rokt: tuple[FakeRokt, str]
+) -> None:
+    fake, url = rokt
+    client = await service(aiohttp_client, tmp_path, url)
+    found = await scrape(client)
+    assert value(found, "activity_outbox_retrying") == 0
+    assert value(found, "activity_outbox_retrying_max_attempt") == 0
+    fake.script("create", [503] * 50)
+    for _ in range(2):
+        await client.post("/execute", data=sign(execute_payload(event_arguments())))
+    deadline = time.monotonic() + 20
+    while len(await client.app[STORE].retrying_items(None)) < 2:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    await client.app[WORKER].stop()
+    waiting = await client.app[STORE].retrying_items(None)
+    found = await scrape(client)
+    assert value(found, "activity_outbox_retrying") == 2
+    assert value(found, "activity_outbox_retrying_max_attempt") == max(w.attempts for w in waiting)
+    assert value(found, "activity_outbox_depth") == 2  # still pending, not lost

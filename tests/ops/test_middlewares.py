@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from activity.devtools.jb import lifecycle_payload, sign
+from activity import create_app
+from activity.devtools.jb import lifecycle_payload, sign, test_settings
 from activity.ops.middlewares import FRAME_ANCESTORS
 
 
@@ -16,17 +23,17 @@ async def test_every_response_allows_framing_only_by_sfmc(client: TestClient) ->
     ]
     for resp in responses:
         csp = resp.headers["Content-Security-Policy"]
-        assert (
-            "frame-ancestors 'self' https://*.exacttarget.com https://*.marketingcloudapps.com"
-            in csp
+        assert csp.endswith(
+            "; frame-ancestors https://*.exacttarget.com https://*.marketingcloudapps.com"
         )
+        assert "script-src 'self'" in csp and "object-src 'none'" in csp
         assert "X-Frame-Options" not in resp.headers
     assert responses[-1].status == 404
 
 
 def test_frame_ancestors_names_nothing_else() -> None:
     sources = FRAME_ANCESTORS.split()[1:]
-    assert sources == ["'self'", "https://*.exacttarget.com", "https://*.marketingcloudapps.com"]
+    assert sources == ["https://*.exacttarget.com", "https://*.marketingcloudapps.com"]
 
 
 async def test_oversized_body_gets_413(client: TestClient) -> None:
@@ -40,3 +47,53 @@ async def test_request_id_is_echoed_or_made(client: TestClient) -> None:
     assert resp.headers["X-Request-Id"] == "abc123"
     made = (await client.get("/healthz")).headers["X-Request-Id"]
     assert len(made) == 32
+
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [
+    *sorted((ROOT / "activity" / "templates").glob("*.html")),
+    *sorted((ROOT / "static").rglob("*.html")),
+]
+INLINE = re.compile(
+    r"<script(?![^>]*\ssrc=)[^>]*>|<style[\s>]|\sstyle=|\son[a-z]+=|javascript:", re.I
+)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_pages_hold_no_inline_script_or_style_the_policy_would_block(page: Path) -> None:
+    """script-src 'self' and style-src 'self' block inline code: every page must work without."""
+    assert INLINE.findall(page.read_text("utf-8")) == []
+
+
+async def test_pages_send_a_policy_that_runs_only_our_own_files(client: TestClient) -> None:
+    for path in ("/", "/login", "/settings", "/running/hover", "/static/css/admin.css"):
+        resp = await client.get(path)
+        csp = resp.headers["Content-Security-Policy"]
+        directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+        assert directives["script-src"] == "'self'", path
+        assert directives["style-src"] == "'self'", path
+        assert directives["object-src"] == "'none'", path
+        assert directives["base-uri"] == "'none'", path
+        assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp, path
+        assert directives["frame-ancestors"] == (
+            "https://*.exacttarget.com https://*.marketingcloudapps.com"
+        ), path
+
+
+async def test_a_500_is_counted_and_answered_without_a_trace(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    app = create_app(test_settings(tmp_path, run_delivery=False, metrics_token="scrape"))
+
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    app.router.add_get("/__broken", broken)
+    client = await aiohttp_client(app)
+    resp = await client.get("/__broken")
+    assert (resp.status, await resp.json()) == (
+        500,
+        {"error": "internal error", "reason": "internal"},
+    )
+    scrape = await client.get("/metrics", headers={"Authorization": "Bearer scrape"})
+    assert "activity_http_errors_total 1.0" in await scrape.text()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from activity.errors import StorageUnavailable
 from activity.storage.base import Store
 from activity.storage.inbox import (
     HELD,
@@ -82,6 +83,7 @@ async def test_done_retry_dead(store: Store) -> None:
     await store.inbox.mark_retry([b.id], 11.0, 50.0, "HTTP 503", owner="w")
     await store.inbox.mark_dead([c.id], 11.0, "10000: bad row", owner="w")
     assert await store.inbox.counts("100") == {SENT: 1, QUEUED: 1, DEAD: 1}
+    assert await store.inbox.depth() == 1
     assert await store.inbox.next_due_at() == 50.0
     assert await store.inbox.claim("w", 49.0, 30.0, 10) == []
     again = await store.inbox.claim("w", 50.0, 30.0, 10)
@@ -96,6 +98,7 @@ async def test_hold_waits_for_unhold_and_costs_no_attempt(store: Store) -> None:
     items = await store.inbox.claim("w", 10.0, 30.0, 10)
     await store.inbox.hold([i.id for i in items], 11.0, "needs_sign_in", owner="w")
     assert await store.inbox.counts() == {HELD: 2}
+    assert await store.inbox.depth() == 2
     assert await store.inbox.claim("w", 10_000.0, 30.0, 10) == []
     assert await store.inbox.next_due_at() is None
     assert sorted(await store.inbox.held_mids()) == ["100", "200"]
@@ -191,3 +194,23 @@ async def test_prune_deletes_only_old_finished_items(store: Store) -> None:
     assert await store.inbox.counts() == {SENT: 1, SENDING: 1}
     # Pruned eventIds are no longer deduplicated: retention outlives Rokt's 30 minutes of retries.
     assert await store.inbox.accept(hook(0), 60.0)
+
+
+async def test_concurrent_accepts_share_transactions_and_still_dedupe(store: Store) -> None:
+    hooks = [hook(n % 40) for n in range(60)]  # 20 repeats among them
+    results = await asyncio.gather(*(store.inbox.accept(h, 10.0) for h in hooks))
+    assert results == [True] * 40 + [False] * 20
+    assert await store.inbox.counts() == {QUEUED: 40}
+
+
+async def test_one_refused_webhook_in_a_batch_fails_alone(store: Store) -> None:
+    bad = NewWebhook("100", "wh-bad", "Subscribe", "s", {"Email": ("\ud800", 1.0)})
+    results = await asyncio.gather(
+        store.inbox.accept(hook(1), 10.0),
+        store.inbox.accept(bad, 10.0),
+        store.inbox.accept(hook(2), 10.0),
+        return_exceptions=True,
+    )
+    assert results[0] is True and results[2] is True
+    assert isinstance(results[1], StorageUnavailable)
+    assert await store.inbox.counts() == {QUEUED: 2}

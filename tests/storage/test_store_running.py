@@ -98,6 +98,15 @@ async def test_stats_count_one_activity_of_one_business_unit(store: Store) -> No
     )
 
 
+async def test_subscribed_contacts_are_counted_apart_from_skipped_ones(store: Store) -> None:
+    for n in range(3):
+        await accept(store, 80 + n, "subscribed")
+    await accept(store, 90, "subscribed", activity=OTHER_ACTIVITY)
+    await accept(store, 91, "invalid")
+    stats = await store.activity_stats(MID, ACTIVITY)
+    assert (stats.subscribed, stats.skipped) == (3, (("invalid", 1),))
+
+
 async def test_an_activity_without_data_has_empty_stats(store: Store) -> None:
     assert await store.activity_stats(MID, "never-ran") == ActivityStats()
     assert await store.dead_of_activity(MID, "never-ran", 10) == []
@@ -144,3 +153,17 @@ async def test_settings_keep_their_calendar_ids(store: Store) -> None:
     )
     stored = await store.get_settings(MID)
     assert stored is not None and stored.calendar_ids == ()
+
+
+async def test_requeue_keeps_the_maybe_sent_mark_only_for_items_that_gave_up(store: Store) -> None:
+    for n in range(2):
+        await accept(store, n)
+    ids = await ids_of(store)
+    await store.mark_maybe_sent(list(ids.values()), 150.0)
+    await store.mark_dead([ids["contact-0"]], 160.0, "gave_up: Rokt answered HTTP 503 20 times")
+    await store.mark_dead([ids["contact-1"]], 160.0, "rejected: Rokt answered HTTP 400: bad")
+    audit = AuditEntry(MID, 500.0, "u1", "", "retry_dead", "2 items")
+    assert await store.requeue_dead(MID, ACTIVITY, 500.0, audit) == 2
+    claimed = {i.contact_key: i for i in await store.claim("w2", 500.0, 60.0, 10)}
+    assert claimed["contact-0"].maybe_sent_at == 150.0  # asked Rokt first: it may have landed
+    assert claimed["contact-1"].maybe_sent_at is None  # Rokt refused it: nothing landed

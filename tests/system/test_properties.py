@@ -72,6 +72,7 @@ TEXT = st.one_of(
     st.text(max_size=40),
     st.builds(lambda a, p, b: a + p + b, st.text(max_size=8), PLACEHOLDERS, st.text(max_size=8)),
     st.text(min_size=250, max_size=300),
+    st.sampled_from(["bad\ud800", "\udfff", "ok \ud83d\ude00 \ud83d"]),  # lone surrogates
 )
 DATES = st.one_of(
     st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M")),
@@ -107,6 +108,8 @@ ZONES = st.one_of(
             "Etc/GMT+14",
             "Asia/Kathmandu",
             "Lord Howe Standard Time",
+            "Tokyo Standard Time",
+            "Pacific Standard Time",
             "Australia/Lord_Howe",
             "america/new_york",
             "../../etc/passwd",
@@ -175,7 +178,11 @@ def in_arguments_shape(merged: dict[str, Any]) -> st.SearchStrategy[Any]:
 def execute_bodies(draw: st.DrawFn) -> dict[str, Any]:
     merged = {**event_arguments(mid=MID), **draw(OVERRIDES), **draw(EXTRA)}
     body = execute_payload(
-        {}, contact_key=draw(st.sampled_from(["C-1", "", "a b", "k" * 300]) | st.text(max_size=10))
+        {},
+        contact_key=draw(
+            st.sampled_from(["C-1", "", "a b", "k" * 300, "k\ud800", "A" * 200 + "-x"])
+            | st.text(max_size=10)
+        ),
     )
     body["inArguments"] = draw(in_arguments_shape(merged))
     for key in draw(st.lists(st.sampled_from(IDS), max_size=1) | st.just([])):
@@ -226,8 +233,19 @@ async def post_execute(client: TestClient, token: bytes) -> tuple[int, Any]:
 # --- /execute -----------------------------------------------------------------------------
 
 
+def hostile(contact_key: str = "C-1", **overrides: Any) -> dict[str, Any]:
+    return execute_payload(event_arguments(mid=MID, **overrides), contact_key=contact_key)
+
+
 @HTTP
 @given(body=execute_bodies())
+@example(body=hostile(start="0001-01-01T00:00", timezone="Tokyo Standard Time"))
+@example(body=hostile(end="9999-12-31T23:59", timezone="Pacific Standard Time"))
+@example(body=hostile(allDay=True, start="9999-12-01", end="9999-12-31"))
+@example(body=hostile(calendarSubscriptionId="[" * 5000 + "]" * 5000))
+@example(body=hostile(title="bad\ud800"))
+@example(body=hostile("bad\ud800", eventScope="contact"))
+@example(body=hostile("A" * 300, eventScope="contact"))
 async def test_execute_answers_every_signed_body_with_a_status_and_a_reason(
     configured: TestClient, caplog: pytest.LogCaptureFixture, body: dict[str, Any]
 ) -> None:
@@ -343,6 +361,11 @@ def preview_bodies(draw: st.DrawFn) -> bytes:
 @given(raw=preview_bodies())
 @example(raw=b"[" * 100_000)
 @example(raw=b'{"arguments": {"notifyBefore": ' + b"9" * 5000 + b"}}")
+@example(raw=json.dumps({"arguments": event_arguments(start="0001-01-01T00:00")}).encode())
+@example(raw=json.dumps({"arguments": event_arguments(end="9999-12-31T23:59")}).encode())
+@example(raw=json.dumps({"arguments": event_arguments(allDay=True, end="9999-12-31")}).encode())
+@example(raw=b'{"arguments": {"calendarSubscriptionId": "' + b"[" * 5000 + b'"}}')
+@example(raw=b'{"arguments": {"title": "\\ud800"}, "contactKey": "\\udfff"}')
 async def test_preview_answers_every_body_with_a_result_or_a_reason(
     client: TestClient, caplog: pytest.LogCaptureFixture, raw: bytes
 ) -> None:

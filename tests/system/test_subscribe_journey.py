@@ -1,17 +1,24 @@
-"""A journey-made subscriber reaches the service's webhook inbox: JB -> /execute (subscribe)
--> the fake Rokt's Create Subscription -> its Subscribe webhook -> /webhooks/rokt/{token}."""
+"""A journey-made subscriber reaches the data extension: JB -> /execute (subscribe) -> the fake
+Rokt's Create Subscription -> its Subscribe webhook -> /webhooks/rokt/{token} -> the sync
+worker -> the fake Marketing Cloud's "Calendar Subscription" rows."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
+from aiohttp import web
+from cryptography.fernet import Fernet
 
 from activity import create_app
-from activity.appkeys import STORE, WEBHOOK_URLS
+from activity.appkeys import HTTP, KEYRING, SFMC_TOKENS, STORE, WEBHOOK_URLS
 from activity.devtools.fake_rokt import webhooks as rokt_hooks
 from activity.devtools.fake_rokt.server import start_fake_rokt
+from activity.devtools.fake_sfmc import FakeSfmc
 from activity.devtools.jb import (
     DEMO_MID,
     execute_payload,
@@ -19,48 +26,127 @@ from activity.devtools.jb import (
     store_demo_settings,
     test_settings,
 )
+from activity.devtools.subscription_story import read_rows
+from activity.sfmc import client_credentials, installer
+from activity.storage.inbox import HELD
+from activity.storage.models import QUEUED, SENDING
+from tests import pg
 
 ServerFactory = Any
+MID = "100000001"  # a business unit of the fake Marketing Cloud
+pytestmark = pytest.mark.filterwarnings("ignore::aiohttp.web_exceptions.NotAppKeyWarning")
 
 
-async def test_a_journey_subscriber_arrives_in_the_webhook_inbox(
-    aiohttp_server: ServerFactory, tmp_path: Path
+async def test_a_journey_subscriber_arrives_in_the_data_extension(
+    aiohttp_server: ServerFactory, tmp_path: Path, sfmc: tuple[FakeSfmc, str]
 ) -> None:
+    _, sfmc_url = sfmc
     sender = rokt_hooks.WebhookSender(schedule=(0.05,))
     fake, rokt_url, runner = await start_fake_rokt(webhooks=sender)
     try:
-        settings = test_settings(tmp_path, rokt_api_url=rokt_url)
+        settings = test_settings(
+            tmp_path,
+            rokt_api_url=rokt_url,
+            sfmc_client_id="sfmc-cid",
+            sfmc_client_secret="sfmc-csecret",
+            sfmc_auth_url=sfmc_url,
+            sync_round_interval_seconds=0.2,
+            sync_poll_seconds=0.05,
+            sync_status_delays=(0.0, 0.05, 0.1, 0.2),
+        )
         app = create_app(settings)
         server = await aiohttp_server(app)
-        await store_demo_settings(app)
-        hook = (await app[WEBHOOK_URLS].url_for(DEMO_MID)).removeprefix(settings.public_base)
+        await store_demo_settings(app, mid=MID)  # Rokt account code "acme"
+        await client_credentials.connect(
+            app[STORE], app[KEYRING], app[HTTP], mid=MID, client_id="sfmc-cid",
+            client_secret="sfmc-csecret", auth_url=sfmc_url,
+        )  # fmt: skip
+        await installer.install_and_record(
+            app[HTTP], app[SFMC_TOKENS], app[STORE], MID, user_id="test"
+        )
+        hook = (await app[WEBHOOK_URLS].url_for(MID)).removeprefix(settings.public_base)
+        sender.register(str(server.make_url(hook)))
         arguments = {
-            "mid": DEMO_MID,
+            "mid": MID,
             "action": "subscribe",
             "calendarCode": "acme-sports",
             "emailAddress": "ann@example.com",
             "utmSource": "journey",
         }
         async with aiohttp.ClientSession() as http:
-            await http.post(
-                f"{rokt_url}/__fake/webhooks/register", json={"url": str(server.make_url(hook))}
-            )
             answers = []
             for activity in ("welcome-journey", "winback-journey"):
                 payload = execute_payload(arguments, contact_key="C-77", activity_id=activity)
                 async with http.post(server.make_url("/execute"), data=sign(payload)) as resp:
                     answers.append(await resp.json())
             await sender.drain(10)
+            rows = await _rows_once_synced(app, http, sfmc_url)
     finally:
         await runner.cleanup()
     first, second = answers
     assert first["roktStatus"] == "subscribed" and second == first
-    assert [o.delivered for o in sender.outcomes.values()] == [True, True]
-    items = await server.app[STORE].inbox.claim("t", 1e12, 30, 10)
-    assert [i.subscription_id for i in items] == [first["roktSubscriptionId"]] * 2
-    made = items[0].changes
-    assert made["SubscriberExternalId"][0] == "C-77"  # the contact key, as seed 001 wants
-    assert made["Email"][0] == "ann@example.com"
-    assert made["calendarCode"][0] == "acme-sports"
-    assert made["UtmSource"][0] == "journey"
+    assert [o.event_type for o in sender.outcomes.values()] == [
+        "Subscribe",
+        "SubscriptionDetailsUpdated",
+    ]
+    assert all(o.delivered for o in sender.outcomes.values())
+    (row,) = rows
+    assert row["CalendarSubscriptionId"] == first["roktSubscriptionId"]
+    assert row["SubscriberExternalId"] == "C-77"  # the contact key, as seed 001 wants
+    assert row["Email"] == "ann@example.com"
+    assert (row["calendarCode"], row["UtmSource"]) == ("acme-sports", "journey")
     assert len(fake.calls("subscribe")) == 2
+
+
+async def _rows_once_synced(
+    app: web.Application, http: aiohttp.ClientSession, sfmc_url: str
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        counts = await app[STORE].inbox.counts(MID)
+        if counts and not any(counts.get(state) for state in (QUEUED, SENDING, HELD)):
+            return await read_rows(http, sfmc_url, MID)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"inbox not settled: {counts}")
+
+
+@pytest.mark.postgres
+async def test_two_instances_answer_one_call_with_one_subscription(
+    aiohttp_server: ServerFactory, tmp_path: Path, postgres_url: str
+) -> None:
+    await pg.empty_tables(postgres_url)
+    fake, rokt_url, runner = await start_fake_rokt()
+    fake.delay = 0.1  # both instances are at Rokt at the same time
+    key = (Fernet.generate_key().decode(),)
+    try:
+        servers = []
+        for name in ("a", "b"):
+            settings = test_settings(
+                tmp_path / name,
+                rokt_api_url=rokt_url,
+                database_url=postgres_url,
+                encryption_keys=key,
+                run_delivery=False,
+            )
+            servers.append(await aiohttp_server(create_app(settings)))
+        await store_demo_settings(servers[0].app)
+        arguments = {"mid": DEMO_MID, "action": "subscribe", "calendarCode": "acme-sports"}
+        body = sign(execute_payload(arguments, contact_key="C-88"))
+        async with aiohttp.ClientSession() as http:
+
+            async def post(server: Any) -> dict[str, Any]:
+                async with http.post(server.make_url("/execute"), data=body) as resp:
+                    assert resp.status == 200
+                    answer: dict[str, Any] = await resp.json()
+                    return answer
+
+            answers = await asyncio.gather(*(post(servers[n % 2]) for n in range(20)))
+            later = await post(servers[1])
+    finally:
+        await runner.cleanup()
+    assert all(a == answers[0] for a in [*answers, later])
+    (made,) = fake.subscribe.subscriptions.values()
+    assert answers[0]["roktSubscriptionId"] == made.subscription_id
+    # One call per instance at most (each has its own single flight); Rokt's own rule (same
+    # subscriber, same calendar) makes the second one return the same subscription.
+    assert 1 <= len(fake.calls("subscribe")) <= 2

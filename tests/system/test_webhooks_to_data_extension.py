@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from activity.devtools.subscription_story import check_rows, read_rows, story
 from activity.sfmc import client_credentials, installer, oauth
 from activity.storage.inbox import HELD
 from activity.storage.models import DEAD, QUEUED, SENDING
+from tests import pg
 from tests.admin_support import ClientFactory, admin_client, signed_in
 from tests.devtools.test_fake_sfmc import REDIRECT, authorize
 
@@ -71,13 +73,14 @@ class Flow:
         return await read_rows(self.http, self.sfmc_url, MID)
 
 
-@pytest.fixture
-async def flow(
-    tmp_path: Path, sfmc: tuple[FakeSfmc, str], aiohttp_server: ServerFactory
+@asynccontextmanager
+async def running_flow(
+    tmp_path: Path, sfmc: tuple[FakeSfmc, str], aiohttp_server: ServerFactory, database_url: str
 ) -> AsyncIterator[Flow]:
     fake, sfmc_url = sfmc
     settings = test_settings(
         tmp_path,
+        database_url=database_url,
         sfmc_client_id="sfmc-cid",
         sfmc_client_secret="sfmc-csecret",
         sfmc_auth_url=sfmc_url,
@@ -102,6 +105,15 @@ async def flow(
     await runner.cleanup()
 
 
+@pytest.fixture
+async def flow(
+    tmp_path: Path, sfmc: tuple[FakeSfmc, str], aiohttp_server: ServerFactory
+) -> AsyncIterator[Flow]:
+    database = f"sqlite:///{tmp_path / 'activity.db'}"
+    async with running_flow(tmp_path, sfmc, aiohttp_server, database) as running:
+        yield running
+
+
 async def install(flow: Flow) -> installer.Installed:
     return await installer.install_and_record(
         flow.app[HTTP], flow.app[SFMC_TOKENS], flow.app[STORE], MID, user_id="test"
@@ -121,6 +133,22 @@ async def test_install_is_idempotent(flow: Flow) -> None:
 async def test_a_thousand_webhooks_end_as_one_row_per_subscription_in_its_newest_state(
     flow: Flow,
 ) -> None:
+    await thousand_webhooks(flow)
+
+
+@pytest.mark.postgres
+async def test_the_same_on_postgresql(
+    tmp_path: Path,
+    sfmc: tuple[FakeSfmc, str],
+    aiohttp_server: ServerFactory,
+    postgres_url: str,
+) -> None:
+    await pg.empty_tables(postgres_url)
+    async with running_flow(tmp_path, sfmc, aiohttp_server, postgres_url) as running:
+        await thousand_webhooks(running)
+
+
+async def thousand_webhooks(flow: Flow) -> None:
     await install(flow)
     traffic = story("acme", 580, seed=11)
     assert 950 <= len(traffic.webhooks) <= 1100
@@ -212,3 +240,23 @@ async def sign_in_with_sso(flow: Flow) -> None:
     await flow.app[CONNECTIONS].save_sign_in(
         info, tokens, tssd="fake-tenant", auth_url=flow.sfmc_url
     )
+
+
+async def test_metrics_count_webhooks_and_synced_rows(flow: Flow) -> None:
+    from activity.appkeys import METRICS
+
+    await install(flow)
+    traffic = story("acme", 30, seed=13)
+    await flow.send(traffic.webhooks)
+    await flow.settled()
+    registry = flow.app[METRICS].registry
+    unique = len({w["eventId"] for w in traffic.webhooks})
+
+    def value(name: str, **labels: str) -> float:
+        return registry.get_sample_value(name, labels) or 0.0
+
+    assert value("activity_webhooks_total", outcome="accepted") == unique
+    assert value("activity_webhooks_total", outcome="duplicate") == len(traffic.webhooks) - unique
+    assert value("activity_sfmc_sync_total", outcome="sent") == unique
+    # The depth gauge is refreshed at most every 5 s, so it is only known to exist here.
+    assert registry.get_sample_value("activity_inbox_depth", {}) is not None

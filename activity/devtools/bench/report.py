@@ -10,6 +10,7 @@ from rich.table import Table
 
 from activity.devtools.bench.load import LATE_MS, LoadResult
 from activity.devtools.bench.subscribe import SubscribePhase
+from activity.devtools.bench.webhooks import CALLS_TARGET, WebhookPhase, add_webhook_rows
 from activity.rokt.token_cache import EARLY_FRACTION, EARLY_MAX_SECONDS
 
 RATIO_TARGET = 0.6
@@ -51,6 +52,7 @@ class BenchReport:
     delivered_exactly_once: bool
     delivery_problem: str = ""
     subscribe: SubscribePhase | None = None
+    webhooks: WebhookPhase | None = None
 
     @property
     def subscribed_once(self) -> bool:
@@ -80,6 +82,8 @@ class BenchReport:
             "rss": self.peak_rss_mb < RSS_TARGET_MB,
             "exactly_once": self.delivered_exactly_once,
             "subscribe_once": self.subscribed_once,
+            "webhook_calls": self.webhooks is None or self.webhooks.calls_per_1000 <= CALLS_TARGET,
+            "webhooks_once": self.webhooks is None or self.webhooks.exact,
         }
 
     @property
@@ -167,6 +171,8 @@ def print_report(r: BenchReport, console: Console) -> None:
     )
     if r.subscribe is not None:
         _subscribe_rows(table, r.subscribe, ok["subscribe_once"])
+    if r.webhooks is not None:
+        add_webhook_rows(table, r.webhooks, _mark)
     console.print(r.environment)
     console.print(table)
     errors = [

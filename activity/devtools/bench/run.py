@@ -32,6 +32,7 @@ from cryptography.fernet import Fernet
 from rich.console import Console
 
 from activity.devtools.bench import subscribe
+from activity.devtools.bench import webhooks as webhook_bench
 from activity.devtools.bench.load import LoadResult, run_wrk, write_bodies
 from activity.devtools.bench.procs import (
     Processes,
@@ -77,6 +78,7 @@ class BenchConfig:
     profile: Path | None = None  # py-spy flame graph of the service's GIL during the shared load
     subscribe_contacts: int = subscribe.DEFAULT_CONTACTS  # 0 skips the subscribe phase
     subscribe_latency: float = subscribe.DEFAULT_LATENCY
+    webhooks: int = webhook_bench.DEFAULT_WEBHOOKS  # 0 skips the webhook phase
 
 
 def signed_bodies(
@@ -284,6 +286,13 @@ class Run:
                 self.wrk(url, "paced", exhaust=True, seconds=forever, paced=True),
             )
             subscribing = await self.subscribe_phase(http, loads.subscribers)
+            hooks = None
+            if c.webhooks:
+                self.console.print(f"service, webhooks: {c.webhooks:,} Rokt webhooks")
+                hooks = await webhook_bench.webhook_phase(
+                    self.procs, self.env, http, account_code=ACCOUNT_CODE,
+                    client_id=CLIENT_ID, webhooks=c.webhooks,
+                )  # fmt: skip
             final = await rokt_stats(http, self.rokt_url)
             service_seconds = time.monotonic() - started
         distinct, repeated = final["subscriptions_distinct"], final["subscriptions_repeated"]
@@ -315,6 +324,7 @@ class Run:
             delivered_exactly_once=exact,
             delivery_problem="" if exact else problem,
             subscribe=subscribing,
+            webhooks=hooks,
         )
 
 
@@ -338,6 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=defaults.connections)
     parser.add_argument("--threads", type=int, default=defaults.threads)
     parser.add_argument("--subscribe-contacts", type=int, default=defaults.subscribe_contacts)
+    parser.add_argument(
+        "--webhooks", type=int, default=defaults.webhooks, help="Rokt webhooks (0: no phase)"
+    )
     parser.add_argument(
         "--subscribe-latency",
         type=float,
@@ -363,10 +376,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         profile=args.profile.resolve() if args.profile else None,
         subscribe_contacts=args.subscribe_contacts,
         subscribe_latency=args.subscribe_latency,
+        webhooks=args.webhooks,
     )
     report = run_bench(config)
     # Targets are goals, not a gate: the exit status fails only when delivery was wrong.
-    return 0 if report.delivered_exactly_once and report.subscribed_once else 1
+    webhooks_ok = report.webhooks is None or report.webhooks.exact
+    return 0 if report.delivered_exactly_once and report.subscribed_once and webhooks_ok else 1
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ Rules follow the Rokt Calendar API reference (seed 002):
 
 The fake is stricter than the reference says in one way on purpose: a body key that is not
 one of those five, or a value of the wrong type, is a 400, so a typo in our request fails a test.
-A calendar lists every event the account holds (created through the API or seeded).
+A calendar lists every event the account holds (created through the API or seeded). A
+calendar added for ANY_ACCOUNT exists in every account: the standalone fake serves
+DEMO_CALENDAR_ID (code DEMO_CALENDAR_CODE) that way, whatever account code it is given.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 DEFAULT_PAGE_SIZE = 50
+ANY_ACCOUNT = "*"
+DEMO_CALENDAR_ID = "demo-calendar"
+DEMO_CALENDAR_CODE = "demo"
 UNSUBSCRIBE_FIELDS = (
     "userName",
     "id",
@@ -60,6 +65,12 @@ class FakeCalendars:
     def add(self, account: str, calendar_id: str, code: str) -> None:
         self.codes[(account, calendar_id)] = code
 
+    def code_of(self, account: str, calendar_id: str) -> str | None:
+        return self.codes.get((account, calendar_id), self.codes.get((ANY_ACCOUNT, calendar_id)))
+
+    def has_code(self, account: str, code: str) -> bool:
+        return any(c == code and a in (account, ANY_ACCOUNT) for (a, _), c in self.codes.items())
+
     def deactivated(self, subscription_id: str) -> bool:
         return any(d.subscription_id == subscription_id for d in self.deactivations)
 
@@ -71,7 +82,7 @@ def _error(status: int, code: str, reason: str) -> Answer:
 
 
 def list_events(fake: FakeRokt, account: str, calendar_id: str, query: dict[str, str]) -> Answer:
-    if (account, calendar_id) not in fake.calendars.codes:
+    if fake.calendars.code_of(account, calendar_id) is None:
         return _error(404, "NotFound", f"calendar {calendar_id} not found")
     try:
         page = int(query.get("pageNumber", "1"))
@@ -102,7 +113,7 @@ def list_events(fake: FakeRokt, account: str, calendar_id: str, query: dict[str,
 
 
 def unsubscribe(fake: FakeRokt, account: str, calendar_code: str, body: Any) -> Answer:
-    if calendar_code not in {c for (a, _), c in fake.calendars.codes.items() if a == account}:
+    if not fake.calendars.has_code(account, calendar_code):
         return _error(400, "CalendarNotFound", f"calendar {calendar_code} not found")
     if not isinstance(body, dict):
         return _error(400, "Required", "a JSON object body is required")

@@ -210,7 +210,31 @@ def _subscription(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
 def _subscribe(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     info = request.match_info
     base = f"{request.scheme}://{request.host}"
-    return fake.subscribe.subscribe(info["account"], info["calendar"], body, base)
+    account, calendar = info["account"], info["calendar"]
+
+    def inactive(made: subscribe.FakeSubscription) -> bool:
+        return any(
+            d.account == account
+            and d.calendar_code == calendar
+            and (d.subscription_id == made.subscription_id or d.user_name == made.subscriber_id)
+            for d in fake.calendars.deactivations
+        )
+
+    known = [code for (acct, _), code in fake.calendars.codes.items() if acct == account]
+    return fake.subscribe.subscribe(
+        account, calendar, body, base, known_calendars=known, inactive=inactive
+    )
+
+
+async def ical(request: web.Request) -> web.StreamResponse:
+    """The feed behind a subscription's webcal:// link (see subscribe.calendar_text)."""
+    fake = request.app[FAKE]
+    made = fake.subscribe.subscriptions.get(request.match_info["subscription_id"])
+    if made is None:
+        return web.json_response({"error": "no such subscription"}, status=404)
+    events = [fake.events[key] for key in fake.events_of(made.subscription_id)]
+    text = subscribe.calendar_text(made, events)
+    return web.Response(text=text, content_type="text/calendar", charset="utf-8")
 
 
 async def consent(request: web.Request) -> web.StreamResponse:
@@ -238,6 +262,7 @@ def create_fake_rokt_app(fake: FakeRokt, webhooks: WebhookSender | None = None) 
     calendars.add_routes(app, api)
     app.router.add_post("/v2/subscribe/{account}/{calendar}", api(subscribe.ENDPOINT, _subscribe))
     app.router.add_get("/fake/consent/{token}", consent)
+    app.router.add_get("/ical/{subscription_id}.ics", ical)
     add_inspection_routes(app, lambda request: request.app[FAKE])
     return app
 
@@ -277,6 +302,9 @@ def run_fake_rokt(
     setup: Callable[[FakeRokt], None] | None = None,
 ) -> None:
     fake = FakeRokt(client_id, client_secret, token_ttl)
+    fake.calendars.add(
+        calendars.ANY_ACCOUNT, calendars.DEMO_CALENDAR_ID, calendars.DEMO_CALENDAR_CODE
+    )
     if setup is not None:
         setup(fake)
     url = f"http://{host}:{port}"

@@ -3,7 +3,9 @@
 Seed 003 is the reference; each rule below cites the lines it follows. Where the seed is
 silent the fake picks the stricter reading and says so: an unknown body field is refused (so a
 misspelt field name fails a test instead of being ignored), and a calendar must have been
-declared with `add_calendar` once any calendar of that account has been declared.
+declared (with `add_calendar`, or in the fake's calendars, calendars.py) once any calendar of
+that account has been. A subscription deactivated since (Deactivate Subscriptions) is not
+"existing": subscribing again makes a new one.
 
 Identity: a subscriber is `subscriberId`, or the email address when no subscriberId is given
 (seed 001 line 241: the captured email "becomes the subscriber ID"); without either, every
@@ -23,7 +25,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -117,12 +119,23 @@ class SubscriptionBook:
     def add_calendar(self, account: str, calendar: str) -> None:
         self.calendars.setdefault(account, set()).add(calendar)
 
-    def subscribe(self, account: str, calendar: str, body: Any, base_url: str) -> Answer:
+    def subscribe(
+        self,
+        account: str,
+        calendar: str,
+        body: Any,
+        base_url: str,
+        *,
+        known_calendars: Collection[str] = (),
+        inactive: Callable[[FakeSubscription], bool] = lambda _: False,
+    ) -> Answer:
+        """`known_calendars`: the account's calendars the rest of the fake knows (calendars.py);
+        `inactive`: whether a subscription was deactivated since (Deactivate Subscriptions)."""
         errors = _body_errors(body)
         if errors:
             return 400, failure(400, errors)
-        declared = self.calendars.get(account)
-        if not _SLUG.match(calendar) or (declared is not None and calendar not in declared):
+        declared = self.calendars.get(account, set()) | set(known_calendars)
+        if not _SLUG.match(calendar) or (declared and calendar not in declared):
             return 404, failure(404, [("CalendarNotFound", f"calendar {calendar!r} not found")])
         method = _method(body)
         subscriber = str(body.get("subscriberId") or body.get("emailAddress") or "")
@@ -130,6 +143,8 @@ class SubscriptionBook:
         details = {k: v for k, v in body.items() if k not in ("subscriberId", "emailAddress")}
         key = (account, calendar, method, subscriber)
         existing = self._by_subscriber.get(key) if subscriber else None
+        if existing is not None and inactive(self.subscriptions[existing]):
+            existing = None  # unsubscribed since: subscribing again makes a new one
         if existing is not None:
             found = self.subscriptions[existing]
             found.email = email or found.email
@@ -314,3 +329,35 @@ def webhook_listener(
         sender.send(payload)
 
     return tell
+
+
+def calendar_text(made: FakeSubscription, events: Sequence[dict[str, Any]]) -> str:
+    """What the subscription's webcal:// link serves (over http:// from the fake): an
+    iCalendar feed of the events the subscription holds, times as the API received them."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//activity//fake Rokt Calendar//EN",
+        f"X-WR-CALNAME:{_ics_text(made.calendar)}",
+    ]
+    for event in events:
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{_ics_text(str(event.get('eventId', '')))}@{_ics_text(made.account)}",
+            f"SUMMARY:{_ics_text(str(event.get('title', '')))}",
+            f"DTSTART;TZID={event.get('timezoneIanaId', 'UTC')}:{_ics_time(event.get('start'))}",
+            f"DTEND;TZID={event.get('timezoneIanaId', 'UTC')}:{_ics_time(event.get('end'))}",
+            f"LOCATION:{_ics_text(str(event.get('location', '')))}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _ics_text(text: str) -> str:
+    # RFC 5545 3.3.11: backslash, semicolon, comma and newlines are escaped in TEXT.
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _ics_time(value: Any) -> str:
+    return str(value or "").replace("-", "").replace(":", "")

@@ -5,8 +5,7 @@ dashboard; any 2xx acknowledges, anything else (3xx included, so redirects are n
 a failure, retried a few minutes apart for 30 minutes, then given up
 (marketing-cloud-and-webhooks.md section 1, Rokt docs "responding-to-a-webhook" and
 "webhooks-best-practices"). The schedule is a parameter so tests can compress those 30 minutes.
-The objects inside are seed 004's; timestamps are written as Rokt writes them
-("2017-03-15 03:48:24.822495", UTC, no zone).
+The bodies are built in webhook_bodies.py (re-exported here).
 
 Routes on the fake (under /__fake/, never part of Rokt's API):
 - POST /__fake/webhooks/register {"url"}: where webhooks go (one URL per account, like the
@@ -25,124 +24,25 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from activity.devtools.fake_rokt.webhook_bodies import (
+    details_updated,
+    envelope,
+    event_removed,
+    rokt_time,
+    subscribe,
+    subscription_details,
+    test_event,
+    unsubscribe,
+)
+
 # Rokt: "retries for 30 minutes, a few minutes apart" (exact spacing unpublished).
 ROKT_SCHEDULE: tuple[float, ...] = (60, 120, 180, 240, 300, 300, 300, 300)
 CONCURRENCY = 32
-
-
-def rokt_time(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def envelope(event_type: str, details: dict[str, Any], webhook_id: str = "") -> dict[str, Any]:
-    return {"eventId": webhook_id or str(uuid.uuid4()), "eventType": event_type,
-            "eventDetails": details}  # fmt: skip
-
-
-def _account(account_code: str, action: str, sub_id: str) -> dict[str, Any]:
-    return {
-        "actionType": action,
-        "calendarSubscriptionId": sub_id,
-        "accountId": "f4c1a9e0-0000-4000-8000-00000000ac01",
-        "accountName": f"{account_code} (fake)",
-        "accountCode": account_code,
-    }
-
-
-def subscription_details(
-    sub_id: str,
-    *,
-    calendar_code: str = "fake-calendar",
-    created_at: float | None = None,
-    external_id: str = "",
-    email: str = "",
-    method: str = "Webcal",
-    **extra: Any,
-) -> dict[str, Any]:
-    """Seed 004's Subscription Details object."""
-    at = time.time() if created_at is None else created_at
-    details: dict[str, Any] = {
-        "calendarSubscriptionId": sub_id,
-        "calendarId": "4a2d4acb-bd05-e511-af43-067f1c947754",
-        "calendarTitle": "Fake Calendar",
-        "calendarCode": calendar_code,
-        "subscriptionMethod": method,
-        "calendarTags": [{"tagId": "6513319e-d3e1-4497-89ee-b5dcee9a58bc", "tagText": "Team G"}],
-        "timeZoneTag": {"windowsName": "Eastern Standard Time"},
-        "createdDateTimeUtc": rokt_time(at),
-        "confirmationDateTimeUtc": rokt_time(at),
-        "isMarketingAllowed": True,
-        "additionalOptIn": False,
-        "userAgent": "Mozilla/5.0 (fake)",
-        "Referer": "https://example.com/",
-        "countryCode": "US",
-        "geoCountry": "United States",
-        "deviceName": "Desktop",
-        "utmSource": "Newsletter",
-        "utmMedium": "Email",
-        "utmCampaign": "Launch",
-        "utmContent": "button",
-        "source": "example.com",
-    }
-    if external_id:
-        details["subscriberExternalId"] = external_id
-    if email:
-        details["emailAddress"] = email
-    details.update(extra)
-    return details
-
-
-def subscribe(account_code: str, sub_id: str, **details: Any) -> dict[str, Any]:
-    body = _account(account_code, "SubscriptionViaWebApi", sub_id)
-    body["subscription"] = subscription_details(sub_id, **details)
-    return envelope("Subscribe", body)
-
-
-def details_updated(account_code: str, sub_id: str, **details: Any) -> dict[str, Any]:
-    body = _account(account_code, "SubscriptionDetailsUpdated", sub_id)
-    body["subscription"] = subscription_details(sub_id, **details)
-    return envelope("SubscriptionDetailsUpdated", body)
-
-
-def unsubscribe(
-    account_code: str, sub_id: str, *, removed_at: float | None = None, reason: str = ""
-) -> dict[str, Any]:
-    """Seed 004's Subscription Removed object."""
-    body = _account(account_code, "Unsubscribe", sub_id)
-    at = time.time() if removed_at is None else removed_at
-    body["subscription"] = {
-        "removedDateTimeUtc": rokt_time(at),
-        "unsubscribeReasonText": reason or "No longer interested",
-        "userAgent": "Mozilla/5.0 (fake)",
-        "deviceName": "Mobile",
-        "countryCode": "NZ",
-        "geoCountry": "New Zealand",
-        "calendarSubscriptionId": sub_id,
-        "calendarId": "4a2d4acb-bd05-e511-af43-067f1c947754",
-        "calendarTitle": "Fake Calendar",
-        "calendarCode": "fake-calendar",
-        "subscriptionMethod": "Webcal",
-    }
-    return envelope("Unsubscribe", body)
-
-
-def event_removed(account_code: str, sub_id: str, event_id: str) -> dict[str, Any]:
-    body = _account(account_code, "SubscriptionEventRemoved", sub_id)
-    body["subscription"] = {"calendarSubscriptionId": sub_id, "calendarCode": "fake-calendar",
-                            "calendarId": "4a2d4acb-bd05-e511-af43-067f1c947754",
-                            "calendarTitle": "Fake Calendar"}  # fmt: skip
-    body["subscriptionEvent"] = {"eventId": event_id}
-    return envelope("SubscriptionEventRemoved", body)
-
-
-def test_event() -> dict[str, Any]:
-    return envelope("Test", {"message": "This is a test webhook"})
 
 
 @dataclass
@@ -326,3 +226,19 @@ def add_webhook_routes(app: web.Application, sender: WebhookSender | None = None
     app.router.add_get("/__fake/webhooks", _report)
     app.router.add_post("/__fake/subscriptions", _create)
     app.router.add_post("/__fake/subscriptions/{subscription_id}/unsubscribe", _unsubscribe)
+
+
+__all__ = [
+    "ROKT_SCHEDULE",
+    "SENDER",
+    "WebhookSender",
+    "add_webhook_routes",
+    "details_updated",
+    "envelope",
+    "event_removed",
+    "rokt_time",
+    "subscribe",
+    "subscription_details",
+    "test_event",
+    "unsubscribe",
+]

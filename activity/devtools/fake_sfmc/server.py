@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,7 +27,7 @@ from activity.devtools.fake_sfmc.state import (
     User,
 )
 
-ROUTE_MODULES = ("soap", "rows")
+ROUTE_MODULES = ("soap", "rows", "journeys")
 
 
 async def recorded_requests(request: web.Request) -> web.StreamResponse:
@@ -94,8 +95,12 @@ def _add_module_routes(app: web.Application) -> None:
             importlib.import_module(qualified).add_routes(app)
 
 
+# Async upserts may carry up to 32,000 rows: far more than aiohttp's default 1 MB body.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
 def create_fake_sfmc_app(fake: FakeSfmc) -> web.Application:
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[FAKE] = fake
     app.router.add_get("/__fake/requests", recorded_requests)
     app.router.add_post("/__fake/fail", script_failure)
@@ -140,11 +145,18 @@ def run_fake_sfmc(
     fake.base_url = f"http://{host}:{port}"
 
     def announce(_: str) -> None:
-        print(f"fake Marketing Cloud on {fake.base_url} (client ID {client_id}); Ctrl-C stops it")
-        print(
-            f"point the service at it with SFMC_AUTH_URL={fake.base_url} "
-            f"SFMC_CLIENT_ID={client_id} SFMC_CLIENT_SECRET=...",
-            flush=True,
+        # A log line (JSON once the CLI configured logging), like everything a served process
+        # writes.
+        logging.getLogger("activity.devtools.fake_sfmc").info(
+            "fake Marketing Cloud on %s (client ID %s); point the service at it with "
+            "SFMC_AUTH_URL=%s SFMC_CLIENT_ID=%s SFMC_CLIENT_SECRET=...",
+            fake.base_url,
+            client_id,
+            fake.base_url,
+            client_id,
+            extra={"url": fake.base_url},
         )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
 
     web.run_app(create_fake_sfmc_app(fake), host=host, port=port, print=announce)

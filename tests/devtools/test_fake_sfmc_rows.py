@@ -1,0 +1,96 @@
+"""The fake Marketing Cloud's async rows API, through our own rows client."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from activity.devtools.fake_sfmc import Failure, FakeSfmc
+from activity.sfmc import rows_api, soap
+from activity.sfmc.data_extension import BOOLEAN, EMAIL, TEXT, Field
+from activity.sfmc.rows_api import RowsRejected, SfmcRetryLater
+from activity.sfmc.tokens import Access, SfmcUnauthorized
+from tests.sfmc_support import access_for
+
+KEY = "RowsTest"
+FIELDS = [
+    Field("CalendarSubscriptionId", TEXT, 36),
+    Field("Email", EMAIL, 254),
+    Field("optIn1", BOOLEAN),
+    Field("Note", TEXT, 5),
+]
+
+
+async def _installed(http: aiohttp.ClientSession, url: str) -> Access:
+    access = await access_for(http, url)
+    body = soap.create_data_extension(KEY, "Rows test", FIELDS)
+    assert (await soap.call(http, access, "Create", body, "CreateResponse")).overall_status == "OK"
+    return access
+
+
+async def _rows(http: aiohttp.ClientSession, url: str) -> list[dict[str, object]]:
+    async with http.get(f"{url}/__fake/dataextensions/{KEY}/rows") as resp:
+        return list((await resp.json())["rows"])
+
+
+async def test_upserts_by_primary_key_and_reports_refused_rows(
+    http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
+) -> None:
+    _, url = sfmc
+    access = await _installed(http, url)
+    rows = [
+        {"CalendarSubscriptionId": "a", "Email": "a@x.co", "optIn1": True},
+        {"CalendarSubscriptionId": "b", "Note": "too long"},
+        {"CalendarSubscriptionId": "c", "Email": "nope"},
+        {"CalendarSubscriptionId": "d", "Unknown": 1},
+        {"Email": "nokey@x.co"},
+    ]
+    request_id = await rows_api.upsert(http, access, KEY, rows)
+    assert await rows_api.wait(http, access, request_id, delays=(0.0,)) is True
+    errors = await rows_api.row_errors(http, access, request_id)
+    assert [e.subscription_id for e in errors] == ["b", "c", "d", ""]
+    assert "longer than 5" in errors[0].message and "not a valid email" in errors[1].message
+    assert "does not exist" in errors[2].message and "is required" in errors[3].message
+    # The good row is there; an upsert of the same key changes it, never adds a second row.
+    request_id = await rows_api.upsert(
+        http, access, KEY, [{"CalendarSubscriptionId": "A", "optIn1": False}]
+    )
+    assert await rows_api.wait(http, access, request_id, delays=(0.0,)) is False
+    assert await _rows(http, url) == [
+        {"CalendarSubscriptionId": "A", "Email": "a@x.co", "optIn1": False}
+    ]
+
+
+async def test_failures_map_to_retry_reject_and_unauthorized(
+    http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
+) -> None:
+    fake, url = sfmc
+    access = await _installed(http, url)
+    row = [{"CalendarSubscriptionId": "a"}]
+    # A dropped connection twice: aiohttp itself resends an idempotent PUT once.
+    dropped = [Failure(0), Failure(0)]
+    fake.fail("rows", [Failure(429), Failure(503), *dropped, Failure(400, {"message": "Bad"})])
+    for _ in range(3):
+        with pytest.raises(SfmcRetryLater):
+            await rows_api.upsert(http, access, KEY, row)
+    with pytest.raises(RowsRejected, match="Bad"):
+        await rows_api.upsert(http, access, KEY, row)
+    with pytest.raises(RowsRejected, match="items must be a non-empty array"):
+        await rows_api.upsert(http, access, KEY, [])
+    with pytest.raises(RowsRejected, match="was not found"):
+        await rows_api.upsert(http, access, "NoSuchKey", row)
+    fake.expire_access_tokens()
+    with pytest.raises(SfmcUnauthorized):
+        await rows_api.upsert(http, access, KEY, row)
+
+
+async def test_a_request_still_pending_after_the_polls_is_retried_later(
+    http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
+) -> None:
+    fake, url = sfmc
+    access = await _installed(http, url)
+    request_id = await rows_api.upsert(http, access, KEY, [{"CalendarSubscriptionId": "a"}])
+    fake.fail("rows_status", [Failure(200, {"status": {"requestStatus": "Pending"}})] * 2)
+    with pytest.raises(SfmcRetryLater, match="still pending"):
+        await rows_api.wait(http, access, request_id, delays=(0.0, 0.01))
+    assert await rows_api.wait(http, access, request_id, delays=(0.0,)) is False

@@ -1,0 +1,85 @@
+"""Reading a Rokt calendar's events: every page, the TTL cache, token refresh, failures."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from activity.admin.settings_service import RoktAccount
+from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
+from activity.devtools.jb import rokt_event
+from activity.errors import RoktAuthFailed, RoktRejected, RoktRetryable
+from activity.rokt.calendar_events import CACHE_SECONDS, CalendarEvents
+from activity.rokt.token_cache import TokenCache
+
+ACCOUNT = RoktAccount("100", "acme", "cid", "csecret")
+
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[tuple[FakeRokt, CalendarEvents, Clock]]:
+    fake, url, runner = await start_fake_rokt(client_id="cid", client_secret="csecret")
+    fake.calendars.add("acme", "cal-1", "main")
+    for n in range(250):
+        fake.events[("acme", f"ev-{n:03d}")] = rokt_event(f"ev-{n:03d}", title=f"Event {n}")
+    clock = Clock()
+    async with aiohttp.ClientSession() as http:
+        yield fake, CalendarEvents(http, url, TokenCache(http, url), clock=clock), clock
+    await runner.cleanup()
+
+
+async def test_every_page_is_read_once_and_kept_for_the_ttl(
+    env: tuple[FakeRokt, CalendarEvents, Clock],
+) -> None:
+    fake, calendars, clock = env
+    found = await calendars.events(ACCOUNT, "cal-1")
+    assert [e.id for e in found] == [f"ev-{n:03d}" for n in range(250)]
+    assert found[5].title == "Event 5" and found[5].timezone == "Eastern Standard Time"
+    assert [c.query["pageNumber"] for c in fake.calls("calendar_events")] == ["1", "2", "3"]
+    await calendars.events(ACCOUNT, "cal-1")
+    assert len(fake.calls("calendar_events")) == 3  # cached
+    clock.now += CACHE_SECONDS + 1
+    await calendars.events(ACCOUNT, "cal-1")
+    assert len(fake.calls("calendar_events")) == 6  # read again after the TTL
+
+
+async def test_a_401_refreshes_the_token_once(env: tuple[FakeRokt, CalendarEvents, Clock]) -> None:
+    fake, calendars, clock = env
+    await calendars.events(ACCOUNT, "cal-1")
+    fake.expire_tokens()  # Rokt forgets the cached token: the next read gets a 401 first
+    fake.events.clear()
+    clock.now += CACHE_SECONDS + 1
+    assert await calendars.events(ACCOUNT, "cal-1") == ()
+    assert fake.token_grants == 2
+    assert [c.status for c in fake.calls("calendar_events")][-2:] == [401, 200]
+
+
+@pytest.mark.parametrize(
+    ("calendar", "script", "error", "status"),
+    [
+        ("nope", None, RoktRejected, 404),
+        ("cal-1", [503], RoktRetryable, 503),
+        ("cal-1", [401, 401], RoktAuthFailed, 401),
+    ],
+)
+async def test_failures_are_rokt_errors(
+    env: tuple[FakeRokt, CalendarEvents, Clock],
+    calendar: str,
+    script: list[int] | None,
+    error: type[Exception],
+    status: int,
+) -> None:
+    fake, calendars, _ = env
+    if script:
+        fake.script("calendar_events", script)
+    with pytest.raises(error) as caught:
+        await calendars.events(ACCOUNT, calendar)
+    assert getattr(caught.value, "status", None) == status

@@ -1,0 +1,131 @@
+"""Journey names from Marketing Cloud's journey API, through the fake over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from cryptography.fernet import Fernet
+
+from activity.crypto import Keyring
+from activity.devtools.fake_sfmc import FakeSfmc
+from activity.devtools.jb import test_settings
+from activity.sfmc import client_credentials
+from activity.sfmc.connections import ConnectionService
+from activity.sfmc.journeys import MAX_LOOKUPS, RETRY_AFTER_SECONDS, JourneyNamer
+from activity.sfmc.tokens import SfmcTokens
+from activity.storage.delivery_views import FROM_MARKETING_CLOUD, JourneyName
+from activity.storage.sqlite import SQLiteStore
+from tests.sfmc_support import MID
+
+OTHER_MID = "100000002"
+
+
+class Clock:
+    now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def add_journey(http: aiohttp.ClientSession, url: str, **journey: object) -> None:
+    async with http.post(f"{url}/__fake/journeys", json=journey) as resp:
+        assert resp.status == 200
+
+
+@pytest.fixture
+async def namer(
+    tmp_path: Path, http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
+) -> AsyncIterator[tuple[JourneyNamer, SQLiteStore, Clock]]:
+    store = SQLiteStore(tmp_path / "a.db")
+    await store.open()
+    keyring = Keyring([Fernet.generate_key().decode()])
+    await client_credentials.connect(
+        store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
+        auth_url=sfmc[1],
+    )  # fmt: skip
+    connections = ConnectionService(store, keyring, test_settings(tmp_path))
+    clock = Clock()
+    yield JourneyNamer(connections, SfmcTokens(connections, http), clock=clock), store, clock
+    await store.close()
+
+
+async def test_names_come_from_the_business_units_own_journeys(
+    namer: tuple[JourneyNamer, SQLiteStore, Clock],
+    http: aiohttp.ClientSession,
+    sfmc: tuple[FakeSfmc, str],
+) -> None:
+    names, store, clock = namer
+    fake, url = sfmc
+    await add_journey(http, url, mid=MID, id="j-1", name="Welcome\x00 series ", key="welcome")
+    await add_journey(http, url, mid=OTHER_MID, id="j-2", name="Someone else's")
+    found = await names.name(http, store, MID, ["j-1", "j-2", "j-unknown", ""])
+    assert found == {
+        "j-1": JourneyName("j-1", "Welcome series", "welcome", "1", FROM_MARKETING_CLOUD, clock.now)
+    }
+    assert await store.journey_names(["j-1", "j-2"]) == found  # stored for the next page view
+    assert sorted(r.path for r in fake.calls("journey")) == [
+        "/interaction/v1/interactions/j-1",
+        "/interaction/v1/interactions/j-2",
+        "/interaction/v1/interactions/j-unknown",
+    ]
+    statuses = sorted(r.status for r in fake.calls("journey"))
+    assert statuses == [200, 404, 404]
+
+
+async def test_a_journey_without_a_name_is_not_asked_about_again_for_a_while(
+    namer: tuple[JourneyNamer, SQLiteStore, Clock],
+    http: aiohttp.ClientSession,
+    sfmc: tuple[FakeSfmc, str],
+) -> None:
+    names, store, clock = namer
+    fake, url = sfmc
+    assert await names.name(http, store, MID, ["j-later"]) == {}
+    await add_journey(http, url, mid=MID, id="j-later", name="Named later")
+    assert await names.name(http, store, MID, ["j-later"]) == {}
+    assert len(fake.calls("journey")) == 1
+    clock.now += RETRY_AFTER_SECONDS + 1
+    assert (await names.name(http, store, MID, ["j-later"]))["j-later"].name == "Named later"
+
+
+async def test_without_a_connection_or_when_marketing_cloud_fails_the_page_gets_no_names(
+    namer: tuple[JourneyNamer, SQLiteStore, Clock],
+    http: aiohttp.ClientSession,
+    sfmc: tuple[FakeSfmc, str],
+) -> None:
+    names, store, clock = namer
+    fake, url = sfmc
+    await add_journey(http, url, mid=OTHER_MID, id="j-2", name="Other")
+    assert await names.name(http, store, OTHER_MID, ["j-2"]) == {}  # not connected
+    assert fake.calls("journey") == []
+    await add_journey(http, url, mid=MID, id="j-3", name="Three")
+    async with http.post(
+        f"{url}/__fake/fail", json={"endpoint": "journey", "status": 500, "count": 1}
+    ) as resp:
+        assert resp.status == 200
+    assert await names.name(http, store, MID, ["j-3"]) == {}
+    clock.now += RETRY_AFTER_SECONDS + 1
+    assert (await names.name(http, store, MID, ["j-3"]))["j-3"].name == "Three"
+
+
+async def test_a_page_view_asks_about_a_few_journeys_at_most(
+    namer: tuple[JourneyNamer, SQLiteStore, Clock],
+    http: aiohttp.ClientSession,
+    sfmc: tuple[FakeSfmc, str],
+) -> None:
+    names, store, _ = namer
+    fake, _ = sfmc
+    await names.name(http, store, MID, [f"j-{n}" for n in range(20)])
+    assert len(fake.calls("journey")) == MAX_LOOKUPS
+
+
+async def test_the_fake_wants_a_token(
+    http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
+) -> None:
+    _, url = sfmc
+    await add_journey(http, url, mid=MID, id="j-1", name="Welcome")
+    for headers in ({}, {"Authorization": "Bearer nope"}):
+        async with http.get(f"{url}/interaction/v1/interactions/j-1", headers=headers) as resp:
+            assert resp.status == 401

@@ -1,0 +1,206 @@
+"""The sync worker, one round at a time, against the fake Marketing Cloud."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from cryptography.fernet import Fernet
+
+from activity.crypto import Keyring
+from activity.devtools.fake_sfmc import Failure, FakeSfmc
+from activity.devtools.jb import test_settings
+from activity.devtools.subscription_story import read_rows
+from activity.sfmc import client_credentials, soap
+from activity.sfmc.connections import ConnectionService
+from activity.sfmc.data_extension import CUSTOMER_KEY, FIELDS, NAME, Field
+from activity.sfmc.sync import SyncWorker
+from activity.sfmc.tokens import SfmcTokens
+from activity.storage.inbox import HELD, NewWebhook
+from activity.storage.models import DEAD, QUEUED, SENT
+from activity.storage.sqlite import SQLiteStore
+from tests.sfmc_support import MID, access_for
+
+
+@dataclass
+class Env:
+    store: SQLiteStore
+    worker: SyncWorker
+    fake: FakeSfmc
+    url: str
+    http: aiohttp.ClientSession
+    keyring: Keyring
+    connections: ConnectionService
+    tokens: SfmcTokens
+
+
+@pytest.fixture
+async def env(
+    tmp_path: Path, http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
+) -> AsyncIterator[Env]:
+    fake, url = sfmc
+    store = SQLiteStore(tmp_path / "a.db")
+    await store.open()
+    keyring = Keyring([Fernet.generate_key().decode()])
+    await client_credentials.connect(
+        store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
+        auth_url=url,
+    )  # fmt: skip
+    connections = ConnectionService(store, keyring, test_settings(tmp_path))
+    tokens = SfmcTokens(connections, http)
+    worker = SyncWorker(store, connections, tokens, http, status_delays=(0.0, 0.05))
+    yield Env(store, worker, fake, url, http, keyring, connections, tokens)
+    await store.close()
+
+
+async def install(env: Env, fields: list[Field]) -> None:
+    access = await access_for(env.http, env.url)
+    body = soap.create_data_extension(CUSTOMER_KEY, NAME, fields)
+    assert (await soap.call(env.http, access, "Create", body, "CreateResponse")).results
+
+
+async def accept(env: Env, sub: str, at: float, **values: object) -> None:
+    changes = {"CalendarSubscriptionId": (sub, 0.0), **{k: (v, at) for k, v in values.items()}}
+    hook = NewWebhook(MID, str(uuid.uuid4()), "Subscribe", sub, changes)
+    assert await env.store.inbox.accept(hook, 1.0)
+
+
+async def test_a_row_marketing_cloud_refuses_is_dead_with_its_message_and_alone(env: Env) -> None:
+    # Installed by hand with a narrower Email than ours: Marketing Cloud refuses one row.
+    narrow = [Field("Email", "Text", 10) if f.name == "Email" else f for f in FIELDS]
+    await install(env, narrow)
+    subs = [str(uuid.uuid4()) for _ in range(3)]
+    await accept(env, subs[0], 5.0, Email="a@b.co")
+    await accept(env, subs[1], 5.0, Email="much-too-long@example.com")
+    await accept(env, subs[2], 5.0, Email="c@d.co")
+    assert await env.worker.run_once() == 3
+    assert await env.store.inbox.counts(MID) == {SENT: 2, DEAD: 1}
+    (dead,) = await env.store.inbox.recent_dead(MID)
+    assert dead.subscription_id == subs[1]
+    assert "longer than 10" in dead.last_error and dead.last_error.startswith("sfmc_rejected")
+    rows = await read_rows(env.http, env.url, MID)
+    assert sorted(r["CalendarSubscriptionId"] for r in rows) == sorted([subs[0], subs[2]])
+    assert [c.endpoint for c in env.fake.calls() if c.endpoint.startswith("rows")] == [
+        "rows", "rows_status", "rows_results",
+    ]  # fmt: skip
+
+
+async def test_a_state_merged_while_in_flight_is_sent_again(env: Env) -> None:
+    await install(env, list(FIELDS))
+    sub = str(uuid.uuid4())
+    await accept(env, sub, 5.0, Email="old@x.co")
+    # The status answer takes a while; meanwhile another instance merges a newer change.
+    done = {"status": {"requestStatus": "Complete", "hasErrors": False}}
+    env.fake.fail("rows_status", [Failure(200, done, delay=0.5)])
+    syncing = asyncio.create_task(env.worker.run_once())
+    await asyncio.sleep(0.2)
+    await env.store.inbox.merge(MID, {sub: [{"Email": ("new@x.co", 9.0)}]}, 2.0)
+    await syncing
+    assert await env.store.inbox.counts(MID) == {QUEUED: 1}
+    await env.worker.run_once()
+    assert await env.store.inbox.counts(MID) == {SENT: 1}
+    (row,) = await read_rows(env.http, env.url, MID)
+    assert row["Email"] == "new@x.co"
+
+
+async def test_no_connection_holds_and_a_connection_releases(env: Env) -> None:
+    await install(env, list(FIELDS))
+    await env.store.delete_sfmc_connection(MID)
+    await accept(env, str(uuid.uuid4()), 5.0, Email="a@b.co")
+    assert await env.worker.run_once() == 1
+    assert await env.store.inbox.counts(MID) == {HELD: 1}
+    (held,) = await env.store.inbox.recent_dead(MID) or [None]
+    assert held is None  # held is not dead
+    assert await env.worker.run_once() == 0  # held work is not retried
+    await client_credentials.connect(
+        env.store, env.keyring, env.http, mid=MID, client_id="sfmc-cid",
+        client_secret="sfmc-csecret", auth_url=env.url,
+    )  # fmt: skip
+    env.worker.unhold_soon()
+    assert await env.worker.run_once() == 1
+    assert await env.store.inbox.counts(MID) == {SENT: 1}
+
+
+async def test_before_the_install_work_is_held_not_killed(env: Env) -> None:
+    worker = SyncWorker(
+        env.store, env.worker._connections, env.worker._tokens, env.http,
+        status_delays=(0.0,), unhold_check_seconds=0.0,
+    )  # fmt: skip
+    await accept(env, str(uuid.uuid4()), 5.0, Email="a@b.co")
+    assert await worker.run_once() == 1
+    counts = await env.store.inbox.counts(MID)
+    assert counts == {HELD: 1}
+    assert await env.store.inbox.recent_dead(MID) == []
+    await install(env, list(FIELDS))
+    assert await worker.run_once() == 1  # the next check releases it; now it lands
+    assert await env.store.inbox.counts(MID) == {SENT: 1}
+    assert len(await read_rows(env.http, env.url, MID)) == 1
+
+
+@pytest.mark.postgres
+async def test_two_instances_on_postgresql_end_in_the_newest_state(
+    tmp_path: Path, http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str], postgres_url: str
+) -> None:
+    """Webhooks arrive while two workers sync from one inbox: each row ends newest, once."""
+    from activity.devtools.subscription_story import check_rows, story
+    from activity.rokt.webhook_payloads import parse_webhook
+    from activity.storage.postgres import PostgresStore
+    from tests import pg
+
+    _, url = sfmc
+    await pg.empty_tables(postgres_url)
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        keyring = Keyring([Fernet.generate_key().decode()])
+        await client_credentials.connect(
+            store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
+            auth_url=url,
+        )  # fmt: skip
+        access = await access_for(http, url)
+        body = soap.create_data_extension(CUSTOMER_KEY, NAME, list(FIELDS))
+        await soap.call(http, access, "Create", body, "CreateResponse")
+        workers = []
+        for owner in ("a", "b"):
+            connections = ConnectionService(store, keyring, test_settings(tmp_path))
+            workers.append(
+                SyncWorker(
+                    store, connections, SfmcTokens(connections, http), http, owner=owner,
+                    batch_size=40, status_delays=(0.0, 0.02),
+                )
+            )  # fmt: skip
+        traffic = story("acme", 150, seed=23)
+        import json
+
+        async def feed() -> None:
+            for n, hook in enumerate(traffic.webhooks):
+                parsed = parse_webhook(json.dumps(hook).encode(), 1.9e9 + n)
+                await store.inbox.accept(
+                    NewWebhook(MID, parsed.webhook_id, parsed.event_type,
+                               parsed.subscription_id, parsed.changes),
+                    1.0,
+                )  # fmt: skip
+                if n % 25 == 0:
+                    await asyncio.sleep(0.01)
+
+        async def sync(worker: SyncWorker) -> None:
+            for _ in range(400):
+                await worker.run_once()
+                if not feeding.done():
+                    continue
+                counts = await store.inbox.counts(MID)
+                if not counts.get(QUEUED) and not counts.get("sending"):
+                    return
+                await asyncio.sleep(0.01)
+
+        feeding = asyncio.create_task(feed())
+        await asyncio.gather(feeding, *(sync(w) for w in workers))
+        assert check_rows(traffic.expected, await read_rows(http, url, MID)) == []
+        assert set(await store.inbox.counts(MID)) == {SENT}
+    finally:
+        await store.close()
