@@ -225,3 +225,18 @@ def test_pinned_tzdata_is_not_older_than_the_systems() -> None:
     first = system.read_text().splitlines()[0]  # "# version 2025b"
     assert first.startswith("# version ")
     assert first.removeprefix("# version ").strip() <= TZDATA_VERSION
+
+
+def test_no_other_module_reads_a_time_zone_database() -> None:
+    # One database: only timezones.py turns a zone name into rules (from the pinned tzdata).
+    package = ROOT / "activity"
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in package.rglob("*.py")
+        if path.name != "timezones.py"
+        and any(
+            needle in path.read_text(encoding="utf-8")
+            for needle in ("ZoneInfo(", "available_timezones", "import tzlocal", "from tzlocal")
+        )
+    ]
+    assert offenders == []

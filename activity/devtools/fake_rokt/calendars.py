@@ -24,9 +24,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from aiohttp import web
+
+from activity.events import timezones
 
 if TYPE_CHECKING:
     from activity.devtools.fake_rokt.state import Answer, FakeRokt
@@ -166,7 +168,9 @@ def add_routes(
 
 def _utc(local: Any, iana: Any) -> str | None:
     try:
-        moment = datetime.fromisoformat(str(local)).replace(tzinfo=ZoneInfo(str(iana)))
+        # The pinned tzdata, as everywhere (activity/events/timezones.py), not the system's.
+        zone = timezones.zone_info(str(iana))
+        moment = datetime.fromisoformat(str(local)).replace(tzinfo=zone)
     except (ValueError, ZoneInfoNotFoundError):
         return None
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
