@@ -36,10 +36,18 @@ def _serve(args: argparse.Namespace) -> int:
     from activity.ops.bodies import SERVER_OPTIONS
     from activity.ops.eventloop import new_event_loop
     from activity.ops.logs import configure_logging
+    from activity.ops.workers import worker_settings
 
     configure_logging(log_level_from_env(os.environ))
     settings = settings_from_env()
-    ensure_can_listen(args.host, args.port)
+    worker = args.worker_index
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if worker is None:
+        ensure_can_listen(args.host, args.port)
+        if workers > 1:
+            return _supervise(settings, args.host, args.port, workers)
+    else:
+        settings = worker_settings(settings, worker)
     loop = new_event_loop()
     url = f"http://{args.host}:{args.port}"
 
@@ -51,12 +59,35 @@ def _serve(args: argparse.Namespace) -> int:
         create_app(settings),
         host=args.host,
         port=args.port,
-        print=announce,
+        print=announce if not worker else None,  # once, not once per worker
         access_log=None,
         loop=loop,
+        reuse_port=worker is not None,
         **SERVER_OPTIONS,
     )
     return 0
+
+
+def _supervise(settings: Settings, host: str, port_number: int, workers: int) -> int:
+    """Make the schema and SQLite's key file once, then run the workers."""
+    from activity.crypto import keyring_for
+    from activity.ops.eventloop import new_event_loop
+    from activity.ops.workers import Supervisor, worker_command
+    from activity.storage.factory import store_for
+
+    async def prepare() -> None:
+        store = store_for(settings, create=True)
+        await store.open()
+        await store.close()
+
+    # In the order one process meets them, so a bad start says the same thing.
+    keyring_for(settings.database_url, settings.encryption_keys, create=True)
+    loop = new_event_loop()  # the workers' loop: its errors are worded the same
+    try:
+        loop.run_until_complete(prepare())
+    finally:
+        loop.close()
+    return Supervisor(worker_command(host, port_number), workers).run()
 
 
 def _fake_rokt(args: argparse.Namespace) -> int:
@@ -211,6 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=port, default=8080, help="TCP port to listen on (1-65535)")
+    serve.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="server processes sharing the port and the database (default: one per CPU)",
+    )
+    serve.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)
 
     fake = sub.add_parser(

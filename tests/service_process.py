@@ -34,8 +34,10 @@ class Service:
         *,
         database_url: str,
         encryption_key: str | None = None,
+        workers: int = 1,
         **env: str,
     ) -> None:
+        self.workers = workers  # --workers: more than one runs a supervisor and its workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -75,6 +77,8 @@ class Service:
             "serve",
             "--port",
             str(self.port),
+            "--workers",
+            str(self.workers),
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from aiohttp import web
 from rich.console import Console
 
-from activity.devtools.bench.load import LoadResult, run_wrk, write_bodies
+from activity.devtools.bench.bodies import LARGE, execute_bodies
+from activity.devtools.bench.load import (
+    LoadResult,
+    RepeatedBodies,
+    run_wrk,
+    sent_indices,
+    write_bodies,
+)
 from activity.devtools.bench.report import BenchReport, Phase
 from activity.devtools.bench.rokt import Stats
+from activity.devtools.bench.rounds import Round
 from activity.devtools.bench.run import BenchConfig, run_bench
 from activity.devtools.bench.subscribe import SubscribePhase
+from activity.devtools.demo import make_contacts
 from activity.devtools.fake_rokt import FakeRokt, RecordedRequest
 
 
@@ -24,11 +35,15 @@ from activity.devtools.fake_rokt import FakeRokt, RecordedRequest
 def test_small_bench_prints_every_figure_with_its_target(tmp_path: Path) -> None:
     out = io.StringIO()
     config = BenchConfig(
-        contacts=1000,  # enough shared load for py-spy to sample
+        rounds=1,
+        large_rounds=1,
+        round_seconds=1,
+        round_bodies=30_000,  # enough for a second of either server on this machine
+        workers=2,
+        worker_rounds=1,
         per_contact=100,
         paced_rate=100,
         paced_seconds=1,
-        baseline_seconds=1,
         connections=8,
         profile=tmp_path / "profile.svg",
         subscribe_contacts=200,
@@ -40,25 +55,39 @@ def test_small_bench_prints_every_figure_with_its_target(tmp_path: Path) -> None
     # The flame graph sampled the service while it answered executes.
     assert "execute (" in (tmp_path / "profile.svg").read_text(), text
     assert report.delivered_exactly_once, text
-    assert report.baseline.requests > 0 and report.shared.load.requests >= 1000
+    servers = {(r.server, r.size) for r in report.rounds}
+    assert servers == {
+        ("service", "1 KB"),
+        ("floor", "1 KB"),
+        ("service", "3 KB"),
+        ("floor", "3 KB"),
+        ("service × 2 workers", "1 KB"),
+        ("floor × 2 processes", "1 KB"),
+    }
+    for r in report.rounds:
+        # Every round: no body twice, wrk's own CPU measured, the server's CPU too.
+        assert r.load.repeats == 0 and r.load.requests > 0, r
+        assert r.load.sent >= r.load.requests and r.load.wrk_cpu_seconds > 0, r
+        assert r.load.server_cpu_seconds > 0, r
     assert report.shared.load.errors == report.shared.load.non_2xx == 0
     assert report.per_contact.calls_per_1000 > report.shared.calls_per_1000
     assert report.token_grants >= 1 and report.peak_rss_mb > 0
-    # Both servers burn CPU for every execute; the service also accepts and delivers.
-    assert 0 < report.baseline.cpu_ms_per_request < report.shared.load.cpu_ms_per_request
     for figure in (
-        "executes/s, max",
+        "executes/s, max, ~1 KB bodies",
         "latency p50 / p99 at max",
         "CPU per execute (server process, all threads)",
         "(paced)",
         "Rokt calls per 1,000 contacts, shared scope",
         "Rokt calls per 1,000 contacts, contact scope",
         "token grants",
-        "peak RSS (VmHWM) after 1,200 contacts",
-        "≥ 0.6 × baseline",
+        "peak RSS (VmHWM) after",
+        "≥ 0.7 × floor",
         "p99 < 50 ms",
         "≤ 10",
         "< 150 MB",
+        "wrk CPU/request",
+        "service / floor",
+        "service × 2 workers / floor × 2 processes",
         "subscribe executes/s (200 contacts, Rokt 100 ms, 8 connections)",
         "subscribe latency p50 / p99",
         "subscribe: Rokt calls / subscriptions made",
@@ -75,7 +104,7 @@ def test_small_bench_prints_every_figure_with_its_target(tmp_path: Path) -> None
     assert (sub.rokt_calls, sub.subscriptions) == (200, 200)
     # Each execute waited for Rokt's 100 ms: 8 connections cannot pass 80 per second.
     assert sub.load.p50_ms >= 100 and 0 < sub.load.rate <= 80
-    assert config.paced_rate and "ms" in text
+    assert sub.load.repeats == 0
 
 
 def test_bodies_are_dealt_to_one_file_per_wrk_thread(tmp_path: Path) -> None:
@@ -105,14 +134,19 @@ def test_stats_count_calls_and_repeated_subscriptions() -> None:
 
 
 def _load(rate: float, p99: float = 10.0) -> LoadResult:
-    return LoadResult(int(rate * 10), 10.0, 0, 0, 1.0, p99)
+    return LoadResult(int(rate * 10), 10.0, 0, 0, 1.0, p99, wrk_cpu_seconds=1.0)
+
+
+def _rounds(service: float = 1000, floor: float = 1000) -> tuple[Round, ...]:
+    return (Round("service", "1 KB", _load(service)), Round("floor", "1 KB", _load(floor)))
 
 
 def _report(**kw: object) -> BenchReport:
     phase = Phase(_load(1000), 1000, 900, 5, 0.1)
     values: dict[str, object] = {
         "environment": "test",
-        "baseline": _load(1000),
+        "rounds": _rounds(),
+        "workers": 2,
         "shared": phase,
         "per_contact": phase,
         "paced": phase,
@@ -131,7 +165,11 @@ def _report(**kw: object) -> BenchReport:
 
 def test_targets() -> None:
     assert _report().ok
-    assert not _report(baseline=_load(2000)).checks()["ratio"]
+    assert not _report(rounds=_rounds(floor=1500)).checks()["ratio"]
+    assert _report(rounds=_rounds(service=700)).checks()["ratio"]
+    # wrk busy for 95% of the run: the figure may be wrk's, not the server's.
+    busy = (Round("floor", "1 KB", replace(_load(1000), wrk_cpu_seconds=9.5)),)
+    assert not _report(rounds=_rounds() + busy).checks()["wrk"]
     assert not _report(peak_rss_mb=150.0).checks()["rss"]
     assert not _report(paced=Phase(_load(1000, p99=50.0), 1, 1, 0, 0)).checks()["paced"]
     late = replace(_load(1000, p99=5.0), late=1, max_lag_ms=300.0)
@@ -177,18 +215,16 @@ async def _paced(
     server = await aiohttp_server(_execute_app(seen, delay))
     write_bodies(tmp_path / "paced", bodies, threads=1)
     url = str(server.make_url("")).rstrip("/")
-    load = await run_wrk(
-        url, tmp_path / "paced", threads=1, connections=4, seconds=60, exhaust=True, rate=rate
-    )
+    load = await run_wrk(url, tmp_path / "paced", threads=1, connections=4, exhaust=True, rate=rate)
     return load, seen
 
 
 async def test_paced_wrk_sends_every_body_on_schedule(aiohttp_server: Any, tmp_path: Path) -> None:
     bodies = [f"{'bad' if i % 5 == 0 else 'ok'}-{i}".encode() for i in range(40)]
     load, seen = await _paced(aiohttp_server, tmp_path, bodies, rate=200)
-    assert sorted(seen[: len(bodies)]) == sorted(bodies)  # each once before any repeat
-    assert (load.non_2xx, load.errors, load.late) == (8, 0, 0)
-    assert load.requests >= len(bodies)
+    assert sorted(seen) == sorted(bodies)  # each once, none again
+    assert (load.non_2xx, load.errors, load.late, load.repeats) == (8, 0, 0, 0)
+    assert load.requests == load.sent == len(bodies)
     # 40 slots 5 ms apart: sending faster than the schedule would finish sooner.
     assert load.seconds >= 39 / 200
     assert 0 < load.p50_ms <= load.p99_ms
@@ -200,6 +236,57 @@ async def test_paced_wrk_reports_sends_that_waited_for_a_connection(
     # 4 connections, 100 ms answers: at most 40/s get through, so a 200/s schedule falls behind.
     bodies = [f"ok-{i}".encode() for i in range(20)]
     load, seen = await _paced(aiohttp_server, tmp_path, bodies, rate=200, delay=0.1)
-    assert sorted(seen[: len(bodies)]) == sorted(bodies)
+    assert sorted(seen) == sorted(bodies)
     assert load.late >= 10
     assert load.max_lag_ms >= 100
+
+
+async def _timed(
+    aiohttp_server: Any, tmp_path: Path, bodies: list[bytes], *, threads: int, seconds: float
+) -> tuple[LoadResult, list[bytes]]:
+    seen: list[bytes] = []
+    server = await aiohttp_server(_execute_app(seen))
+    write_bodies(tmp_path / "timed", bodies, threads=threads)
+    url = str(server.make_url("")).rstrip("/")
+    load = await run_wrk(
+        url, tmp_path / "timed", threads=threads, connections=4, seconds=seconds, exhaust=False
+    )
+    return load, seen
+
+
+async def test_a_timed_run_that_runs_out_of_bodies_is_refused(
+    aiohttp_server: Any, tmp_path: Path
+) -> None:
+    # 50 bodies cannot last a second against a server that answers at once.
+    bodies = [f"ok-{i}".encode() for i in range(50)]
+    with pytest.raises(RepeatedBodies, match="bodies twice"):
+        await _timed(aiohttp_server, tmp_path, bodies, threads=1, seconds=1.0)
+
+
+async def test_a_timed_run_reports_what_it_sent_and_wrks_own_cpu(
+    aiohttp_server: Any, tmp_path: Path
+) -> None:
+    bodies = [f"ok-{i}".encode() for i in range(200_000)]
+    load, seen = await _timed(aiohttp_server, tmp_path, bodies, threads=2, seconds=1.0)
+    assert load.repeats == 0 and len(seen) == len(set(seen)) > 100
+    # wrk checked thread 0's request before the run: that sent nothing and counts nothing.
+    # The server may have read a few requests whose answers wrk no longer waited for.
+    assert sum(load.sent_by_thread) == load.sent >= len(seen) >= load.requests
+    sent = {bodies[i] for i in sent_indices(len(bodies), load.sent_by_thread)}
+    assert set(seen) <= sent and len(sent) - load.requests <= 4  # at most one in flight each
+    assert load.wrk_cpu_seconds > 0 and 0 < load.wrk_cpu_share < 2.0
+    assert 0.9 <= load.seconds <= 3.0
+
+
+def test_bodies_are_distinct_about_1_and_3_kb_and_verified_by_pyjwt() -> None:
+    contacts = make_contacts(50, random.Random(1))
+    secret = "a-bench-secret-of-thirty-two-bytes"
+    small = list(execute_bodies(contacts, secret))
+    large = list(execute_bodies(contacts, secret, size=LARGE, rng=random.Random(2)))
+    assert len(set(small + large)) == 100
+    assert all(900 <= len(b) <= 1400 for b in small), [len(b) for b in small]
+    assert all(2800 <= len(b) <= 3400 for b in large), [len(b) for b in large]
+    payload = jwt.decode(large[0], secret, algorithms=["HS256"])
+    assert payload["keyValue"] == contacts[0].key
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(small[0], "another-secret-of-thirty-two-bytes", algorithms=["HS256"])

@@ -1,4 +1,4 @@
-"""The benchmark's baseline: an aiohttp server that only verifies the JWT with PyJWT and
+"""The benchmark's baseline (the floor): an aiohttp server that only verifies the JWT with PyJWT and
 answers, so the service's figures can be read against what aiohttp and PyJWT alone cost here.
 
 Run as `python -m activity.devtools.bench.baseline --port P`; the secret is BENCH_JWT_SECRET.
@@ -40,12 +40,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m activity.devtools.bench.baseline")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--reuse-port", action="store_true", help="SO_REUSEPORT: several floors on one port"
+    )
     args = parser.parse_args()
     app = create_baseline_app(os.environ[SECRET_ENV])
     from activity.ops.eventloop import new_event_loop
 
     web.run_app(
-        app, host=args.host, port=args.port, print=None, access_log=None, loop=new_event_loop()
+        app,
+        host=args.host,
+        port=args.port,
+        print=None,
+        access_log=None,
+        loop=new_event_loop(),
+        reuse_port=args.reuse_port,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from activity.devtools.bench.load import process_cpu_seconds
 from activity.devtools.demo import free_socket
 
 READY_SECONDS = 30.0
@@ -103,9 +105,30 @@ async def drain(
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process so far, all its threads counted."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # After the command name: state is field 3 of proc(5), utime 14 and stime 15.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_cpu_seconds(pid)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """cpu_seconds of `pid` and of its living children (a supervisor and its workers)."""
+    total = cpu_seconds(pid)
+    for child in children(pid):
+        with contextlib.suppress(OSError):  # a worker that just exited
+            total += cpu_seconds(child)
+    return total
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # field 4 of proc(5): ppid
+            found.append(int(entry.name))
+    return found
 
 
 def peak_rss_mb(pid: int) -> float:
