@@ -62,7 +62,13 @@ class Result:
 class Served:
     """`python -m activity serve` on a fresh SQLite database."""
 
-    def __init__(self, rokt_url: str, workdir: Path, service_path: str | None = None) -> None:
+    def __init__(
+        self,
+        rokt_url: str,
+        workdir: Path,
+        service_path: str | None = None,
+        database_url: str | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         keep = {k: v for k, v in os.environ.items() if not k.startswith(("ACTIVITY_", "ROKT_"))}
@@ -70,12 +76,16 @@ class Served:
             **keep,
             "ACTIVITY_PUBLIC_URL": "https://ca.example.com",
             "ACTIVITY_JWT_SECRET": TEST_SECRET,
-            "ACTIVITY_DATABASE_URL": f"sqlite:///{workdir / 'activity.db'}",
+            "ACTIVITY_DATABASE_URL": database_url or f"sqlite:///{workdir / 'activity.db'}",
             "ACTIVITY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "ACTIVITY_LOG_LEVEL": "WARNING",
             "ACTIVITY_METRICS_TOKEN": METRICS_TOKEN,
             "ROKT_API_URL": rokt_url,
         }
+        if database_url:
+            # On PostgreSQL a restarted instance has a new name: it takes over the killed
+            # one's leases when they run out (the shortest lease the settings allow).
+            self.env["ACTIVITY_DELIVERY_LEASE_SECONDS"] = "21"
         # Another checkout: without `site` (-S) an editable install of this one cannot take
         # precedence; the installed libraries come from this interpreter's site-packages.
         self.python = [sys.executable]
@@ -186,10 +196,14 @@ async def settled(service: Served, fake: FakeRokt, subs: list[str], within: floa
 
 
 async def measure(
-    case: str, contacts: int, workdir: Path, service_path: str | None = None
+    case: str,
+    contacts: int,
+    workdir: Path,
+    service_path: str | None = None,
+    database_url: str | None = None,
 ) -> Result:
     fake, rokt_url, runner = await start_fake_rokt(port=free_port())
-    service = Served(rokt_url, workdir, service_path)
+    service = Served(rokt_url, workdir, service_path, database_url)
     interrupted = 0
     try:
         await service.configure()

@@ -215,3 +215,18 @@ async def test_subscription_lists_events_only_after_rokts_processing(
     assert event["externalId"] == "summer-sale" and event["id"] != "summer-sale"
     (visible,) = details["eventsVisibleToSubscription"]
     assert visible["subscriptionEventId"] == "summer-sale"
+
+
+async def test_a_subscription_shows_only_the_events_of_the_readers_accounts(
+    rokt: tuple[FakeRokt, str], http: aiohttp.ClientSession
+) -> None:
+    fake, url = rokt
+    fake.add_client("other", "other-secret", accounts=["beta"])
+    mine = await token_for(http, url, "cid", "csecret")
+    theirs = await token_for(http, url, "other", "other-secret")
+    sub = str(uuid.uuid4())
+    assert (await create(http, url, mine, rokt_event(), sub))[0] == 202
+    _, details = await send(http, "GET", f"{url}/v1/subscription/{sub}", mine)
+    assert [e["externalId"] for e in details["events"]] == ["summer-sale"]
+    _, details = await send(http, "GET", f"{url}/v1/subscription/{sub}", theirs)
+    assert details["events"] == [] and details["eventsVisibleToSubscription"] == []

@@ -254,3 +254,74 @@ async def test_a_unit_on_its_enterprise_default_checks_that_account(
     )  # fmt: skip
     assert (await post(local, rokt_hooks.subscribe("ent-acct", sub_id())))[0] == 200
     assert (await post(local, rokt_hooks.subscribe("acme", sub_id())))[0] == 422
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_service(
+    request: pytest.FixtureRequest, aiohttp_server: ServerFactory, settings: Settings
+) -> tuple[TestServer, str]:
+    """The service on SQLite and on PostgreSQL: what one refuses as text, both must."""
+    if request.param == "postgres":
+        from tests.pg import empty_tables
+
+        url = request.getfixturevalue("postgres_url")
+        await empty_tables(url)
+        settings = dataclasses.replace(settings, database_url=url)
+    return await _service(aiohttp_server, settings)
+
+
+def _event_added(event_id: str, webhook_id: str) -> dict[str, Any]:
+    payload = rokt_hooks.event_removed("acme", sub_id(), event_id)
+    payload["eventId"] = webhook_id
+    return payload
+
+
+def _with_webhook_id(payload: dict[str, Any], webhook_id: str) -> dict[str, Any]:
+    payload["eventId"] = webhook_id
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (lambda: _with_webhook_id(rokt_hooks.subscribe("acme", sub_id()), "a\ud800b"), "eventId"),
+        (lambda: _with_webhook_id(rokt_hooks.subscribe("acme", sub_id()), "a\x00b"), "eventId"),
+        (lambda: _event_added("launch-1", "b\ud800"), "eventId"),
+        (lambda: _event_added("launch-1", "c\x00"), "eventId"),
+        (lambda: _event_added("launch\x00", "d-1"), "eventId"),
+        (lambda: _event_added("launch\udfff", "e-1"), "eventId"),
+        (lambda: rokt_hooks.subscribe("acme", sub_id(), utmSource="a\x00b"), "UtmSource"),
+    ],
+)
+async def test_unstorable_text_is_400_on_both_backends_never_500_or_503(
+    any_service: tuple[TestServer, str],
+    make: Any,
+    why: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A lone surrogate or NUL is legal JSON but no database or Marketing Cloud takes it. A 503
+    # would make Rokt resend a body that can never be stored for 30 minutes; a 500 logs a
+    # traceback. It is the body's fault: 400, naming the field.
+    server, url = any_service
+    raw = json.dumps(make()).encode()
+    status, body = await post(url, raw)
+    assert (status, body["reason"]) == (400, "malformed_webhook"), body
+    assert why in body["error"]
+    assert await server.app[STORE].inbox.counts() == {}
+    assert await server.app[STORE].inbox.event_counts(DEMO_MID) == []
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    # The same URL still takes a good webhook at once.
+    assert (await post(url, rokt_hooks.subscribe("acme", sub_id())))[0] == 200
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+async def test_json_without_standard_numbers_is_400(
+    service: tuple[TestServer, str], constant: bytes
+) -> None:
+    # Python's json reads NaN and Infinity; no JSON sender writes them, and a stored "inf"
+    # would reach Marketing Cloud as text.
+    server, url = service
+    raw = json.dumps(rokt_hooks.subscribe("acme", sub_id(), utmSource="PLACEHOLDER")).encode()
+    status, body = await post(url, raw.replace(b'"PLACEHOLDER"', constant))
+    assert (status, body["reason"]) == (400, "malformed_webhook")
+    assert await server.app[STORE].inbox.counts() == {}

@@ -204,7 +204,8 @@ def _remove(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
 
 
 def _subscription(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
-    return fake.subscription(request.match_info["subscription_id"])
+    client = fake.token_clients.get(_bearer(request, fake) or "", "")
+    return fake.subscription(request.match_info["subscription_id"], client)
 
 
 def _subscribe(request: web.Request, fake: FakeRokt, body: Any) -> Answer:

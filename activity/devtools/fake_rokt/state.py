@@ -293,16 +293,19 @@ class FakeRokt:
         held.discard(subscription_id)
         return ACCEPTED
 
-    def subscription(self, subscription_id: str) -> Answer:
+    def subscription(self, subscription_id: str, client: str | None = None) -> Answer:
         """Seed 002 lines 283-369: a subscription's details with the events it holds, once
-        Rokt's background processing has made them visible."""
+        Rokt's background processing has made them visible. With `client`, only events of
+        accounts that client owns are shown (credentials see their own account only)."""
         if not GUID.match(subscription_id) or subscription_id in self.rejected_subscriptions:
             return 400, error_body(400, [("InvalidSubscription", "subscription not found")])
         now = self.clock()
         held = [
             (key, self.events[key])
             for key in self.events_of(subscription_id)
-            if key in self.events and self.visible_at.get((key, subscription_id), 0.0) <= now
+            if key in self.events
+            and self.visible_at.get((key, subscription_id), 0.0) <= now
+            and (client is None or self.account_owner.get(key[0]) == client)
         ]
         return 200, {
             "subscriptionId": subscription_id,
