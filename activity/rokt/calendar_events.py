@@ -10,7 +10,6 @@ token comes from the shared TokenCache and never leaves the server.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from urllib.parse import quote
 import aiohttp
 from cachetools import TTLCache
 
+from activity import remote_json
 from activity.errors import RoktAuthFailed, RoktRejected, RoktRetryable
 from activity.rokt.client import error_text
 from activity.rokt.retry import is_retryable
@@ -151,10 +151,11 @@ class CalendarEvents:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         try:
             async with self._http.get(f"{self._api_url}{path}", headers=headers) as resp:
-                text = await resp.text(errors="replace")
-                try:
-                    return resp.status, json.loads(text) if resp.status == 200 else text
-                except ValueError:
-                    return (502 if resp.status == 200 else resp.status), text
+                raw = await resp.content.read(remote_json.MAX_ANSWER_BYTES + 1)
+                text = raw.decode("utf-8", errors="replace")
+                if resp.status != 200:
+                    return resp.status, text
+                data = remote_json.loads(raw) if len(raw) <= remote_json.MAX_ANSWER_BYTES else None
+                return (200, data) if isinstance(data, dict) else (502, text)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise RoktRetryable(f"Rokt unreachable: {type(exc).__name__}") from None

@@ -3,12 +3,12 @@ from the RoktError family."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from activity import remote_json
 from activity.errors import RoktAuthFailed, RoktError, RoktNotFound, RoktRejected, RoktRetryable
 from activity.rokt.api_requests import UNSUBSCRIBE, RoktRequest
 from activity.rokt.retry import is_retryable, parse_retry_after
@@ -22,19 +22,17 @@ SUCCESS = frozenset({200, 201, 202, 204})
 # Deactivating a subscription Rokt no longer has leaves the state we asked for. A 404 on cancel
 # or remove is RoktNotFound instead: the delivery worker decides (docs/rokt.md).
 GONE_IS_DONE = frozenset({UNSUBSCRIBE})
-# Answers that say the request was not acted on; other 5xx (500, 502, 504) may come after
-# Rokt did the work, so a repeat must check first.
-NOT_ACTED_ON = frozenset({429, 503})
+# Answers that say the request was not acted on (a gateway's 502 means Rokt's service gave it
+# no answer either); other 5xx (500, 504, ...) may come after Rokt did the work, so a repeat
+# must check first.
+NOT_ACTED_ON = frozenset({429, 502, 503})
 MAX_REASON_CHARS = 300
 
 
 def error_text(body: str) -> str:
     """Rokt's explanation from an error body (JSON when it can), on one short line."""
     text = body
-    try:
-        data: Any = json.loads(body)
-    except ValueError:
-        data = None
+    data = remote_json.loads(body)
     if isinstance(data, dict):
         parts = [str(data[k]) for k in ("message", "error", "error_description") if data.get(k)]
         said = "; ".join(parts)
@@ -110,10 +108,7 @@ class RoktClient:
         status, body, retry_after = await self._authorized(account, request)
         if status not in SUCCESS:
             raise failure(status, body, retry_after, request, account.account_code)
-        try:
-            data: Any = json.loads(body)
-        except ValueError:
-            data = None
+        data = remote_json.loads(body)
         if not isinstance(data, dict):
             raise RoktRetryable(f"Rokt answered HTTP {status} without a JSON object", status=status)
         if data.get("success") is False:
@@ -152,7 +147,8 @@ class RoktClient:
             async with self._http.request(
                 request.method, f"{self._api_url}{request.path}", **kwargs
             ) as resp:
-                body = await resp.text(errors="replace")
+                raw = await resp.content.read(remote_json.MAX_ANSWER_BYTES + 1)
+                body = raw.decode("utf-8", errors="replace")
                 label = str(resp.status)
                 return resp.status, body, resp.headers.get("Retry-After")
         except TimeoutError:

@@ -8,6 +8,7 @@ Google or Microsoft subscription needs the person's consent first, so its answer
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,11 @@ GOOGLE = "Google"
 MICROSOFT = "Microsoft"
 METHODS = (WEBCAL, GOOGLE, MICROSOFT)
 NEEDS_REDIRECT = (GOOGLE, MICROSOFT)
+# Seed 003 lines 114-117: subscription ids are UUID/GUIDs. Links: webcal:// for WebCal, https:// for
+# the Google/Microsoft consent form (http:// for the fake on a development machine).
+GUID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
+LINK_SCHEMES = ("webcal://", "https://", "http://")
+MAX_URL_LENGTH = 2000
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,18 @@ def subscribed(answer: Mapping[str, Any]) -> Subscribed:
     if not subscription_id and not url:
         raise RoktRetryable(
             "Rokt answered Create Subscription with neither a subscriptionId nor a URL"
+        )
+    # Both go to JB as out-arguments and into an email: a value that is not an id or a link
+    # is Rokt misbehaving, and is not handed on.
+    if subscription_id and not GUID.fullmatch(subscription_id):
+        raise RoktRetryable(
+            "Rokt answered Create Subscription with a subscriptionId that is "
+            f"not a GUID ({len(subscription_id)} characters)"
+        )
+    if url and (len(url) > MAX_URL_LENGTH or not url.lower().startswith(LINK_SCHEMES)):
+        raise RoktRetryable(
+            "Rokt answered Create Subscription with a link that is not a "
+            f"webcal, https or http URL of at most {MAX_URL_LENGTH} characters"
         )
     return Subscribed(
         subscription_id=subscription_id,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from cachetools import TLRUCache
 
+from activity import remote_json
 from activity.errors import RoktAuthFailed, RoktError, RoktRetryable
 from activity.rokt.retry import is_retryable, parse_retry_after
 
@@ -73,11 +74,13 @@ async def fetch_token(
         async with http.post(token_url(api_url), data=form, headers=headers, **kwargs) as resp:
             status = resp.status
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-            body = await resp.json(content_type=None) if status == 200 else None
-    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            raw = await resp.content.read(remote_json.MAX_ANSWER_BYTES + 1)
+    except (TimeoutError, aiohttp.ClientError) as exc:
         raise RoktRetryable(
             f"Rokt unreachable: token request failed ({type(exc).__name__})"
         ) from None
+    fits = len(raw) <= remote_json.MAX_ANSWER_BYTES
+    body = remote_json.loads(raw) if status == 200 and fits else None
     if status in AUTH_FAILED_STATUSES:
         raise RoktAuthFailed(
             f"invalid credentials: Rokt refused client ID {client_id!r} (HTTP {status})",

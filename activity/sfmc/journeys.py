@@ -10,7 +10,6 @@ Cloud could not name is not asked about again for a while: the page never waits 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from activity import remote_json
 from activity.errors import SfmcError
 from activity.journey.journey_names import MAX_ID_LENGTH, clean_name
 from activity.sfmc.connections import ConnectionService
@@ -93,10 +93,7 @@ async def _fetch(
         raw = await resp.content.read(MAX_ANSWER_BYTES + 1)
         if resp.status != 200 or len(raw) > MAX_ANSWER_BYTES:
             return None
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
+    body = remote_json.loads(raw)
     if not isinstance(body, dict) or body.get("id") not in (None, journey_id):
         return None
     name = clean_name(body.get("name"))

@@ -9,12 +9,12 @@ Marketing Cloud's error code and a bounded description.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
+from activity import remote_json
 from activity.config import TSSD_PATTERN
 from activity.errors import SfmcError, SfmcGrantRefused, SfmcUnavailable
 
@@ -87,10 +87,7 @@ async def _call(
         raise SfmcUnavailable(
             f"Marketing Cloud's {what} could not be reached ({type(exc).__name__})"
         ) from None
-    try:
-        body = json.loads(raw) if len(raw) <= MAX_ANSWER_BYTES else None
-    except (ValueError, UnicodeDecodeError):
-        body = None
+    body = remote_json.loads(raw) if len(raw) <= MAX_ANSWER_BYTES else None
     if status == 429 or status >= 500:
         raise SfmcUnavailable(f"Marketing Cloud's {what} answered {status}", status=status)
     if status != 200 or not isinstance(body, dict):

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from activity import remote_json
 from activity.errors import SfmcError, SfmcUnavailable
 from activity.rokt.retry import is_retryable, parse_retry_after
 from activity.sfmc.data_extension import PRIMARY_KEY
@@ -86,10 +87,7 @@ async def _request(
             status, retry_after = resp.status, resp.headers.get("Retry-After")
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise SfmcRetryLater(f"Marketing Cloud unreachable ({type(exc).__name__})") from None
-    try:
-        answer = json.loads(raw) if raw and len(raw) <= MAX_ANSWER_BYTES else None
-    except (ValueError, UnicodeDecodeError):
-        answer = None
+    answer = remote_json.loads(raw) if raw and len(raw) <= MAX_ANSWER_BYTES else None
     if status == 401:
         raise SfmcUnauthorized(f"{method} {path.split('/')[2]} answered 401", status=401)
     if is_retryable(status):

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from activity import create_app
@@ -453,3 +454,45 @@ async def test_a_forged_tssd_is_never_called(
     assert resp.status == 401 and "invalid tenant" in await resp.text()
     assert fake.calls("token") == []
     await no_session(client)
+
+
+NESTED = b"[" * 20_000 + b"]" * 20_000  # under the 64 KB read limit
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body"),
+    [
+        ("/v2/token", NESTED),
+        ("/v2/token", b'{"access_token": "t", "expires_in": NaN, "x": ' + NESTED + b"}"),
+        ("/v2/userinfo", NESTED),
+        ("/v2/userinfo", b"<html><body>Maintenance</body></html>"),
+    ],
+)
+async def test_marketing_cloud_answering_garbage_is_a_clear_page_and_no_session(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture, endpoint: str, body: bytes,
+) -> None:  # fmt: skip
+    async def token(_request: web.Request) -> web.Response:
+        if endpoint == "/v2/token":
+            return web.Response(body=body, content_type="application/json")
+        return web.json_response({"access_token": "t", "expires_in": 1200})
+
+    async def userinfo(_request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    remote = web.Application()
+    remote.router.add_post("/v2/token", token)
+    remote.router.add_get("/v2/userinfo", userinfo)
+    auth = await aiohttp_server(remote)
+    settings = test_settings(
+        tmp_path, sfmc_client_id="sfmc-cid", sfmc_client_secret="sfmc-csecret",
+        sfmc_auth_url=str(auth.make_url("")).rstrip("/"),
+    )  # fmt: skip
+    server = await aiohttp_server(create_app(settings))
+    client = await browser(aiohttp_server, aiohttp_client, server)
+    state = (await start_login(client))["state"]
+    resp = await finish(client, {"code": "c", "state": state})
+    assert resp.status in (401, 503), await resp.text()
+    assert "Marketing Cloud" in await resp.text()
+    assert not any(c.startswith(f"{COOKIE_NAME}=") for c in resp.headers.getall("Set-Cookie"))
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

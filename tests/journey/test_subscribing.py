@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from activity import create_app
@@ -341,3 +342,62 @@ async def test_a_slow_rokt_holds_a_bounded_share_and_events_keep_flowing(
     assert time.monotonic() - started < 1.0  # an event action does not wait behind Rokt
     rest = await asyncio.gather(*calls)
     assert [b["roktStatus"] for s, b in rest if s == 200].count("subscribed") == 8
+
+
+NESTED = b"[" * 50_000 + b"]" * 50_000
+
+
+@pytest.fixture
+async def garbage_rokt(aiohttp_server: Any) -> tuple[dict[str, Any], str]:
+    """A Rokt whose token endpoint works and whose Create Subscription answers whatever the
+    test puts in `answer` (status, body bytes, content type)."""
+    answer: dict[str, Any] = {"status": 200, "body": b"{}", "type": "application/json"}
+
+    async def token(_request: web.Request) -> web.Response:
+        return web.json_response({"access_token": "t", "expires_in": 3600})
+
+    async def subscribe(_request: web.Request) -> web.Response:
+        return web.Response(
+            status=answer["status"], body=answer["body"], content_type=answer["type"]
+        )
+
+    app = web.Application()
+    app.router.add_post("/oauth2/token", token)
+    app.router.add_post("/v2/subscribe/{account}/{calendar}", subscribe)
+    server = await aiohttp_server(app)
+    return answer, str(server.make_url("")).rstrip("/")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type"),
+    [
+        (200, NESTED, "application/json"),
+        (400, NESTED, "application/json"),
+        (500, NESTED, "application/json"),
+        (200, b'{"subscriptionId": NaN}', "application/json"),
+        (200, b"<html><body>Service Unavailable</body></html>", "text/html"),
+        (200, b'{"success": false, "statusCode": 400, "message": ' + NESTED + b"}", "text/json"),
+        (200, b'{"subscriptionId": "' + b"a" * 200_000 + b'", "subscriptionUrl": "x"}', "a/b"),
+        (200, b'{"subscriptionId": 7, "subscriptionUrl": ["webcal://x"]}', "application/json"),
+    ],
+)
+async def test_rokt_answering_garbage_is_a_clear_answer_never_a_500(
+    aiohttp_client: ClientFactory,
+    tmp_path: Path,
+    garbage_rokt: tuple[dict[str, Any], str],
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    body: bytes,
+    content_type: str,
+) -> None:
+    answer, url = garbage_rokt
+    answer.update(status=status, body=body, type=content_type)
+    client = await app_client(aiohttp_client, tmp_path, url)
+    got, out = await post(client, execute_payload(subscribe_arguments()))
+    # Rokt's fault, not the contact's: a 503 that JB retries, or `invalid` for a 4xx.
+    assert got in (200, 503), out
+    if got == 200:
+        assert out["roktStatus"] == "invalid" and len(out["roktError"]) < 400
+    else:
+        assert out["reason"] == "rokt_unavailable" and len(out["error"]) < 400
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
