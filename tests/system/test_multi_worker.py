@@ -105,7 +105,15 @@ async def test_a_killed_worker_is_replaced_and_every_contact_is_delivered_once(
                 # Contacts sent to the dying worker may be lost to JB's retry, not many.
                 assert len(queued) >= CONTACTS * 0.8
                 expected = set(queued)
-                await wait_until(lambda: expected <= set(fake.subscription_ids_sent()), within=60)
+                try:
+                    await wait_until(
+                        lambda: expected <= set(fake.subscription_ids_sent()), within=90
+                    )
+                except AssertionError:
+                    missing = expected - set(fake.subscription_ids_sent())
+                    print(len(missing), len(expected), len(fake.requests))
+                    print("\n".join(line[:300] for line in service.lines[-40:]))
+                    raise
                 await asyncio.sleep(0.5)
                 sent = Counter(fake.subscription_ids_sent())
                 in_flight = {

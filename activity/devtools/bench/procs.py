@@ -118,6 +118,7 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def children(pid: int) -> list[int]:
+    """The living children of `pid`."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -126,7 +127,8 @@ def children(pid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # field 4 of proc(5): ppid
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]  # fields 3 and 4 of proc(5)
+        if int(ppid) == pid and state != "Z":  # a dead child not yet waited for is gone
             found.append(int(entry.name))
     return found
 
