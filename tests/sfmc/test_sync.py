@@ -204,3 +204,34 @@ async def test_two_instances_on_postgresql_end_in_the_newest_state(
         assert set(await store.inbox.counts(MID)) == {SENT}
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status", "body"),
+    [
+        ("rows_status", 400, {"message": "Invalid request id", "errorcode": 10000}),
+        ("rows_status", 404, {"message": "Request not found", "errorcode": 10001}),
+        ("rows_results", 403, {"message": "Insufficient privileges", "errorcode": 0}),
+        ("rows", 202, {"requestId": "../../../v2/token", "resultMessages": []}),
+        ("rows", 202, {"requestId": "r" * 5000, "resultMessages": []}),
+    ],
+)
+async def test_a_refused_status_or_results_call_or_a_bad_request_id_costs_no_row(
+    env: Env, endpoint: str, status: int, body: dict[str, object]
+) -> None:
+    # The status and results calls ask about a request; their 4xx says nothing against the
+    # rows (which Marketing Cloud took, or will take again: upserts are idempotent). They are
+    # sent again later, never dead letters and never held as "not installed".
+    await install(env, list(FIELDS))
+    await accept(env, str(uuid.uuid4()), 5.0, Email="a@b.co")
+    await accept(env, str(uuid.uuid4()), 5.0, Email="c@d.co")
+    if endpoint == "rows_results":
+        env.fake.fail("rows_status", [Failure(200, {"status": {"requestStatus": "Complete",
+                                                               "hasErrors": True}})])  # fmt: skip
+    env.fake.fail(endpoint, [Failure(status, body)] * 3)  # the split halves meet it too
+    assert await env.worker.run_once() == 2
+    counts = await env.store.inbox.counts(MID)
+    assert DEAD not in counts and HELD not in counts, counts
+    assert await env.store.inbox.recent_dead(MID) == []
+    calls = [c.path for c in env.fake.calls()]
+    assert not any("v2/token" in p and "async" in p for p in calls), calls

@@ -231,7 +231,9 @@ async def test_an_expired_refresh_token_holds_the_work_and_the_settings_page_say
 
 
 async def sign_in_with_sso(flow: Flow) -> None:
-    code = (await authorize(flow.http, flow.sfmc_url, mid=MID))["code"]
+    # The scopes a sign-in asks for by default: rows need data_extensions_write.
+    scope = "offline data_extensions_read data_extensions_write"
+    code = (await authorize(flow.http, flow.sfmc_url, mid=MID, scope=scope))["code"]
     tokens = await oauth.exchange_code(
         flow.http, flow.sfmc_url, client_id="sfmc-cid", client_secret="sfmc-csecret",
         code=code, redirect_uri=REDIRECT,
