@@ -41,7 +41,7 @@ def error_text(body: str) -> str:
             if detail and str(detail) not in said:
                 parts.append(str(detail))
         text = "; ".join(parts) or body
-    text = " ".join(text.split()) or "(no details)"
+    text = remote_json.plain_text(text) or "(no details)"
     if len(text) > MAX_REASON_CHARS:
         return text[: MAX_REASON_CHARS - 1] + "…"
     return text

@@ -65,7 +65,7 @@ def _message(body: Any, status: int) -> str:
             parts += [str(e.get("message", "")) for e in extra if isinstance(e, dict)]
         text = ": ".join(p for p in parts if p)
         if text:
-            return " ".join(text.split())[:500]
+            return remote_json.plain_text(text)[:500]
     return f"HTTP {status}"
 
 

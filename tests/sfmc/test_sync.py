@@ -235,3 +235,43 @@ async def test_a_refused_status_or_results_call_or_a_bad_request_id_costs_no_row
     assert await env.store.inbox.recent_dead(MID) == []
     calls = [c.path for c in env.fake.calls()]
     assert not any("v2/token" in p and "async" in p for p in calls), calls
+
+
+async def test_marketing_cloud_text_with_a_nul_or_lone_surrogate_still_ends_the_row_on_postgresql(
+    tmp_path: Path, http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str], postgres_url: str
+) -> None:
+    # Marketing Cloud's reason becomes the dead letter's last_error. PostgreSQL text holds no
+    # NUL: stored as sent, the row could never be marked and would be claimed and refused
+    # again forever, with a traceback each round.
+    from activity.storage.postgres import PostgresStore
+    from tests import pg
+
+    fake, url = sfmc
+    await pg.empty_tables(postgres_url)
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        keyring = Keyring([Fernet.generate_key().decode()])
+        await client_credentials.connect(
+            store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
+            auth_url=url,
+        )  # fmt: skip
+        access = await access_for(http, url)
+        body = soap.create_data_extension(CUSTOMER_KEY, NAME, list(FIELDS))
+        await soap.call(http, access, "Create", body, "CreateResponse")
+        connections = ConnectionService(store, keyring, test_settings(tmp_path))
+        worker = SyncWorker(
+            store, connections, SfmcTokens(connections, http), http, status_delays=(0.0,)
+        )
+        sub = str(uuid.uuid4())
+        changes = {"CalendarSubscriptionId": (sub, 0.0), "Email": ("a@b.co", 5.0)}
+        assert await store.inbox.accept(NewWebhook(MID, "w-1", "Subscribe", sub, changes), 1.0)
+        refusal = {"message": "Invalid\x00 value \ud800 for Email", "errorcode": 10000}
+        fake.fail("rows", [Failure(400, refusal)])
+        assert await worker.run_once() == 1
+        assert await store.inbox.counts(MID) == {DEAD: 1}
+        (dead,) = await store.inbox.recent_dead(MID)
+        assert "Invalid" in dead.last_error and "\x00" not in dead.last_error
+        dead.last_error.encode("utf-8")  # no lone surrogate either
+    finally:
+        await store.close()
