@@ -49,6 +49,10 @@ class Settings:
     delivery_round_interval_seconds: float = 0.2
     delivery_batch_size: int = 500
     delivery_lease_seconds: float = 60.0
+    # Before repeating a create whose answer never came, how long to allow Rokt's background
+    # processing (seed 002: "up to few minutes") and how often to look (activity/rokt/resend.py).
+    rokt_visibility_wait_seconds: float = 600.0
+    rokt_recheck_seconds: float = 120.0
     rokt_timeout_seconds: float = ROKT_TIMEOUT_SECONDS
     # The action `subscribe` calls Rokt inside execute: this many at once per process, and
     # each gives up (503, JB retries) after this long, well inside JB's 20 s execute timeout.

@@ -33,6 +33,8 @@ class Case:
     # Prepares the working directory; may return extra environment.
     setup: Callable[[Path], dict[str, str]] | None = None
     marks: tuple[pytest.MarkDecorator, ...] = ()
+    # The case relies on file permissions, which root's capabilities override: run it without them.
+    obeys_permissions: bool = False
 
 
 def _key_file_is_a_directory(cwd: Path) -> dict[str, str]:
@@ -60,7 +62,11 @@ def _read_only_directory(cwd: Path) -> dict[str, str]:
 
 
 AS_ROOT = os.geteuid() == 0
-NEEDS_PERMISSIONS = pytest.mark.skipif(AS_ROOT, reason="root ignores file permissions")
+# As root (CI), the command runs with the capabilities that bypass file permissions dropped, so a
+# mode-555 directory or a mode-000 file refuses it as it would refuse any other user.
+WITHOUT_ROOT_OVERRIDES = (
+    ("setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--") if AS_ROOT else ()
+)
 
 CASES = {
     "serve: port number out of range": Case(("serve", "--port", "99999"), ("--port", "65535")),
@@ -174,7 +180,7 @@ CASES = {
         ("permission denied",),
         SERVE_ENV,
         setup=_read_only_directory,
-        marks=(NEEDS_PERMISSIONS,),
+        obeys_permissions=True,
     ),
     "serve: key file that is a directory": Case(
         ("serve",), ("key file", "activity.db.key"), SERVE_ENV, setup=_key_file_is_a_directory
@@ -187,7 +193,7 @@ CASES = {
         ("key file", "permission denied"),
         SERVE_ENV,
         setup=_unreadable_key_file,
-        marks=(NEEDS_PERMISSIONS,),
+        obeys_permissions=True,
     ),
     "settings list without a database": Case(("settings", "list"), ("no database at",)),
     "settings delete without a database": Case(
@@ -203,10 +209,13 @@ def _params() -> Iterator[object]:
         yield pytest.param(case, id=name, marks=case.marks)
 
 
-def run(argv: tuple[str, ...], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: tuple[str, ...], env: dict[str, str], cwd: Path, *, obeys_permissions: bool = False
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("ACTIVITY_", "ROKT_"))}
+    prefix = WITHOUT_ROOT_OVERRIDES if obeys_permissions else ()
     return subprocess.run(
-        [sys.executable, "-m", "activity", *argv],
+        [*prefix, sys.executable, "-m", "activity", *argv],
         env={**clean, "PYTHONPATH": str(Path(__file__).parent.parent), **env},
         cwd=cwd,
         capture_output=True,
@@ -234,7 +243,7 @@ def test_a_bad_start_says_why_in_one_line(case: Case, tmp_path: Path) -> None:
     if case.setup is not None:
         env.update(case.setup(tmp_path))
     before = sorted(p.name for p in tmp_path.iterdir())
-    done = run(case.argv, env, tmp_path)
+    done = run(case.argv, env, tmp_path, obeys_permissions=case.obeys_permissions)
     assert done.returncode != 0
     line = the_line(done)
     assert "Traceback" not in line

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from activity import ids
 from activity.errors import InvalidInput
@@ -66,9 +66,9 @@ class EventConfig:
     values: Mapping[str, Any]  # "<<Name>>" -> the bound value
 
 
-@dataclass(frozen=True, slots=True)
-class ContactConfig:
-    """An EventConfig bound to one contact."""
+class ContactConfig(NamedTuple):
+    """An EventConfig bound to one contact. Immutable like EventConfig, but built on every
+    execute, so a named tuple: a third of a frozen dataclass's construction cost."""
 
     config: EventConfig
     contact_key: str
@@ -123,7 +123,8 @@ def scoped_event_id(event_id: Any, scope: Any, contact_key: str) -> str:
             f"eventScope is contact but the contact key {_clip(key)!r} cannot be part of a Rokt "
             "eventId; expected a contact key without spaces, '/' or '\\' (or eventScope shared)"
         )
-    return ids.fit(f"{base}_{key}", EVENT_ID_MAX)
+    scoped = f"{base}_{key}"
+    return scoped if len(scoped) < EVENT_ID_MAX else ids.fit(scoped, EVENT_ID_MAX)
 
 
 def _text_of(given: Mapping[str, Any], field: str) -> str:

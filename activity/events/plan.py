@@ -24,7 +24,7 @@ from cachetools import LRUCache
 
 from activity.errors import InvalidInput
 from activity.events import config, placeholders, span, subscriptions, timezones
-from activity.events.config import ContactConfig, EventConfig
+from activity.events.config import EventConfig
 from activity.journey.inarguments import present
 from activity.rokt.api_requests import (
     CANCEL,
@@ -78,7 +78,26 @@ def plan(merged: Mapping[str, Any], contact_key: str) -> EventPlan:
             _remember(key, template)
     else:
         contact = config.bind(template.config, contact_key, subscription)
-    return _plan(template, contact)
+    # Rendered once per template; only a contact-scoped eventId changes the payload.
+    event, event_id = template.config, contact.event_id
+    payload, payload_json, key_hash = template.payload, template.payload_json, template.batch_key
+    if event_id != event.event_id:
+        payload = {**payload, "eventId": event_id}
+        payload_json = canonical_json(payload)
+        key_hash = batch_key(event.action, payload_json)
+    return EventPlan(
+        action=event.action,
+        mid=event.mid,
+        eid=event.eid,
+        on_error=event.on_error,
+        event_id=event_id,
+        payload=payload,
+        subscription_ids=contact.subscription_ids,
+        batch_key=key_hash,
+        start_utc=template.start_utc,
+        end_utc=template.end_utc,
+        payload_json=payload_json,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,29 +178,6 @@ def _template(event: EventConfig) -> _Template:
         batch_key=batch_key(event.action, payload_json),
         start_utc=start_utc,
         end_utc=end_utc,
-    )
-
-
-def _plan(template: _Template, contact: ContactConfig) -> EventPlan:
-    event = template.config
-    event_id = contact.event_id
-    payload, payload_json, key_hash = template.payload, template.payload_json, template.batch_key
-    if event_id != event.event_id:
-        payload = {**payload, "eventId": event_id}
-        payload_json = canonical_json(payload)
-        key_hash = batch_key(event.action, payload_json)
-    return EventPlan(
-        action=event.action,
-        mid=event.mid,
-        eid=event.eid,
-        on_error=event.on_error,
-        event_id=event_id,
-        payload=payload,
-        subscription_ids=contact.subscription_ids,
-        batch_key=key_hash,
-        start_utc=template.start_utc,
-        end_utc=template.end_utc,
-        payload_json=payload_json,
     )
 
 

@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from activity.appkeys import METRICS
+from activity.errors import StorageUnavailable
 from activity.ops.bodies import request_bodies
 from activity.ops.logs import log_context
 
@@ -77,6 +78,19 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return _too_large()
     except web.HTTPException:
         raise
+    except StorageUnavailable as exc:
+        # The database is down or refused: not a bug, and the caller can try again. Views
+        # with a promise to keep (execute, webhooks) answer this themselves.
+        log.warning(
+            "database unavailable",
+            extra={"request_id": request.get(REQUEST_ID, ""), "reason": exc.reason},
+        )
+        return web.json_response(
+            {"error": "the database cannot answer right now; try again shortly",
+             "reason": exc.reason},
+            status=503,
+            headers={"Retry-After": "5", "Cache-Control": "no-store"},
+        )  # fmt: skip
     except Exception:
         request.app[METRICS].http_errors.inc()
         log.exception(

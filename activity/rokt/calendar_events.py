@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 PAGE_SIZE = 100  # what we ask Rokt for
 MAX_PAGES = 20  # at most 2,000 events per calendar
 CACHE_SECONDS = 60.0
+# The whole read, every page: the editor waits for it, so a Rokt that answers each page just
+# inside the request timeout must not hold it for MAX_PAGES timeouts.
+DEADLINE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,10 @@ class CalendarEvents:
         tokens: TokenCache,
         *,
         clock: Callable[[], float] = time.monotonic,
+        deadline: float = DEADLINE_SECONDS,
     ) -> None:
         self._http = http
+        self._deadline = deadline
         self._api_url = api_url.rstrip("/")
         self._tokens = tokens
         self._cache: TTLCache[tuple[str, str, str], tuple[CalendarEvent, ...]] = TTLCache(
@@ -111,7 +116,13 @@ class CalendarEvents:
             return self._cache[key]
         async with self._locks.setdefault(key, asyncio.Lock()):
             if key not in self._cache:
-                self._cache[key] = await self._read_all(account, calendar_id)
+                try:
+                    async with asyncio.timeout(self._deadline):
+                        self._cache[key] = await self._read_all(account, calendar_id)
+                except TimeoutError:
+                    raise RoktRetryable(
+                        f"Rokt did not list calendar {calendar_id} within {self._deadline:g} s"
+                    ) from None
             return self._cache[key]
 
     async def _read_all(self, account: RoktAccount, calendar_id: str) -> tuple[CalendarEvent, ...]:

@@ -22,9 +22,10 @@ SUCCESS = frozenset({200, 201, 202, 204})
 # Deactivating a subscription Rokt no longer has leaves the state we asked for. A 404 on cancel
 # or remove is RoktNotFound instead: the delivery worker decides (docs/rokt.md).
 GONE_IS_DONE = frozenset({UNSUBSCRIBE})
-# Answers that say the request was not acted on; other 5xx (500, 502, 504) may come after
-# Rokt did the work, so a repeat must check first.
-NOT_ACTED_ON = frozenset({429, 503})
+# Answers that say the request was not acted on (a gateway's 502 means Rokt's service gave it
+# no answer either); other 5xx (500, 504, ...) may come after Rokt did the work, so a repeat
+# must check first.
+NOT_ACTED_ON = frozenset({429, 502, 503})
 MAX_REASON_CHARS = 300
 
 
@@ -40,7 +41,7 @@ def error_text(body: str) -> str:
             if detail and str(detail) not in said:
                 parts.append(str(detail))
         text = "; ".join(parts) or body
-    text = " ".join(text.split()) or "(no details)"
+    text = remote_json.plain_text(text) or "(no details)"
     if len(text) > MAX_REASON_CHARS:
         return text[: MAX_REASON_CHARS - 1] + "…"
     return text

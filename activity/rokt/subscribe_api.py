@@ -65,7 +65,12 @@ def subscribed(answer: Mapping[str, Any]) -> Subscribed:
             "Rokt answered Create Subscription with a subscriptionId that is "
             f"not a GUID ({len(subscription_id)} characters)"
         )
-    if url and (len(url) > MAX_URL_LENGTH or not url.lower().startswith(LINK_SCHEMES)):
+    if url and (
+        len(url) > MAX_URL_LENGTH
+        or not url.lower().startswith(LINK_SCHEMES)
+        or not url.isprintable()
+        or " " in url
+    ):
         raise RoktRetryable(
             "Rokt answered Create Subscription with a link that is not a "
             f"webcal, https or http URL of at most {MAX_URL_LENGTH} characters"

@@ -47,6 +47,9 @@ GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-
 # The oldest and newest timestamps taken as real: a year 1 or 9999 date is a broken payload.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
 LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+# Something happened before Rokt told us. A stamp further ahead than a clock or a zone mistaken
+# for UTC explains would win over every real webhook after it (newest wins) and freeze the row.
+MAX_AHEAD_SECONDS = 86_400.0
 
 
 class WebhookMalformed(InvalidInput):
@@ -131,12 +134,12 @@ def _changes(
     received_at: float,
 ) -> dict[str, tuple[Any, float]]:
     if event_type == SUBSCRIBE:
-        created = _time(subscription, "createdDateTimeUtc")
-        confirmed = _time(subscription, "confirmationDateTimeUtc")
+        created = _time(subscription, "createdDateTimeUtc", received_at)
+        confirmed = _time(subscription, "confirmationDateTimeUtc", received_at)
         stamps = [t for t in (created, confirmed) if t is not None]
         at = max(stamps) if stamps else received_at
     elif event_type == UNSUBSCRIBE:
-        removed = _time(subscription, "removedDateTimeUtc")
+        removed = _time(subscription, "removedDateTimeUtc", received_at)
         at = 0.0  # where someone unsubscribed from: only when nothing better is known
     else:
         at = received_at
@@ -256,7 +259,7 @@ def _guid(value: Any) -> str:
     return value.strip().lower()
 
 
-def _time(data: dict[str, Any], key: str) -> float | None:
+def _time(data: dict[str, Any], key: str, received_at: float) -> float | None:
     value = data.get(key)
     if value is None or value == "":
         return None
@@ -271,6 +274,8 @@ def _time(data: dict[str, Any], key: str) -> float | None:
     stamp = parsed.timestamp()
     if not EARLIEST <= stamp < LATEST:
         raise WebhookMalformed(f"{key} is out of range: {value[:40]!r}")
+    if stamp > received_at + MAX_AHEAD_SECONDS:
+        raise WebhookMalformed(f"{key} is in the future: {value[:40]!r}")
     return stamp
 
 

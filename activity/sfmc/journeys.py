@@ -91,6 +91,15 @@ async def _fetch(
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
     async with http.get(url, headers=headers, allow_redirects=False) as resp:
         raw = await resp.content.read(MAX_ANSWER_BYTES + 1)
+        if resp.status == 403:
+            # The connection's token lacks `journeys_read` (a sign-in asks only for
+            # SFMC_SCOPES): say so, or names stay missing without a word.
+            raise SfmcError(
+                "Marketing Cloud refused to read journeys (403): the connection needs the "
+                "journeys_read scope (SFMC_SCOPES and the package's API integration)",
+                status=403,
+                reason="missing_scope",
+            )
         if resp.status != 200 or len(raw) > MAX_ANSWER_BYTES:
             return None
     body = remote_json.loads(raw)

@@ -61,7 +61,9 @@ def _description(body: Any) -> tuple[str, str]:
         return "", ""
     error = body.get("error") or body.get("errorcode") or ""
     text = body.get("error_description") or body.get("message") or ""
-    return str(error)[:64], " ".join(str(text).split())[:MAX_DESCRIPTION]
+    return remote_json.plain_text(str(error))[:64], remote_json.plain_text(str(text))[
+        :MAX_DESCRIPTION
+    ]
 
 
 async def _call(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from activity.sfmc.data_extension import PRIMARY_KEY
 from activity.sfmc.tokens import Access, SfmcUnauthorized
 
 TIMEOUT_SECONDS = 60.0
+REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
@@ -63,7 +65,7 @@ def _message(body: Any, status: int) -> str:
             parts += [str(e.get("message", "")) for e in extra if isinstance(e, dict)]
         text = ": ".join(p for p in parts if p)
         if text:
-            return " ".join(text.split())[:500]
+            return remote_json.plain_text(text)[:500]
     return f"HTTP {status}"
 
 
@@ -96,8 +98,15 @@ async def _request(
             status=status,
             retry_after=parse_retry_after(retry_after),
         )
-    if status >= 400:
+    if status >= 400 and method == "PUT":
         raise RowsRejected(_message(answer, status), status=status)
+    if status >= 400:
+        # A refused question about a request (unknown, expired, no permission) says nothing
+        # against its rows: they are sent again later, never dead letters.
+        raise SfmcRetryLater(
+            f"Marketing Cloud answered {status} about request ({_message(answer, status)})",
+            status=status,
+        )
     return status, answer
 
 
@@ -108,8 +117,9 @@ async def upsert(
         http, access, "PUT", f"data/v1/async/dataextensions/key:{key}/rows", {"items": list(rows)}
     )
     request_id = answer.get("requestId") if isinstance(answer, dict) else None
-    if not isinstance(request_id, str) or not request_id:
-        raise SfmcRetryLater("Marketing Cloud's upsert answer has no requestId")
+    if not isinstance(request_id, str) or not REQUEST_ID.fullmatch(request_id):
+        # It goes into the next URLs: only an id, never a path of the answer's choosing.
+        raise SfmcRetryLater("Marketing Cloud's upsert answer has no usable requestId")
     return request_id
 
 

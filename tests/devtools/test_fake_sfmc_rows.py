@@ -94,3 +94,24 @@ async def test_a_request_still_pending_after_the_polls_is_retried_later(
     with pytest.raises(SfmcRetryLater, match="still pending"):
         await rows_api.wait(http, access, request_id, delays=(0.0, 0.01))
     assert await rows_api.wait(http, access, request_id, delays=(0.0,)) is False
+
+
+async def test_calls_need_their_scope(
+    http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
+) -> None:
+    # Marketing Cloud checks each call against the token's scopes: rows need
+    # data_extensions_write, a journey journeys_read (403 without).
+    from activity.sfmc import oauth
+
+    _fake, url = sfmc
+    read_only = await oauth.client_credentials(
+        http, url, client_id="sfmc-cid", client_secret="sfmc-csecret", account_id="100000001",
+        scope="data_extensions_read",
+    )  # fmt: skip
+    headers = {"Authorization": f"Bearer {read_only.access_token}"}
+    rows = f"{url}/data/v1/async/dataextensions/key:RoktCalendarSubscription/rows"
+    async with http.put(rows, json={"items": [{"a": 1}]}, headers=headers) as resp:
+        assert resp.status == 403
+        assert "Insufficient privileges" in (await resp.json())["message"]
+    async with http.get(f"{url}/interaction/v1/interactions/j-1", headers=headers) as resp:
+        assert resp.status == 403

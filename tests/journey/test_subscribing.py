@@ -379,6 +379,13 @@ async def garbage_rokt(aiohttp_server: Any) -> tuple[dict[str, Any], str]:
         (200, b'{"success": false, "statusCode": 400, "message": ' + NESTED + b"}", "text/json"),
         (200, b'{"subscriptionId": "' + b"a" * 200_000 + b'", "subscriptionUrl": "x"}', "a/b"),
         (200, b'{"subscriptionId": 7, "subscriptionUrl": ["webcal://x"]}', "application/json"),
+        (400, b'{"message": "bad\\u0000 name \\ud800 here"}', "application/json"),
+        (
+            200,
+            b'{"subscriptionId": "0b6c1f7e-3c1d-4f5e-9a8b-1c2d3e4f5a6b",'
+            b' "subscriptionUrl": "webcal://x\\u0000y"}',
+            "application/json",
+        ),
     ],
 )
 async def test_rokt_answering_garbage_is_a_clear_answer_never_a_500(
@@ -398,6 +405,8 @@ async def test_rokt_answering_garbage_is_a_clear_answer_never_a_500(
     assert got in (200, 503), out
     if got == 200:
         assert out["roktStatus"] == "invalid" and len(out["roktError"]) < 400
+        # Rokt's words reach JB and the database: one line of storable text.
+        assert "\x00" not in out["roktError"] and out["roktError"].isprintable()
     else:
         assert out["reason"] == "rokt_unavailable" and len(out["error"]) < 400
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

@@ -97,3 +97,31 @@ async def test_a_500_is_counted_and_answered_without_a_trace(
     )
     scrape = await client.get("/metrics", headers={"Authorization": "Bearer scrape"})
     assert "activity_http_errors_total 1.0" in await scrape.text()
+
+
+async def test_a_database_that_cannot_answer_is_503_on_every_page_never_500(
+    aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The admin pages, the running views and the picker read the database for the session:
+    # when it is down, a 503 that says so (retry later), not a 500 with a traceback.
+    from activity.appkeys import STORE
+    from tests.admin_support import admin_client, login_token, signed_in
+
+    app = create_app(test_settings(tmp_path, run_delivery=False))
+    client = await admin_client(aiohttp_server, aiohttp_client, app)
+    csrf = await signed_in(client)
+    await app[STORE].close()
+    caplog.clear()
+    answers = [
+        await client.get("/settings"),
+        await client.get("/settings/deliveries"),
+        await client.get("/running/stats?activityId=a-1"),
+        await client.get("/api/rokt/events"),
+        await client.post("/logout", data={"csrf_token": csrf}),
+        await client.post("/login", data={"jwt": login_token()}),
+    ]
+    for resp in answers:
+        assert resp.status == 503, (resp.url, resp.status, await resp.text())
+        assert (await resp.json())["reason"] == "storage_unavailable"
+        assert resp.headers["Retry-After"]
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

@@ -83,3 +83,28 @@ async def test_failures_are_rokt_errors(
     with pytest.raises(error) as caught:
         await calendars.events(ACCOUNT, calendar)
     assert getattr(caught.value, "status", None) == status
+
+
+async def test_a_slow_rokt_cannot_stall_the_picker_page_after_page() -> None:
+    # Each page comes just inside the per-request timeout; without a deadline for the whole
+    # read, 20 such pages would hold the editor's request for 20 timeouts.
+    import asyncio
+    import time
+
+    fake, url, runner = await start_fake_rokt(client_id="cid", client_secret="csecret")
+    fake.calendars.add("acme", "cal-1", "main")
+    for n in range(250):
+        fake.events[("acme", f"ev-{n:03d}")] = rokt_event(f"ev-{n:03d}")
+    fake.script("calendar_events", [None] * 3, delay=0.4)
+    try:
+        timeout = aiohttp.ClientTimeout(total=0.5)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            calendars = CalendarEvents(http, url, TokenCache(http, url), deadline=0.6)
+            started = time.monotonic()
+            with pytest.raises(RoktRetryable, match="did not list"):
+                await calendars.events(ACCOUNT, "cal-1")
+            assert time.monotonic() - started < 0.9
+            await asyncio.sleep(0.5)  # the scripted slow pages are used up
+            assert len(await calendars.events(ACCOUNT, "cal-1")) == 250  # nothing cached
+    finally:
+        await runner.cleanup()

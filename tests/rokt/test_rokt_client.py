@@ -200,3 +200,34 @@ def test_error_text_reads_rokt_error_shapes() -> None:
     assert error_text("<html>\n  Bad   Gateway </html>") == "<html> Bad Gateway </html>"
     assert error_text("") == "(no details)"
     assert error_text("y" * 1000).endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("status", "delay", "maybe"),
+    [(429, 0.0, False), (502, 0.0, False), (503, 0.0, False), (500, 0.0, True),
+     (504, 0.0, True), (None, 1.0, True)],
+)  # fmt: skip
+async def test_errors_say_whether_the_call_may_have_reached_rokt(
+    rokt: tuple[FakeRokt, str],
+    client: RoktClient,
+    status: int | None,
+    delay: float,
+    maybe: bool,
+) -> None:
+    fake, _ = rokt
+    fake.script("create", [status], delay=delay)  # None with a delay: acted on, answered late
+    with pytest.raises(RoktRetryable) as caught:
+        await client.send(ACCOUNT, create())
+    assert caught.value.maybe_delivered is maybe
+
+
+async def test_no_connection_means_the_call_did_not_reach_rokt(
+    http: aiohttp.ClientSession,
+) -> None:
+    from activity.devtools.bench.procs import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens
+    client = RoktClient(http, url, TokenCache(http, url), request_timeout=1.0)
+    with pytest.raises(RoktRetryable) as caught:
+        await client._call("token", create())
+    assert caught.value.maybe_delivered is False

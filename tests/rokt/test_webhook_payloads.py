@@ -76,7 +76,9 @@ def test_loose_where_rokt_is_inconsistent() -> None:
 
 
 def test_bad_email_is_left_out_and_long_text_is_cut() -> None:
-    hook = parse(rokt.subscribe("acme", SUB, email="not an email", utmSource="u" * 5000))
+    hook = parse(
+        rokt.subscribe("acme", SUB, created_at=T1, email="not an email", utmSource="u" * 5000)
+    )
     assert "Email" not in hook.changes
     assert hook.changes["UtmSource"][0] == "u" * 500
 

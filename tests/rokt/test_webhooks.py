@@ -325,3 +325,36 @@ async def test_json_without_standard_numbers_is_400(
     status, body = await post(url, raw.replace(b'"PLACEHOLDER"', constant))
     assert (status, body["reason"]) == (400, "malformed_webhook")
     assert await server.app[STORE].inbox.counts() == {}
+
+
+def _iso(at: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda s, at: rokt_hooks.subscribe("acme", s, createdDateTimeUtc=_iso(at)), "created"),
+        (
+            lambda s, at: rokt_hooks.subscribe("acme", s, confirmationDateTimeUtc=_iso(at)),
+            "confirmation",
+        ),
+        (lambda s, at: rokt_hooks.unsubscribe("acme", s, removed_at=at), "removed"),
+    ],
+)
+async def test_a_timestamp_days_in_the_future_is_400_so_it_cannot_freeze_a_row(
+    service: tuple[TestServer, str], make: Any, field: str
+) -> None:
+    # The newest state of a subscription wins. A Subscribe stamped in 2099 would beat every
+    # real webhook after it: the person's Unsubscribe would never reach the data extension.
+    import time
+
+    server, url = service
+    status, body = await post(url, make(sub_id(), time.time() + 3 * 86400))
+    assert (status, body["reason"]) == (400, "malformed_webhook"), body
+    assert "future" in body["error"] and field in body["error"].lower()
+    assert await server.app[STORE].inbox.counts() == {}
+    # A few hours ahead (a sender's clock, a zone mistaken for UTC) is still taken.
+    assert (await post(url, make(sub_id(), time.time() + 3 * 3600)))[0] == 200

@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 from activity.crypto import Keyring
 from activity.devtools.fake_sfmc import FakeSfmc
 from activity.devtools.jb import test_settings
+from activity.errors import SfmcError
 from activity.sfmc import client_credentials
 from activity.sfmc.connections import ConnectionService
 from activity.sfmc.journeys import MAX_LOOKUPS, RETRY_AFTER_SECONDS, JourneyNamer
@@ -129,3 +130,29 @@ async def test_the_fake_wants_a_token(
     for headers in ({}, {"Authorization": "Bearer nope"}):
         async with http.get(f"{url}/interaction/v1/interactions/j-1", headers=headers) as resp:
             assert resp.status == 401
+
+
+async def test_a_token_without_journeys_read_is_refused_and_the_namer_says_why(
+    namer: tuple[JourneyNamer, SQLiteStore, Clock],
+    http: aiohttp.ClientSession,
+    sfmc: tuple[FakeSfmc, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A sign-in asks for SFMC_SCOPES (by default offline data_extensions_read
+    # data_extensions_write): Marketing Cloud refuses that token the journey API, and the
+    # fake must too, or names appear in tests and never in production.
+    from activity.sfmc import journeys, oauth
+
+    names, store, _clock = namer
+    fake, url = sfmc
+    await add_journey(http, url, mid=MID, id="j-9", name="Nine")
+    tokens = await oauth.client_credentials(
+        http, url, client_id="sfmc-cid", client_secret="sfmc-csecret", account_id=MID,
+        scope="data_extensions_read data_extensions_write",
+    )  # fmt: skip
+    with pytest.raises(SfmcError) as refused:
+        await journeys._fetch(http, url, tokens.access_token, "j-9")
+    assert refused.value.reason == "missing_scope" and "journeys_read" in refused.value.message
+    assert [r.status for r in fake.calls("journey")] == [403]
+    # With the package's permissions (journeys_read among them) the same journey is named.
+    assert (await names.name(http, store, MID, ["j-9"]))["j-9"].name == "Nine"

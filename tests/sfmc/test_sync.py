@@ -204,3 +204,74 @@ async def test_two_instances_on_postgresql_end_in_the_newest_state(
         assert set(await store.inbox.counts(MID)) == {SENT}
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status", "body"),
+    [
+        ("rows_status", 400, {"message": "Invalid request id", "errorcode": 10000}),
+        ("rows_status", 404, {"message": "Request not found", "errorcode": 10001}),
+        ("rows_results", 403, {"message": "Insufficient privileges", "errorcode": 0}),
+        ("rows", 202, {"requestId": "../../../v2/token", "resultMessages": []}),
+        ("rows", 202, {"requestId": "r" * 5000, "resultMessages": []}),
+    ],
+)
+async def test_a_refused_status_or_results_call_or_a_bad_request_id_costs_no_row(
+    env: Env, endpoint: str, status: int, body: dict[str, object]
+) -> None:
+    # The status and results calls ask about a request; their 4xx says nothing against the
+    # rows (which Marketing Cloud took, or will take again: upserts are idempotent). They are
+    # sent again later, never dead letters and never held as "not installed".
+    await install(env, list(FIELDS))
+    await accept(env, str(uuid.uuid4()), 5.0, Email="a@b.co")
+    await accept(env, str(uuid.uuid4()), 5.0, Email="c@d.co")
+    if endpoint == "rows_results":
+        env.fake.fail("rows_status", [Failure(200, {"status": {"requestStatus": "Complete",
+                                                               "hasErrors": True}})])  # fmt: skip
+    env.fake.fail(endpoint, [Failure(status, body)] * 3)  # the split halves meet it too
+    assert await env.worker.run_once() == 2
+    counts = await env.store.inbox.counts(MID)
+    assert DEAD not in counts and HELD not in counts, counts
+    assert await env.store.inbox.recent_dead(MID) == []
+    calls = [c.path for c in env.fake.calls()]
+    assert not any("v2/token" in p and "async" in p for p in calls), calls
+
+
+async def test_marketing_cloud_text_with_a_nul_or_lone_surrogate_still_ends_the_row_on_postgresql(
+    tmp_path: Path, http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str], postgres_url: str
+) -> None:
+    # Marketing Cloud's reason becomes the dead letter's last_error. PostgreSQL text holds no
+    # NUL: stored as sent, the row could never be marked and would be claimed and refused
+    # again forever, with a traceback each round.
+    from activity.storage.postgres import PostgresStore
+    from tests import pg
+
+    fake, url = sfmc
+    await pg.empty_tables(postgres_url)
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        keyring = Keyring([Fernet.generate_key().decode()])
+        await client_credentials.connect(
+            store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
+            auth_url=url,
+        )  # fmt: skip
+        access = await access_for(http, url)
+        body = soap.create_data_extension(CUSTOMER_KEY, NAME, list(FIELDS))
+        await soap.call(http, access, "Create", body, "CreateResponse")
+        connections = ConnectionService(store, keyring, test_settings(tmp_path))
+        worker = SyncWorker(
+            store, connections, SfmcTokens(connections, http), http, status_delays=(0.0,)
+        )
+        sub = str(uuid.uuid4())
+        changes = {"CalendarSubscriptionId": (sub, 0.0), "Email": ("a@b.co", 5.0)}
+        assert await store.inbox.accept(NewWebhook(MID, "w-1", "Subscribe", sub, changes), 1.0)
+        refusal = {"message": "Invalid\x00 value \ud800 for Email", "errorcode": 10000}
+        fake.fail("rows", [Failure(400, refusal)])
+        assert await worker.run_once() == 1
+        assert await store.inbox.counts(MID) == {DEAD: 1}
+        (dead,) = await store.inbox.recent_dead(MID)
+        assert "Invalid" in dead.last_error and "\x00" not in dead.last_error
+        dead.last_error.encode("utf-8")  # no lone surrogate either
+    finally:
+        await store.close()

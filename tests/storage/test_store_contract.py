@@ -222,6 +222,22 @@ async def test_concurrent_accepts_of_many_keys_all_land(store: Store) -> None:
     assert (await store.outbox_depth(100.0)).pending == 120
 
 
+async def test_an_unstorable_item_fails_alone_in_its_group_commit(store: Store) -> None:
+    """A lone surrogate cannot be encoded as UTF-8 text on either backend. Whatever validation
+    lets through by mistake, its neighbours in the same transaction must still land."""
+    bad = item(999, contact_key="bad\ud800")
+    results = await asyncio.gather(
+        *(store.accept("a", f"k{n}", QUEUED_ANSWER, [item(n)], 100.0) for n in range(30)),
+        store.accept("a", "k-bad", QUEUED_ANSWER, [bad], 100.0),
+        *(store.accept("a", f"j{n}", QUEUED_ANSWER, [item(n)], 100.0) for n in range(30)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[30], StorageUnavailable)
+    assert [r for n, r in enumerate(results) if n != 30] == [(QUEUED_ANSWER, True)] * 60
+    assert (await store.outbox_depth(100.0)).pending == 60
+    assert await store.find_answer("a", "k-bad") is None
+
+
 async def test_find_answer_reads_the_answer_on_record_and_nothing_else(store: Store) -> None:
     subscribed = Answer(
         200,

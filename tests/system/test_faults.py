@@ -110,7 +110,14 @@ async def run(aiohttp_client: ClientFactory, tmp_path: Path, watch: Watch) -> As
     async with running_fake_rokt(client_secret=CLIENT_SECRET) as (fake, url):
         watch.fakes.append(fake)
         settings = make_settings(
-            tmp_path, rokt_api_url=url, rokt_timeout_seconds=TIMEOUT, metrics_token=TOKEN
+            tmp_path,
+            rokt_api_url=url,
+            rokt_timeout_seconds=TIMEOUT,
+            metrics_token=TOKEN,
+            # The fake applies a create at once: a create it never listed after a late answer
+            # (it refused the batch) need not wait Rokt's minutes before going again.
+            rokt_visibility_wait_seconds=1.0,
+            rokt_recheck_seconds=0.5,
         )
         watch.add(*settings.encryption_keys)
         client = await aiohttp_client(create_app(settings))

@@ -29,7 +29,7 @@ from activity.devtools.jb import (
     store_demo_settings,
 )
 from activity.journey.execution import INVALID, QUEUED, STATUSES
-from activity.journey.jwt_auth import EXP_LEEWAY_SECONDS, MAX_EXP
+from activity.journey.jwt_auth import EXP_LEEWAY_SECONDS, MAX_EXP, MAX_LIFETIME_SECONDS
 
 MID = "500000001"
 AUTH_REASONS = {"missing_token", "malformed_token", "json_body", "wrong_algorithm", "bad_signature"}
@@ -293,8 +293,14 @@ def is_numeric_date(exp: Any) -> bool:
     return abs(exp) <= MAX_EXP if isinstance(exp, int) else math.isfinite(exp)
 
 
+# Dates around now reach every branch: expired, valid, and valid for longer than the cap allows.
+NEAR_NOW = st.integers(-2 * MAX_LIFETIME_SECONDS, 2 * MAX_LIFETIME_SECONDS).map(
+    lambda d: time.time() + d
+)
+
+
 @HTTP
-@given(exp=st.one_of(JSON, st.floats(allow_nan=True, allow_infinity=True), st.integers()))
+@given(exp=st.one_of(JSON, st.floats(allow_nan=True, allow_infinity=True), st.integers(), NEAR_NOW))
 @example(exp=math.nan)
 @example(exp=math.inf)
 @example(exp=10**400)
@@ -309,7 +315,9 @@ async def test_exp_is_honoured_or_refused_as_malformed(configured: TestClient, e
         assert (status, answer["reason"]) == (401, "malformed_token"), (exp, answer)
     elif now > exp + EXP_LEEWAY_SECONDS + 1:
         assert (status, answer["reason"]) == (401, "expired")
-    elif now < exp + EXP_LEEWAY_SECONDS - 1:
+    elif exp > now + MAX_LIFETIME_SECONDS + EXP_LEEWAY_SECONDS + 1:
+        assert (status, answer["reason"]) == (401, "exp_too_far")
+    elif now < exp + EXP_LEEWAY_SECONDS - 1 and exp < now + MAX_LIFETIME_SECONDS - 1:
         assert status == 200 and answer["roktStatus"] == QUEUED
 
 

@@ -187,7 +187,7 @@ async def test_a_refused_row_is_a_dead_letter_with_the_reason_and_spares_the_oth
     await flow.settled()
     assert check_rows(traffic.expected, await flow.rows()) == []
     # A row the data extension refuses (here: installed by someone else without that field).
-    bad = rokt.subscribe("acme", "0f1e2d3c-4b5a-4969-8877-665544332211", created_at=1.9e9)
+    bad = rokt.subscribe("acme", "0f1e2d3c-4b5a-4969-8877-665544332211")
     flow.sfmc.fail("rows", [Failure(400, {"message": "Invalid field", "errorcode": 10000})])
     await flow.send([bad])
     await flow.settled()
@@ -231,7 +231,9 @@ async def test_an_expired_refresh_token_holds_the_work_and_the_settings_page_say
 
 
 async def sign_in_with_sso(flow: Flow) -> None:
-    code = (await authorize(flow.http, flow.sfmc_url, mid=MID))["code"]
+    # The scopes a sign-in asks for by default: rows need data_extensions_write.
+    scope = "offline data_extensions_read data_extensions_write"
+    code = (await authorize(flow.http, flow.sfmc_url, mid=MID, scope=scope))["code"]
     tokens = await oauth.exchange_code(
         flow.http, flow.sfmc_url, client_id="sfmc-cid", client_secret="sfmc-csecret",
         code=code, redirect_uri=REDIRECT,

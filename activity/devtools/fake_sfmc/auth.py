@@ -23,6 +23,7 @@ from activity.devtools.fake_sfmc.http import (
 from activity.devtools.fake_sfmc.state import BusinessUnit, FakeSfmc, Grant
 
 AUTHORIZE_FIELDS = ("client_id", "redirect_uri", "scope", "state")
+PACKAGE_SCOPES = "data_extensions_read data_extensions_write journeys_read"
 
 
 def _redirect_ok(fake: FakeSfmc, redirect_uri: str) -> bool:
@@ -171,7 +172,9 @@ def _client_credentials(
         return oauth_error(400, "invalid_request", "unknown account_id")
     if _wrong_tenant(request, unit):
         return oauth_error(400, "invalid_grant", "the account belongs to another tenant")
-    scope = str(body.get("scope", "")) or "data_extensions_read data_extensions_write"
+    # Without `scope`, the token carries every permission of the package's API integration
+    # ("access-token-s2s"); the fake's package has these.
+    scope = str(body.get("scope", "")) or PACKAGE_SCOPES
     grant = Grant(client_id, unit, None, scope)
     return web.json_response(fake.tokens_for(grant, with_refresh=False))
 

@@ -91,6 +91,22 @@ async def recorded(
     return response
 
 
+# Marketing Cloud checks each API call against the token's scopes (the package's API
+# integration permissions, as granted at /v2/token): data extension rows need
+# `data_extensions_write`, reading a journey needs `journeys_read` (Salesforce docs "REST API
+# permission IDs and scopes"); a call without its scope is refused with 403.
+INSUFFICIENT_SCOPE = "Insufficient privileges to complete this action."
+
+
+def lacks_scope(scope: str, needed: str) -> bool:
+    return needed not in scope.split()
+
+
+def insufficient_scope() -> web.Response:
+    body = {"message": INSUFFICIENT_SCOPE, "errorcode": 0, "documentation": ""}
+    return web.json_response(body, status=403)
+
+
 def oauth_error(status: int, error: str, description: str) -> web.Response:
     """The error shape of SFMC's /v2/token ("access-token-app": error, error_description,
     error_uri)."""

@@ -16,7 +16,12 @@ from typing import Any
 from aiohttp import web
 
 from activity.devtools.fake_sfmc.auth import bearer_grant
-from activity.devtools.fake_sfmc.http import read_json, recorded
+from activity.devtools.fake_sfmc.http import (
+    insufficient_scope,
+    lacks_scope,
+    read_json,
+    recorded,
+)
 
 JOURNEYS = web.AppKey("fake_sfmc_journeys", dict)  # (mid, id) -> journey JSON
 ENDPOINT = "journey"
@@ -47,6 +52,8 @@ async def interaction(request: web.Request) -> web.StreamResponse:
                 status=401,
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
+        if lacks_scope(grant.scope, "journeys_read"):
+            return insufficient_scope()
         found = request.app[JOURNEYS].get((grant.unit.mid, request.match_info["id"]))
         if found is None:
             return web.json_response(

@@ -27,7 +27,14 @@ from activity.devtools.fake_sfmc.data_extensions import (
     DataExtension,
     data_extensions_of,
 )
-from activity.devtools.fake_sfmc.http import NOT_JSON, fake_of, read_json, recorded
+from activity.devtools.fake_sfmc.http import (
+    NOT_JSON,
+    fake_of,
+    insufficient_scope,
+    lacks_scope,
+    read_json,
+    recorded,
+)
 from activity.devtools.fake_sfmc.state import Grant
 
 
@@ -62,6 +69,8 @@ async def upsert(request: web.Request) -> web.StreamResponse:
         grant = _grant(request)
         if grant is None:
             return _unauthorized()
+        if lacks_scope(grant.scope, "data_extensions_write"):
+            return insufficient_scope()
         extension = data_extensions_of(request.app).get(grant.unit.mid, key)
         if extension is None:
             return _error(404, f"Data extension with key {key} was not found.", 10001)

@@ -17,7 +17,7 @@ import defusedxml.ElementTree as SafeET
 from aiohttp import web
 
 from activity.devtools.fake_sfmc.data_extensions import FieldDef, data_extensions_of
-from activity.devtools.fake_sfmc.http import fake_of, recorded
+from activity.devtools.fake_sfmc.http import INSUFFICIENT_SCOPE, fake_of, lacks_scope, recorded
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 ET_NS = "http://exacttarget.com/wsdl/partnerAPI"
@@ -158,6 +158,9 @@ async def service(request: web.Request) -> web.StreamResponse:
                 raise Fault("Token Expired", code="soap:Security")
             if action not in ACTIONS:
                 raise Fault(f"SOAPAction {action!r} is not faked (Retrieve, Create).")
+            needed = "data_extensions_read" if action == "Retrieve" else "data_extensions_write"
+            if lacks_scope(grant.scope, needed):
+                raise Fault(INSUFFICIENT_SCOPE)
             expected, handle = ACTIONS[action]
             if element.tag != _q(ET_NS, expected):
                 raise Fault(f"SOAPAction {action} needs a {expected} element.")
