@@ -95,3 +95,34 @@ async def test_install_button_installs_once_and_shows_the_next_step(
     assert "Contact Key to SubscriberExternalId" in page
     assert [c.body["action"] for c in fake.calls("soap")] == ["Retrieve", "Create", "Retrieve"]
     assert page.count(">Installed<") == 2  # both installs are in the change history
+
+
+async def test_a_url_stored_under_a_retired_key_is_a_clear_notice_not_a_500(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    # The operator replaced ACTIVITY_ENCRYPTION_KEY without keeping the old key: the stored
+    # URL cannot be shown again (it still works: it is found by its hash), but the page must.
+    import dataclasses
+
+    from cryptography.fernet import Fernet
+
+    first = create_app(settings)
+    server = await aiohttp_server(first)
+    url = await first[WEBHOOK_URLS].url_for(MID_A)
+    await server.close()
+    rekeyed = dataclasses.replace(settings, encryption_keys=(Fernet.generate_key().decode(),))
+    client = await browser(aiohttp_server, aiohttp_client, rekeyed)
+    csrf = await signed_in(client, mid=MID_A)
+    page = await client.get("/settings")
+    assert page.status == 200
+    html = await page.text()
+    assert "cannot be shown" in html and "Make a new URL" in html
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    token = url.rsplit("/", 1)[1]
+    assert (await client.post(f"/webhooks/rokt/{token}", json={})).status != 404  # still works
+    done = await client.post(
+        "/settings/webhook-url/rotate", data={"csrf_token": csrf}, allow_redirects=False
+    )
+    assert done.status == 303
+    assert shown_url(await (await client.get("/settings")).text()) != url
