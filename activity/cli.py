@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -36,7 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
     from activity.ops.bodies import SERVER_OPTIONS
     from activity.ops.eventloop import new_event_loop
     from activity.ops.logs import configure_logging
-    from activity.ops.workers import worker_settings
+    from activity.ops.workers import METRICS_DIR_ENV, worker_settings
 
     configure_logging(log_level_from_env(os.environ))
     settings = settings_from_env()
@@ -47,7 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
         if workers > 1:
             return _supervise(settings, args.host, args.port, workers)
     else:
-        settings = worker_settings(settings, worker)
+        settings = worker_settings(settings, worker, os.environ.get(METRICS_DIR_ENV, ""))
     loop = new_event_loop()
     url = f"http://{args.host}:{args.port}"
 
@@ -87,7 +88,8 @@ def _supervise(settings: Settings, host: str, port_number: int, workers: int) ->
         loop.run_until_complete(prepare())
     finally:
         loop.close()
-    return Supervisor(worker_command(host, port_number), workers).run()
+    with tempfile.TemporaryDirectory(prefix="rokt-activity-metrics-") as metrics_dir:
+        return Supervisor(worker_command(host, port_number), workers, metrics_dir).run()
 
 
 def _fake_rokt(args: argparse.Namespace) -> int:

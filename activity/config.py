@@ -72,6 +72,9 @@ class Settings:
     instance_id: str = ""
     # Bearer token Prometheus must send to GET /metrics; empty turns /metrics off (404).
     metrics_token: str = field(default="", repr=False)
+    # Set by `serve --workers N` for its workers: where every worker keeps its metric values
+    # (prometheus_client's multiprocess mode), so a scrape of any worker counts them all.
+    metrics_dir: str = ""
     log_level: str = "info"
     # The enhanced package's Web App integration, for /sso/*; empty client ID turns SSO off.
     sfmc_client_id: str = ""

@@ -1,8 +1,24 @@
-"""Prometheus metrics, one registry per app (no module-level state)."""
+"""Prometheus metrics, one registry per app (no module-level state).
+
+Under `serve --workers N` each worker's values live in files of a shared directory
+(prometheus_client's multiprocess mode, switched on by PROMETHEUS_MULTIPROC_DIR, which the
+supervisor sets for its workers): `exposition` then adds every worker's counters and
+histograms up, and each gauge (read from the database at scrape time) is the latest one set.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+
+def exposition(registry: CollectorRegistry, metrics_dir: str) -> bytes:
+    """The text a scrape gets: this process's registry, or every worker's values."""
+    if not metrics_dir:
+        return generate_latest(registry)
+    every_worker = CollectorRegistry()
+    MultiProcessCollector(every_worker, path=metrics_dir)  # type: ignore[no-untyped-call]
+    return generate_latest(every_worker)
 
 
 class Metrics:
@@ -43,13 +59,18 @@ class Metrics:
             "OAuth tokens fetched from Rokt",
             registry=self.registry,
         )
+        # Gauges hold database-wide values: under several workers the latest reading counts.
         self.outbox_depth = Gauge(
-            "activity_outbox_depth", "Items queued or being sent", registry=self.registry
+            "activity_outbox_depth",
+            "Items queued or being sent",
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.outbox_oldest_age = Gauge(
             "activity_outbox_oldest_age_seconds",
             "Age of the oldest undelivered item",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.http_refused = Counter(
             "activity_http_refused_total",
@@ -66,11 +87,13 @@ class Metrics:
             "activity_outbox_retrying",
             "Items waiting for a retry after a failed attempt to reach Rokt",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.outbox_retry_max_attempt = Gauge(
             "activity_outbox_retrying_max_attempt",
             "Highest attempt count among items waiting for a retry (0 when none waits)",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.lifecycle_calls = Counter(
             "activity_lifecycle_calls_total",
@@ -95,4 +118,5 @@ class Metrics:
             "activity_inbox_depth",
             "Webhooks waiting for Marketing Cloud (queued, being synced, or held)",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )

@@ -13,10 +13,11 @@ import math
 import time
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from activity.appkeys import METRICS, SETTINGS, STORE
 from activity.errors import StorageUnavailable
+from activity.ops.metrics import exposition
 
 log = logging.getLogger("activity.ops.metrics")
 
@@ -66,6 +67,6 @@ async def metrics(request: web.Request) -> web.Response:
         meters.outbox_retrying.set(sum(r.waiting for r in retrying))
         meters.outbox_retry_max_attempt.set(max([r.max_attempts for r in retrying] + [0]))
     return web.Response(
-        body=generate_latest(meters.registry),
+        body=exposition(meters.registry, request.app[SETTINGS].metrics_dir),
         headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"},
     )

@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from types import FrameType
 
+from prometheus_client import multiprocess
+
 from activity.config import Settings
 
 log = logging.getLogger("activity.ops.workers")
@@ -34,10 +36,11 @@ POLL_SECONDS = 0.05
 _PR_SET_PDEATHSIG = 1
 
 
-def worker_settings(settings: Settings, index: int) -> Settings:
+def worker_settings(settings: Settings, index: int, metrics_dir: str = "") -> Settings:
     """Each worker holds outbox leases under its own name: two holders of one name would
     hand back each other's work. On SQLite the name is fixed, so a restarted worker resumes
     its own leases at once; on PostgreSQL an unnamed worker is host-pid, unique already."""
+    settings = replace(settings, metrics_dir=metrics_dir)
     if settings.instance_id:
         return replace(settings, instance_id=f"{settings.instance_id}-w{index}")
     if settings.sqlite_path is not None:
@@ -58,11 +61,15 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     return arm
 
 
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client reads it at import
+
+
 class Supervisor:
-    def __init__(self, argv: Sequence[str], workers: int, env: dict[str, str] | None = None):
+    def __init__(self, argv: Sequence[str], workers: int, metrics_dir: str) -> None:
         self.argv = list(argv)  # the worker's command line, without --worker-index
         self.count = workers
-        self.env = env
+        self.metrics_dir = metrics_dir
+        self.env = {**os.environ, METRICS_DIR_ENV: metrics_dir}
         self.workers: dict[int, tuple[int, subprocess.Popen[bytes], float]] = {}  # pid ->
         self.stopping = False
 
@@ -100,6 +107,8 @@ class Supervisor:
                 continue
             index, proc, started = self.workers.pop(pid)
             proc.returncode = os.waitstatus_to_exitcode(status)
+            # Its counters stay (totals never go back); its live gauges go.
+            multiprocess.mark_process_dead(pid, self.metrics_dir)  # type: ignore[no-untyped-call]
             if self.stopping:
                 continue
             log.warning(

@@ -17,8 +17,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
 import pytest
 from cryptography.fernet import Fernet
+from prometheus_client.parser import text_string_to_metric_families
 
 from activity.devtools.bench.procs import children
 from activity.devtools.fake_rokt.server import start_fake_rokt
@@ -30,6 +32,7 @@ pytestmark = pytest.mark.slow
 
 CONTACTS = 600
 QUIET = 0.15  # as in test_crash_recovery: earlier answers have reached the database
+METRICS_TOKEN = "metrics-token-for-the-multi-worker-test"
 LEASE_SECONDS = "3"  # PostgreSQL: the killed worker's leases (host-pid owner) expire soon
 
 
@@ -60,6 +63,43 @@ async def kill_a_worker_in_a_quiet_moment(pid: int, fake: FakeRokt) -> None:
     raise AssertionError("no quiet moment with a call in flight")
 
 
+def in_flight_ids(fake: FakeRokt) -> list[str]:
+    return [r.json.get("eventId", "") for r in fake.requests if r.json][-3:]
+
+
+async def outbox_rows(db_url: str, subs: set[str]) -> list[object]:
+    """The outbox rows of `subs`, to say why they were not delivered."""
+    query = "SELECT * FROM outbox WHERE subscription_ids LIKE '%' || ? || '%'"
+    if db_url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+            return [conn.execute(query, (sub,)).fetchall() for sub in subs]
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        rows = [await conn.fetch(query.replace("?", "$1"), sub) for sub in subs]
+        return [[dict(r) for r in found] for found in rows]
+    finally:
+        await conn.close()
+
+
+async def scrape(url: str) -> tuple[float, float]:
+    """(executes answered, contacts delivered) from GET /metrics."""
+    headers = {"Authorization": f"Bearer {METRICS_TOKEN}", "Connection": "close"}
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/metrics", headers=headers) as r:
+        assert r.status == 200
+        text = await r.text()
+    totals = {"activity_executes": 0.0, "activity_deliveries": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            counted = family.name == "activity_executes" or sample.labels.get("outcome") == "sent"
+            if family.name in totals and sample.name.endswith("_total") and counted:
+                totals[family.name] += sample.value
+    return totals["activity_executes"], totals["activity_deliveries"]
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -85,6 +125,7 @@ async def test_a_killed_worker_is_replaced_and_every_contact_is_delivered_once(
                 workers=2,
                 ACTIVITY_DELIVERY_LEASE_SECONDS=LEASE_SECONDS,
                 ROKT_TIMEOUT_SECONDS="1",
+                ACTIVITY_METRICS_TOKEN=METRICS_TOKEN,
             )
             await service.configure()
             await service.start()
@@ -100,8 +141,11 @@ async def test_a_killed_worker_is_replaced_and_every_contact_is_delivered_once(
                 killed_at, recorded_at_kill = fake.clock(), len(fake.requests)
                 queued = await sending
                 # The supervisor starts a new worker; the other one never stopped.
-                await wait_until(lambda: len(workers_of(service)) == 2, within=20)
-                assert survivor in workers_of(service) and victim not in workers_of(service)
+                await wait_until(
+                    lambda: victim not in workers_of(service) and len(workers_of(service)) == 2,
+                    within=20,
+                )
+                assert survivor in workers_of(service)
                 # Contacts sent to the dying worker may be lost to JB's retry, not many.
                 assert len(queued) >= CONTACTS * 0.8
                 expected = set(queued)
@@ -111,7 +155,8 @@ async def test_a_killed_worker_is_replaced_and_every_contact_is_delivered_once(
                     )
                 except AssertionError:
                     missing = expected - set(fake.subscription_ids_sent())
-                    print(len(missing), len(expected), len(fake.requests))
+                    print(len(missing), len(expected), len(fake.requests), in_flight_ids(fake))
+                    print(await outbox_rows(db_url, missing))
                     print("\n".join(line[:300] for line in service.lines[-40:]))
                     raise
                 await asyncio.sleep(0.5)
@@ -125,6 +170,12 @@ async def test_a_killed_worker_is_replaced_and_every_contact_is_delivered_once(
                 duplicated = {sub for sub, n in sent.items() if n > 1}
                 assert duplicated <= in_flight
                 assert expected <= set(sent)
+                # Whichever worker answers a scrape, it counts every worker's executes, the
+                # dead one's included, and the deliveries of all.
+                scrapes = [await scrape(service.url) for _ in range(8)]
+                assert all(s == scrapes[0] for s in scrapes), scrapes
+                executes, delivered = scrapes[0]
+                assert executes >= len(queued) and delivered >= len(expected)
                 workers = workers_of(service)
             finally:
                 await service.stop()

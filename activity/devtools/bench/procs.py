@@ -145,6 +145,8 @@ async def start_profiler(procs: Processes, pid: int, output: Path) -> subprocess
     once it has attached."""
     argv = [_beside_python("py-spy") or "py-spy", "record", "--pid", str(pid)]
     argv += ["--gil", "--nonblocking", "--rate", str(PROFILE_RATE), "--output", str(output)]
+    if output.suffix != ".svg":  # collapsed stacks, one line each, to read as text
+        argv += ["--format", "raw"]
     # py-spy gets no secrets: only PATH.
     profiler = procs.start("py-spy", argv, {"PATH": os.environ.get("PATH", os.defpath)})
     deadline = time.monotonic() + READY_SECONDS
