@@ -126,7 +126,7 @@ class ResendCheck:
 
     async def _holds(
         self, account: RoktAccount, sub: str, event_id: str
-    ) -> bool | None | RoktError:
+    ) -> bool | RoktError | None:
         """True or False; None when Rokt does not know the subscription (a 4xx)."""
         try:
             async with self._calls:
