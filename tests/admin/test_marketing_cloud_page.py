@@ -126,3 +126,35 @@ async def test_a_url_stored_under_a_retired_key_is_a_clear_notice_not_a_500(
     )
     assert done.status == 303
     assert shown_url(await (await client.get("/settings")).text()) != url
+
+
+async def test_two_installs_at_once_both_end_installed_with_one_data_extension(
+    aiohttp_server: ServerFactory,
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+    sfmc: tuple[FakeSfmc, str],
+) -> None:
+    # A double click, or two admins: both look, neither finds it, both create. Marketing
+    # Cloud refuses the second create (the key exists); that admin must not be told it failed.
+    import asyncio
+
+    fake, url = sfmc
+    fake.add_unit(MID_A, "500000000")
+    app = create_app(settings)
+    first = await admin_client(aiohttp_server, aiohttp_client, app)
+    second = await admin_client(aiohttp_server, aiohttp_client, first.server)
+    tokens = [await signed_in(first, mid=MID_A), await signed_in(second, mid=MID_A)]
+    await client_credentials.connect(
+        app[STORE], app[KEYRING], app[HTTP], mid=MID_A, client_id="sfmc-cid",
+        client_secret="sfmc-csecret", auth_url=url,
+    )  # fmt: skip
+    done = await asyncio.gather(*(
+        c.post("/settings/data-extensions/install", data={"csrf_token": t}, allow_redirects=False)
+        for c, t in zip((first, second), tokens, strict=True)
+    ))  # fmt: skip
+    assert [d.status for d in done] == [303, 303]
+    for client in (first, second):
+        page = await (await client.get("/settings")).text()
+        assert "was not installed" not in page, page[page.find("alert") : page.find("alert") + 300]
+    creates = [c for c in fake.calls("soap") if c.body["action"] == "Create"]
+    assert 1 <= len(creates) <= 2
