@@ -161,7 +161,8 @@ async def retry(request: web.Request) -> web.Response:
 
 async def _posted_activity(request: web.Request) -> str | None:
     try:
-        body = json.loads(await request.text())
+        # JSON is UTF-8 (RFC 8259 section 8.1), whatever charset the request declares.
+        body = json.loads((await request.read()).decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return _activity_id(body.get("activityId")) if isinstance(body, dict) else None

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from activity.config import ConfigError
 from activity.errors import InvalidInput, RoktAuthFailed, RoktError, RoktRejected, RoktRetryable
 from activity.journey import subscribe_args
 from activity.journey.inarguments import on_error_of
@@ -116,7 +117,15 @@ class Subscriber:
         except InvalidInput as err:
             log.info("contact invalid", extra={"reason": err.reason})
             return self._invalid(err.message, on_error)
-        account = await self._settings.account_for(args.mid, args.eid)
+        try:
+            account = await self._settings.account_for(args.mid, args.eid)
+        except ConfigError:
+            log.warning("rokt secret unreadable", extra={"mid": args.mid})
+            return answer(
+                SKIPPED_NOT_CONFIGURED,
+                error=f"business unit {args.mid or args.eid}'s stored Rokt client secret cannot "
+                "be decrypted with ACTIVITY_ENCRYPTION_KEY; an admin saves the settings again",
+            )
         if account is None:
             return answer(
                 SKIPPED_NOT_CONFIGURED,

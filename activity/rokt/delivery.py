@@ -29,6 +29,7 @@ from activity.rokt.api_requests import (
     requests_for,
 )
 from activity.rokt.client import RoktClient
+from activity.rokt.marks import MarkWriter
 from activity.rokt.outcomes import NOT_CONFIGURED, NOT_FOUND, Outcomes
 from activity.rokt.resend import RECHECK_SECONDS, VISIBILITY_WAIT_SECONDS, ResendCheck
 from activity.rokt.round_log import RoundTally, status_label
@@ -122,6 +123,7 @@ class DeliveryWorker:
         self._grace = stop_grace_seconds
         self._clock = clock
         self._outcomes = Outcomes(store, metrics, owner=owner, clock=clock, rand=rand)
+        self._marks = MarkWriter(store, owner, clock)
         self._resend = ResendCheck(
             client,
             self._outcomes,
@@ -354,10 +356,7 @@ class DeliveryWorker:
 
     async def _may_reach_rokt(self, items: Sequence[OutboxItem]) -> None:
         """Written before the call: a crash or a lost answer leaves the mark behind."""
-        if items:
-            await self._store.mark_maybe_sent(
-                [i.id for i in items], self._clock(), owner=self._owner
-            )
+        await self._marks.mark([i.id for i in items])
 
     async def _send(
         self,

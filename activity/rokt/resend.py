@@ -91,12 +91,16 @@ class ResendCheck:
             await self._outcomes.retry(unsure, failed)
             return ready
         held = {s for s, a in zip(subs, answers, strict=True) if a is True}
+        unknown = {s for s, a in zip(subs, answers, strict=True) if a is None}
         now = self._clock()
         found, waiting, again = [], [], []
         for item in unsure:
             missing = tuple(s for s in item.subscription_ids if s not in held)
             if not missing:
                 found.append(item)
+            elif set(missing) <= unknown:
+                # Rokt does not know these subscriptions: waiting cannot change its answer.
+                again.append(dataclasses.replace(item, subscription_ids=missing))
             elif now - (item.maybe_sent_at or 0.0) < self._wait:
                 waiting.append(item)
             else:
@@ -120,12 +124,15 @@ class ResendCheck:
             )
         return ready + again
 
-    async def _holds(self, account: RoktAccount, sub: str, event_id: str) -> bool | RoktError:
+    async def _holds(
+        self, account: RoktAccount, sub: str, event_id: str
+    ) -> bool | RoktError | None:
+        """True or False; None when Rokt does not know the subscription (a 4xx)."""
         try:
             async with self._calls:
                 details = await self._client.fetch(account, subscription_request(sub))
         except RoktRejected:
-            return False  # unknown to Rokt: the create will say so for this subscription
+            return None  # the create will say so for this subscription
         except RoktError as exc:
             return exc
         return lists_event(details, event_id)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import aiohttp
 
-from activity.config import Settings
+from activity.config import ConfigError, Settings
 from activity.crypto import Keyring
 from activity.errors import SfmcError, SfmcGrantRefused
 from activity.sfmc import oauth
@@ -27,6 +27,11 @@ from activity.storage.models import CLIENT_CREDENTIALS_GRANT, REFRESH_TOKEN_GRAN
 RACE_CHECKS = 5
 RACE_PAUSE_SECONDS = 0.2
 NEEDS_SIGNIN_WHY = "Marketing Cloud refused the stored sign-in (invalid_grant)"
+UNREADABLE = "unreadable_secret"
+UNREADABLE_WHY = (
+    "the stored Marketing Cloud secret cannot be decrypted with ACTIVITY_ENCRYPTION_KEY "
+    "(an old key was removed): sign in again"
+)
 
 
 class ConnectionService:
@@ -105,7 +110,13 @@ class ConnectionService:
                 raise SfmcError("no Marketing Cloud connection", reason="not_connected")
             if connection.needs_signin:
                 raise SfmcGrantRefused(NEEDS_SIGNIN_WHY, error="invalid_grant")
-            secret = self._keyring.decrypt(connection.secret_token)
+            try:
+                secret = self._keyring.decrypt(connection.secret_token)
+            except ConfigError:
+                # Stored under a key ACTIVITY_ENCRYPTION_KEY no longer holds: only a new
+                # sign-in (or `sfmc connect`) stores a secret this service can read.
+                await self._store.mark_sfmc_needs_signin(mid, UNREADABLE, self._clock())
+                raise SfmcGrantRefused(UNREADABLE_WHY, error=UNREADABLE) from None
             if connection.grant_type == CLIENT_CREDENTIALS_GRANT:
                 return await oauth.client_credentials(
                     http,

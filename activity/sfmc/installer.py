@@ -28,23 +28,28 @@ class Installed:
     object_id: str
 
 
+async def _find(http: aiohttp.ClientSession, access: Access) -> str | None:
+    """The data extension's ObjectID when the business unit has it, else None."""
+    found = await soap.call(
+        http, access, "Retrieve", soap.retrieve_data_extension(de.CUSTOMER_KEY),
+        "RetrieveResponseMsg",
+    )  # fmt: skip
+    if found.overall_status not in ("OK", "MoreDataAvailable"):
+        raise SfmcError(
+            f"looking for the data extension failed ({found.overall_status})",
+            reason="sfmc_install_failed",
+        )
+    for result in found.results:
+        if soap.text_of(result, "CustomerKey").lower() == de.CUSTOMER_KEY.lower():
+            return soap.text_of(result, "ObjectID")
+    return None
+
+
 async def install(http: aiohttp.ClientSession, tokens: SfmcTokens, mid: str) -> Installed:
     async def run(access: Access) -> Installed:
-        found = await soap.call(
-            http,
-            access,
-            "Retrieve",
-            soap.retrieve_data_extension(de.CUSTOMER_KEY),
-            "RetrieveResponseMsg",
-        )
-        if found.overall_status not in ("OK", "MoreDataAvailable"):
-            raise SfmcError(
-                f"looking for the data extension failed ({found.overall_status})",
-                reason="sfmc_install_failed",
-            )
-        for result in found.results:
-            if soap.text_of(result, "CustomerKey").lower() == de.CUSTOMER_KEY.lower():
-                return Installed(False, soap.text_of(result, "ObjectID"))
+        existing = await _find(http, access)
+        if existing is not None:
+            return Installed(False, existing)
         made = await soap.call(
             http,
             access,
@@ -54,6 +59,11 @@ async def install(http: aiohttp.ClientSession, tokens: SfmcTokens, mid: str) -> 
         )
         first = made.results[0] if made.results else None
         if made.overall_status != "OK" or first is None:
+            # Another install (a double click, another admin) may have created it meanwhile:
+            # then Marketing Cloud refuses this create, and the goal is met all the same.
+            existing = await _find(http, access)
+            if existing is not None:
+                return Installed(False, existing)
             why = soap.text_of(first, "StatusMessage") if first is not None else ""
             raise SfmcError(
                 f"Marketing Cloud did not create the data extension: {why or made.overall_status}",

@@ -22,6 +22,8 @@ TIMEOUT_SECONDS = 10.0
 MAX_ANSWER_BYTES = 64 * 1024
 MAX_DESCRIPTION = 200
 MAX_CLAIM = 254
+MAX_SCOPE = 1000
+MAX_URL = 2000
 
 
 @dataclass(frozen=True)
@@ -115,14 +117,17 @@ def _tokens(body: dict[str, Any]) -> TokenSet:
         access_token=access,
         expires_in=float(expires) if isinstance(expires, int | float) and expires > 0 else 0.0,
         refresh_token=refresh if isinstance(refresh, str) else "",
-        scope=str(body.get("scope", "")),
+        scope=remote_json.plain_text(str(body.get("scope", "")))[:MAX_SCOPE],
         rest_instance_url=_url(body.get("rest_instance_url")),
         soap_instance_url=_url(body.get("soap_instance_url")),
     )
 
 
 def _url(value: object) -> str:
-    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
+    """An instance URL as stored and called: http(s), printable, no spaces, bounded."""
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        return ""
+    return value if len(value) <= MAX_URL and value.isprintable() and " " not in value else ""
 
 
 async def exchange_code(

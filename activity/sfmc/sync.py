@@ -282,7 +282,14 @@ class SyncWorker:
         )
         if not await rows_api.wait(self._http, access, request_id, delays=self._status_delays):
             return []
-        return await rows_api.row_errors(self._http, access, request_id)
+        errors = await rows_api.row_errors(self._http, access, request_id)
+        if not errors:
+            # Errors reported, none named: nothing says these rows arrived. Send them again
+            # (upserts are idempotent) rather than count them sent.
+            raise rows_api.SfmcRetryLater(
+                f"Marketing Cloud reported errors for request {request_id} but named no row"
+            )
+        return errors
 
     async def _done(
         self, mid: str, rows: list[SubscriptionRow], items_of: dict[str, list[InboxItem]]

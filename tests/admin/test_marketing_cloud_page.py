@@ -95,3 +95,66 @@ async def test_install_button_installs_once_and_shows_the_next_step(
     assert "Contact Key to SubscriberExternalId" in page
     assert [c.body["action"] for c in fake.calls("soap")] == ["Retrieve", "Create", "Retrieve"]
     assert page.count(">Installed<") == 2  # both installs are in the change history
+
+
+async def test_a_url_stored_under_a_retired_key_is_a_clear_notice_not_a_500(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    # The operator replaced ACTIVITY_ENCRYPTION_KEY without keeping the old key: the stored
+    # URL cannot be shown again (it still works: it is found by its hash), but the page must.
+    import dataclasses
+
+    from cryptography.fernet import Fernet
+
+    first = create_app(settings)
+    server = await aiohttp_server(first)
+    url = await first[WEBHOOK_URLS].url_for(MID_A)
+    await server.close()
+    rekeyed = dataclasses.replace(settings, encryption_keys=(Fernet.generate_key().decode(),))
+    client = await browser(aiohttp_server, aiohttp_client, rekeyed)
+    csrf = await signed_in(client, mid=MID_A)
+    page = await client.get("/settings")
+    assert page.status == 200
+    html = await page.text()
+    assert "cannot be shown" in html and "Make a new URL" in html
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    token = url.rsplit("/", 1)[1]
+    assert (await client.post(f"/webhooks/rokt/{token}", json={})).status != 404  # still works
+    done = await client.post(
+        "/settings/webhook-url/rotate", data={"csrf_token": csrf}, allow_redirects=False
+    )
+    assert done.status == 303
+    assert shown_url(await (await client.get("/settings")).text()) != url
+
+
+async def test_two_installs_at_once_both_end_installed_with_one_data_extension(
+    aiohttp_server: ServerFactory,
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+    sfmc: tuple[FakeSfmc, str],
+) -> None:
+    # A double click, or two admins: both look, neither finds it, both create. Marketing
+    # Cloud refuses the second create (the key exists); that admin must not be told it failed.
+    import asyncio
+
+    fake, url = sfmc
+    fake.add_unit(MID_A, "500000000")
+    app = create_app(settings)
+    first = await admin_client(aiohttp_server, aiohttp_client, app)
+    second = await admin_client(aiohttp_server, aiohttp_client, first.server)
+    tokens = [await signed_in(first, mid=MID_A), await signed_in(second, mid=MID_A)]
+    await client_credentials.connect(
+        app[STORE], app[KEYRING], app[HTTP], mid=MID_A, client_id="sfmc-cid",
+        client_secret="sfmc-csecret", auth_url=url,
+    )  # fmt: skip
+    done = await asyncio.gather(*(
+        c.post("/settings/data-extensions/install", data={"csrf_token": t}, allow_redirects=False)
+        for c, t in zip((first, second), tokens, strict=True)
+    ))  # fmt: skip
+    assert [d.status for d in done] == [303, 303]
+    for client in (first, second):
+        page = await (await client.get("/settings")).text()
+        assert "was not installed" not in page, page[page.find("alert") : page.find("alert") + 300]
+    creates = [c for c in fake.calls("soap") if c.body["action"] == "Create"]
+    assert 1 <= len(creates) <= 2

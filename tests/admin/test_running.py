@@ -127,3 +127,19 @@ async def test_hostile_stats_queries_are_400_or_answered(
     resp = await admins[0].get(f"/running/stats?{query}")
     assert resp.status in (200, 400)
     assert "error" in await resp.json() or resp.status == 200
+
+
+@pytest.mark.parametrize("charset", ["foo", "utf-7", "utf-16", '"'])
+async def test_retry_reads_its_json_as_utf8_whatever_charset_is_declared(
+    admins: tuple[TestClient, TestClient, str], charset: str
+) -> None:
+    # JSON is UTF-8 (RFC 8259 section 8.1): a declared charset Python does not know was a
+    # 500 with a traceback; one it knows (UTF-7) must not change how the body is read.
+    a, _, csrf = admins
+    headers = {"X-CSRF-Token": csrf, "Content-Type": f"application/json; charset={charset}"}
+    body = f'{{"activityId": "{ACTIVITY}"}}'.encode()
+    resp = await a.post("/running/retry", data=body, headers=headers)
+    assert resp.status == 200 and (await resp.json())["requeued"] in (0, 2)
+    utf7 = b'{"activityId": "+ACI-}'  # UTF-7 for '{"activityId": ""}' and more
+    resp = await a.post("/running/retry", data=utf7, headers=headers)
+    assert resp.status == 400

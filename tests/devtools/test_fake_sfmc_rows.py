@@ -115,3 +115,23 @@ async def test_calls_need_their_scope(
         assert "Insufficient privileges" in (await resp.json())["message"]
     async with http.get(f"{url}/interaction/v1/interactions/j-1", headers=headers) as resp:
         assert resp.status == 403
+
+
+async def test_a_request_is_visible_only_to_its_own_business_unit(
+    http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
+) -> None:
+    _fake, url = sfmc
+    mine = await access_for(http, url, "100000001")
+    body = soap.create_data_extension("RoktCalendarSubscription", "Calendar Subscription",
+                                      [Field("CalendarSubscriptionId", TEXT, 36)])  # fmt: skip
+    assert (await soap.call(http, mine, "Create", body, "CreateResponse")).results
+    row = {"CalendarSubscriptionId": "0b6c1f7e-3c1d-4f5e-9a8b-1c2d3e4f5a6b"}
+    request_id = await rows_api.upsert(http, mine, "RoktCalendarSubscription", [row])
+    theirs = await access_for(http, url, "100000002")
+    for path in (f"data/v1/async/{request_id}/status", f"data/v1/async/{request_id}/results"):
+        headers = {"Authorization": f"Bearer {theirs.token}"}
+        async with http.get(f"{url}/{path}", headers=headers) as resp:
+            assert resp.status == 404, path
+        headers = {"Authorization": f"Bearer {mine.token}"}
+        async with http.get(f"{url}/{path}", headers=headers) as resp:
+            assert resp.status == 200, path

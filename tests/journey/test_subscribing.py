@@ -410,3 +410,24 @@ async def test_rokt_answering_garbage_is_a_clear_answer_never_a_500(
     else:
         assert out["reason"] == "rokt_unavailable" and len(out["error"]) < 400
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+async def test_a_client_secret_stored_under_a_retired_key_is_a_clear_skip_not_a_500(
+    aiohttp_client: ClientFactory, tmp_path: Path, fake_rokt: tuple[FakeRokt, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    # ACTIVITY_ENCRYPTION_KEY replaced without the old key: this business unit's Rokt secret
+    # cannot be read. Each contact gets an answer saying so, not a 500 with a traceback.
+    from cryptography.fernet import Fernet
+
+    await app_client(aiohttp_client, tmp_path, fake_rokt[1])  # stores the settings
+    rekeyed = test_settings(
+        tmp_path, rokt_api_url=fake_rokt[1], encryption_keys=(Fernet.generate_key().decode(),)
+    )
+    client = await aiohttp_client(create_app(rekeyed))
+    status, body = await post(client, execute_payload(subscribe_arguments()))
+    assert status == 200, body
+    assert body["roktStatus"] == "skipped_not_configured"
+    assert "decrypt" in body["roktError"] and "save" in body["roktError"]
+    assert fake_rokt[0].calls("subscribe") == []
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

@@ -249,3 +249,19 @@ async def test_found_items_are_sent_with_a_note_in_one_round(env: Env) -> None:
     await asyncio.wait_for(worker.run_once(), 10)
     assert await env.states() == {SENT: 5}
     assert len(env.fake.calls("create")) == 1
+
+
+async def test_a_subscription_rokt_does_not_know_goes_again_without_waiting(env: Env) -> None:
+    subs = await env.enqueue(2)
+    env.fake.reject_subscriptions(subs[0], reason="subscription is deactivated")
+    worker = env.worker(visibility_wait_seconds=600, recheck_seconds=120)
+    slow(env)  # the batch is refused (subs[0]), but the answer comes too late to tell us
+    await worker.run_once()
+    env.clock.now += 60
+    await worker.run_once()
+    # subs[0]: Rokt does not know it, so it goes again at once and ends as a dead letter;
+    # subs[1]: not listed yet and its try is a minute old, so it waits for Rokt's processing.
+    assert await env.states() == {DEAD: 1, QUEUED: 1}
+    (dead,) = await env.store.recent_dead()
+    assert "subscription is deactivated" in dead.reason
+    assert env.fake.duplicates() == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 import pytest
 
@@ -118,3 +120,27 @@ def test_auth_base_accepts_only_a_dns_label_as_tssd() -> None:
     for bad in ("", "evil.com/", "a.b", "x@evil.com", "-x", "a" * 64, "tenant?x=1", "t%2e"):
         with pytest.raises(SfmcError):
             oauth.auth_base(template, bad)
+
+
+async def test_a_token_answer_with_unstorable_urls_or_scope_is_cleaned(aiohttp_server: Any) -> None:
+    # Stored with the connection (PostgreSQL text holds no NUL) and called later: an
+    # instance URL that is not a plain URL is dropped, the scope kept as plain text.
+    from aiohttp import web
+
+    async def token(_request: web.Request) -> web.Response:
+        return web.json_response({
+            "access_token": "t", "expires_in": 1200, "scope": "offline\x00 data_extensions_read",
+            "rest_instance_url": "https://rest.example.com/\x00x",
+            "soap_instance_url": "https://soap.example.com/" + "s" * 5000,
+        })  # fmt: skip
+
+    remote = web.Application()
+    remote.router.add_post("/v2/token", token)
+    server = await aiohttp_server(remote)
+    async with aiohttp.ClientSession() as http:
+        tokens = await oauth.client_credentials(
+            http, str(server.make_url("")).rstrip("/"), client_id="c", client_secret="s",
+            account_id="1",
+        )  # fmt: skip
+    assert tokens.rest_instance_url == "" and tokens.soap_instance_url == ""
+    assert tokens.scope == "offline data_extensions_read"

@@ -275,3 +275,45 @@ async def test_marketing_cloud_text_with_a_nul_or_lone_surrogate_still_ends_the_
         dead.last_error.encode("utf-8")  # no lone surrogate either
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        {"status": {"requestStatus": "Error", "hasErrors": True}},
+        {"status": {"requestStatus": "Complete", "hasErrors": True}},
+    ],
+)
+async def test_a_request_said_to_fail_whose_results_name_no_row_is_sent_again_not_counted_sent(
+    env: Env, status: dict[str, object]
+) -> None:
+    # Marketing Cloud says the request had errors, and its results list none (or cannot be
+    # read): nothing says the rows arrived, so they are sent again (upserts are idempotent).
+    await install(env, list(FIELDS))
+    await accept(env, str(uuid.uuid4()), 5.0, Email="a@b.co")
+    env.fake.fail("rows_status", [Failure(200, status)])
+    assert await env.worker.run_once() == 1
+    assert await env.store.inbox.counts(MID) == {QUEUED: 1}
+    (item,) = await env.store.inbox.claim("t", 1e12, 30, 10)
+    assert item.attempts == 2 and "named no row" in item.last_error
+
+
+async def test_a_connection_stored_under_a_retired_key_holds_the_work_and_asks_for_a_sign_in(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    # ACTIVITY_ENCRYPTION_KEY replaced without the old key: the stored secret is unreadable.
+    # The work waits (held, nothing lost) and the connection says it needs a new sign-in,
+    # instead of a traceback every round until the rows die as "internal: ConfigError".
+    await install(env, list(FIELDS))
+    await accept(env, str(uuid.uuid4()), 5.0, Email="a@b.co")
+    rekeyed = ConnectionService(
+        env.store, Keyring([Fernet.generate_key().decode()]), test_settings(Path("."))
+    )
+    worker = SyncWorker(
+        env.store, rekeyed, SfmcTokens(rekeyed, env.http), env.http, status_delays=(0.0,)
+    )
+    assert await worker.run_once() == 1
+    assert await env.store.inbox.counts(MID) == {HELD: 1}
+    connection = await env.store.get_sfmc_connection(MID)
+    assert connection is not None and connection.needs_signin
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

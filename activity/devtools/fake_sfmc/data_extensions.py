@@ -101,6 +101,9 @@ class Requests:
     """Async upsert requests: requestId -> (data extension key, per-row errors)."""
 
     done: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    # requestId -> the business unit whose token made it: another unit's token is told the
+    # request does not exist, as for any id it does not know.
+    owner: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

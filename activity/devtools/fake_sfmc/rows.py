@@ -93,6 +93,7 @@ async def upsert(request: web.Request) -> web.StreamResponse:
                 extension.upsert(row)
         request_id = secrets.token_hex(16)
         data_extensions_of(request.app).requests.done[request_id] = (key, errors)
+        data_extensions_of(request.app).requests.owner[request_id] = grant.unit.mid
         return web.json_response({"requestId": request_id, "resultMessages": []}, status=202)
 
     count = (
@@ -101,13 +102,23 @@ async def upsert(request: web.Request) -> web.StreamResponse:
     return await recorded(request, "rows", {"key": key, "rows": count}, answer)
 
 
+def _own_request(
+    request: web.Request, grant: Grant, request_id: str
+) -> tuple[str, list[dict[str, Any]]] | None:
+    requests = data_extensions_of(request.app).requests
+    if requests.owner.get(request_id) != grant.unit.mid:
+        return None
+    return requests.done.get(request_id)
+
+
 async def status(request: web.Request) -> web.StreamResponse:
     request_id = request.match_info["request_id"]
 
     async def answer() -> web.StreamResponse:
-        if _grant(request) is None:
+        grant = _grant(request)
+        if grant is None:
             return _unauthorized()
-        found = data_extensions_of(request.app).requests.done.get(request_id)
+        found = _own_request(request, grant, request_id)
         if found is None:
             return _error(404, f"Request {request_id} was not found.", 10001)
         now = datetime.now(UTC).isoformat()
@@ -133,9 +144,10 @@ async def results(request: web.Request) -> web.StreamResponse:
     request_id = request.match_info["request_id"]
 
     async def answer() -> web.StreamResponse:
-        if _grant(request) is None:
+        grant = _grant(request)
+        if grant is None:
             return _unauthorized()
-        found = data_extensions_of(request.app).requests.done.get(request_id)
+        found = _own_request(request, grant, request_id)
         if found is None:
             return _error(404, f"Request {request_id} was not found.", 10001)
         items = found[1]
