@@ -37,12 +37,12 @@ def _serve(args: argparse.Namespace) -> int:
     from activity.ops.bodies import SERVER_OPTIONS
     from activity.ops.eventloop import new_event_loop
     from activity.ops.logs import configure_logging
-    from activity.ops.workers import METRICS_DIR_ENV, worker_settings
+    from activity.ops.workers import METRICS_DIR_ENV, default_workers, worker_settings
 
     configure_logging(log_level_from_env(os.environ))
     settings = settings_from_env()
     worker = args.worker_index
-    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    workers = args.workers if args.workers is not None else default_workers(settings)
     if worker is None:
         ensure_can_listen(args.host, args.port)
         if workers > 1:
@@ -248,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=positive_int,
         default=None,
-        help="server processes sharing the port and the database (default: one per CPU)",
+        help="server processes sharing the port and the database (default: one per CPU on "
+        "PostgreSQL, one on SQLite, which has a single writer)",
     )
     serve.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)

@@ -36,6 +36,14 @@ POLL_SECONDS = 0.05
 _PR_SET_PDEATHSIG = 1
 
 
+def default_workers(settings: Settings) -> int:
+    """One per CPU on PostgreSQL. One on SQLite: it has a single writer, and measured with
+    two workers on two cores it accepted fewer executes than one (docs/performance.md)."""
+    if settings.sqlite_path is not None:
+        return 1
+    return os.cpu_count() or 1
+
+
 def worker_settings(settings: Settings, index: int, metrics_dir: str = "") -> Settings:
     """Each worker holds outbox leases under its own name: two holders of one name would
     hand back each other's work. On SQLite the name is fixed, so a restarted worker resumes

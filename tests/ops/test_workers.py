@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from activity.devtools.jb import test_settings
-from activity.ops.workers import worker_settings
+from activity.ops.workers import default_workers, worker_settings
 
 
 def test_sqlite_workers_get_fixed_distinct_names(tmp_path: Path) -> None:
@@ -26,3 +27,9 @@ def test_a_named_instance_names_its_workers_after_itself(tmp_path: Path) -> None
 def test_unnamed_postgres_workers_are_named_by_host_and_pid(tmp_path: Path) -> None:
     settings = test_settings(tmp_path, database_url="postgresql://127.0.0.1/activity")
     assert worker_settings(settings, 0) == settings  # host-pid, unique per process already
+
+
+def test_one_worker_by_default_on_sqlite_one_per_cpu_on_postgres(tmp_path: Path) -> None:
+    assert default_workers(test_settings(tmp_path)) == 1
+    postgres = test_settings(tmp_path, database_url="postgresql://127.0.0.1/activity")
+    assert default_workers(postgres) == (os.cpu_count() or 1)

@@ -130,7 +130,7 @@ def print_report(r: BenchReport, console: Console) -> None:
     for name, justify in (
         ("figure", "left"),
         ("service", "right"),
-        ("baseline", "right"),
+        ("floor", "right"),
         ("target", "left"),
         ("", "left"),
     ):

@@ -82,6 +82,7 @@ class BenchConfig:
     subscribe_contacts: int = subscribe.DEFAULT_CONTACTS  # 0 skips the subscribe phase
     subscribe_latency: float = subscribe.DEFAULT_LATENCY
     webhooks: int = webhook_bench.DEFAULT_WEBHOOKS  # 0 skips the webhook phase
+    database_url: str = ""  # empty: SQLite in the run's temporary directory
 
 
 def accepted(contacts: Sequence[Contact]) -> tuple[int, int]:
@@ -135,7 +136,7 @@ class Run:
         self.env.update(
             ACTIVITY_PUBLIC_URL=self.service_url,
             ACTIVITY_JWT_SECRET=self.jwt_secret,
-            ACTIVITY_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
+            ACTIVITY_DATABASE_URL=config.database_url or f"sqlite:///{workdir / 'bench.db'}",
             ACTIVITY_ENCRYPTION_KEY=Fernet.generate_key().decode(),
             ROKT_API_URL=self.rokt_url,
             ROKT_CLIENT_SECRET=rokt_secret,
@@ -377,7 +378,8 @@ class Run:
         )
         return BenchReport(
             environment=(
-                f"loopback, {os.cpu_count()} CPUs, Python {platform.python_version()}; wrk: "
+                f"loopback, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+                f"{self.env['ACTIVITY_DATABASE_URL'].split(':', 1)[0]}; wrk: "
                 f"{c.threads} thread(s), {c.connections} connections, {c.round_seconds:.0f} s "
                 f"rounds of distinct pre-signed bodies (none repeated); "
                 f"paced: wrk open loop, {c.paced_connections} connections"
@@ -434,6 +436,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="service workers (and floor processes) for the per-machine rounds (1: none)",
     )
     parser.add_argument("--worker-rounds", type=int, default=defaults.worker_rounds)
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="the service's database, e.g. an empty PostgreSQL one (default: a new SQLite file)",
+    )
     parser.add_argument("--per-contact", type=int, default=defaults.per_contact)
     parser.add_argument("--paced-rate", type=float, default=defaults.paced_rate)
     parser.add_argument("--paced-seconds", type=float, default=defaults.paced_seconds)
@@ -464,6 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         round_bodies=args.contacts,
         workers=args.workers,
         worker_rounds=args.worker_rounds,
+        database_url=args.database_url,
         per_contact=args.per_contact,
         paced_rate=args.paced_rate,
         paced_seconds=args.paced_seconds,
