@@ -15,6 +15,8 @@ import json
 import unicodedata
 from typing import Any
 
+import aiohttp
+
 # What any answer we read may weigh: the largest real one (a page of calendar events) is
 # far below it, and reading more would let a remote fill our memory.
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -22,6 +24,21 @@ MAX_ANSWER_BYTES = 1024 * 1024
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+async def read_capped(content: aiohttp.StreamReader, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """The whole body, or its first `limit + 1` bytes when it is longer (the caller refuses
+    it). `StreamReader.read(n)` alone returns only what has arrived so far: an answer that
+    comes in several packets would be cut."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = await content.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def plain_text(text: str) -> str:

@@ -162,7 +162,7 @@ class CalendarEvents:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         try:
             async with self._http.get(f"{self._api_url}{path}", headers=headers) as resp:
-                raw = await resp.content.read(remote_json.MAX_ANSWER_BYTES + 1)
+                raw = await remote_json.read_capped(resp.content)
                 text = raw.decode("utf-8", errors="replace")
                 if resp.status != 200:
                     return resp.status, text

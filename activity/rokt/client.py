@@ -147,7 +147,7 @@ class RoktClient:
             async with self._http.request(
                 request.method, f"{self._api_url}{request.path}", **kwargs
             ) as resp:
-                raw = await resp.content.read(remote_json.MAX_ANSWER_BYTES + 1)
+                raw = await remote_json.read_capped(resp.content)
                 body = raw.decode("utf-8", errors="replace")
                 label = str(resp.status)
                 return resp.status, body, resp.headers.get("Retry-After")

@@ -74,7 +74,7 @@ async def fetch_token(
         async with http.post(token_url(api_url), data=form, headers=headers, **kwargs) as resp:
             status = resp.status
             retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-            raw = await resp.content.read(remote_json.MAX_ANSWER_BYTES + 1)
+            raw = await remote_json.read_capped(resp.content)
     except (TimeoutError, aiohttp.ClientError) as exc:
         raise RoktRetryable(
             f"Rokt unreachable: token request failed ({type(exc).__name__})"

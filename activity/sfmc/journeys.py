@@ -90,7 +90,7 @@ async def _fetch(
     url = f"{base}/interaction/v1/interactions/{quote(journey_id, safe='')}"
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
     async with http.get(url, headers=headers, allow_redirects=False) as resp:
-        raw = await resp.content.read(MAX_ANSWER_BYTES + 1)
+        raw = await remote_json.read_capped(resp.content, MAX_ANSWER_BYTES)
         if resp.status == 403:
             # The connection's token lacks `journeys_read` (a sign-in asks only for
             # SFMC_SCOPES): say so, or names stay missing without a word.

@@ -85,7 +85,7 @@ async def _call(
         async with http.request(
             method, url, json=json_body, headers=headers, timeout=timeout, allow_redirects=False
         ) as resp:
-            raw = await resp.content.read(MAX_ANSWER_BYTES + 1)
+            raw = await remote_json.read_capped(resp.content, MAX_ANSWER_BYTES)
             status = resp.status
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise SfmcUnavailable(

@@ -85,7 +85,7 @@ async def _request(
             timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
             allow_redirects=False,
         ) as resp:
-            raw = await resp.content.read(MAX_ANSWER_BYTES + 1)
+            raw = await remote_json.read_capped(resp.content, MAX_ANSWER_BYTES)
             status, retry_after = resp.status, resp.headers.get("Retry-After")
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise SfmcRetryLater(f"Marketing Cloud unreachable ({type(exc).__name__})") from None

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 import aiohttp
 import defusedxml.ElementTree as SafeET
 
+from activity import remote_json
 from activity.errors import SfmcError, SfmcUnavailable
 from activity.sfmc.data_extension import BOOLEAN, DATE, Field
 from activity.sfmc.tokens import Access, SfmcUnauthorized
@@ -96,7 +97,7 @@ async def call(
             timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
             allow_redirects=False,
         ) as resp:
-            raw = await resp.content.read(MAX_ANSWER_BYTES + 1)
+            raw = await remote_json.read_capped(resp.content, MAX_ANSWER_BYTES)
             status = resp.status
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         why = type(exc).__name__

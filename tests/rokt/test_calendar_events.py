@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -108,3 +109,39 @@ async def test_a_slow_rokt_cannot_stall_the_picker_page_after_page() -> None:
             assert len(await calendars.events(ACCOUNT, "cal-1")) == 250  # nothing cached
     finally:
         await runner.cleanup()
+
+
+async def test_an_answer_that_arrives_in_pieces_is_read_whole(aiohttp_server: Any) -> None:
+    # A page of events is tens of kilobytes; over a real network it arrives in several
+    # packets. Reading "up to N bytes" once returns only what has arrived so far.
+    import asyncio
+    import json
+
+    from aiohttp import web
+
+    events = [{"id": f"ev-{n}", "title": f"Event {n} " + "x" * 500} for n in range(100)]
+    body = json.dumps({"result": {"data": events, "totalPages": 1}}).encode()
+
+    async def token(_request: web.Request) -> web.StreamResponse:
+        return await _in_pieces(_request, json.dumps({"access_token": "t" * 3000}).encode())
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        return await _in_pieces(request, body)
+
+    async def _in_pieces(request: web.Request, raw: bytes) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        for start in range(0, len(raw), 1000):
+            await resp.write(raw[start : start + 1000])
+            await asyncio.sleep(0.002)
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    app.router.add_post("/oauth2/token", token)
+    app.router.add_get("/v1/{account}/calendars/{calendar}/events", page)
+    server = await aiohttp_server(app)
+    url = str(server.make_url("")).rstrip("/")
+    async with aiohttp.ClientSession() as http:
+        found = await CalendarEvents(http, url, TokenCache(http, url)).events(ACCOUNT, "cal-1")
+    assert [e.id for e in found] == [f"ev-{n}" for n in range(100)]

@@ -144,3 +144,32 @@ async def test_a_token_answer_with_unstorable_urls_or_scope_is_cleaned(aiohttp_s
         )  # fmt: skip
     assert tokens.rest_instance_url == "" and tokens.soap_instance_url == ""
     assert tokens.scope == "offline data_extensions_read"
+
+
+async def test_a_token_answer_that_arrives_in_pieces_is_read_whole(aiohttp_server: Any) -> None:
+    import asyncio
+    import json
+
+    from aiohttp import web
+
+    answer = json.dumps({"access_token": "a" * 4000, "expires_in": 1200,
+                         "rest_instance_url": "https://rest.example.com/"}).encode()  # fmt: skip
+
+    async def token(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await resp.prepare(request)
+        for start in range(0, len(answer), 500):
+            await resp.write(answer[start : start + 500])
+            await asyncio.sleep(0.002)
+        await resp.write_eof()
+        return resp
+
+    remote = web.Application()
+    remote.router.add_post("/v2/token", token)
+    server = await aiohttp_server(remote)
+    async with aiohttp.ClientSession() as http:
+        tokens = await oauth.client_credentials(
+            http, str(server.make_url("")).rstrip("/"), client_id="c", client_secret="s",
+            account_id="1",
+        )  # fmt: skip
+    assert tokens.access_token == "a" * 4000

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 import defusedxml.ElementTree as SafeET
 from aiohttp import web
 
+from activity import remote_json
 from activity.devtools.fake_sfmc.data_extensions import FieldDef, data_extensions_of
 from activity.devtools.fake_sfmc.http import INSUFFICIENT_SCOPE, fake_of, lacks_scope, recorded
 
@@ -145,7 +146,7 @@ ACTIONS = {"Retrieve": ("RetrieveRequestMsg", _retrieve), "Create": ("CreateRequ
 
 
 async def service(request: web.Request) -> web.StreamResponse:
-    raw = await request.content.read(MAX_BODY + 1)
+    raw = await remote_json.read_capped(request.content, MAX_BODY)
     action = request.headers.get("SOAPAction", "").strip('"')
 
     async def answer() -> web.StreamResponse:
