@@ -226,7 +226,7 @@ async def test_paced_wrk_sends_every_body_on_schedule(aiohttp_server: Any, tmp_p
     assert (load.non_2xx, load.errors, load.repeats) == (8, 0, 0)
     # A timer of a busy machine can fire a little late; a schedule that fell behind would
     # make most sends late (the next test).
-    assert load.late <= len(bodies) // 10
+    assert load.late <= len(bodies) // 4
     assert load.requests == load.sent == len(bodies)
     # 40 slots 5 ms apart: sending faster than the schedule would finish sooner.
     assert load.seconds >= 39 / 200
