@@ -23,14 +23,13 @@ import logging
 import re
 import secrets
 import time
-from dataclasses import replace
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from activity.admin import sessions
 from activity.admin.sso import not_signed_in, render_page, safe_next
-from activity.appkeys import SETTINGS, STORE
+from activity.appkeys import STORE
 from activity.storage.models import SSO_SOURCE, SessionRecord
 
 log = logging.getLogger("activity.sso")
@@ -114,20 +113,10 @@ async def finish(request: web.Request) -> web.StreamResponse:
         log.warning("sso handoff rejected", extra={"reason": "handoff"})
         why = "The sign-in window could not hand its session to this page. Sign in again here."
         return not_signed_in(request, why=why)
-    session_id = secrets.token_urlsafe(32)
-    now = time.time()
-    max_age = request.app[SETTINGS].session_max_age_seconds
-    await store.create_session(
-        replace(
-            record,
-            id_hash=sessions.hash_id(session_id),
-            csrf_token=secrets.token_urlsafe(32),
-            source=SSO_SOURCE,
-            created_at=now,
-            expires_at=now + max_age,
-        )
+    # A sign-in like any other: the session this frame had before ends, a fresh one starts.
+    identity = sessions.AdminIdentity(
+        record.mid, record.enterprise_id, record.user_id, record.email
     )
-    header = sessions.cookie_header(sessions.COOKIE_NAME, session_id, max_age=max_age)
-    sessions.set_cookie_later(request, header)
+    await sessions.start(request, identity, source=SSO_SOURCE)
     log.info("sso handoff", extra={"mid": record.mid})
     raise web.HTTPFound(safe_next(request.query.get("next")))

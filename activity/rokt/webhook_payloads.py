@@ -27,6 +27,7 @@ from typing import Any
 
 from activity.errors import InvalidInput
 from activity.journey.text_checks import lone_surrogate
+from activity.remote_json import plain_text
 from activity.sfmc.data_extension import FIELDS_BY_NAME, fit
 
 TEST = "Test"
@@ -231,8 +232,11 @@ def _row_values(
             value = fit(FIELDS_BY_NAME[name], raw)
         except ValueError as exc:
             raise WebhookMalformed(f"{name}: {exc}") from None
-        if isinstance(value, str):
-            _check_plain(name, value)
+        if isinstance(value, str) and not value.isprintable():
+            # Free text comes from the subscriber (utm values from a link they opened): a NUL
+            # or lone surrogate there must not cost them their row. Cleaned, not refused;
+            # an email address that needed cleaning is not one.
+            value = None if name == "Email" else fit(FIELDS_BY_NAME[name], plain_text(value))
         if value is not None:
             values[name] = value
     return values

@@ -149,3 +149,24 @@ async def test_a_popup_without_a_frame_just_continues(
     query = {k: v[0] for k, v in parse_qs(urlsplit(resp.headers["Location"]).query).items()}
     done = await finish(popup, await at_fake(http, sfmc[1], query))
     assert done.headers["Location"] == "/settings"
+
+
+async def test_the_frames_old_session_ends_when_the_handoff_signs_it_in(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
+    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
+) -> None:  # fmt: skip
+    # As any sign-in does: the session this frame had (another business unit, or a copied
+    # cookie) stops opening anything, not merely stops being sent.
+    from tests.admin_support import signed_in
+
+    frame, popup = await two_partitions(aiohttp_server, aiohttp_client, server)
+    await signed_in(frame, mid="500000001")
+    old = next(c.value for c in frame.session.cookie_jar if c.key == COOKIE_NAME)
+    link = await framed_login(frame)
+    code = await popup_sign_in(popup, http, sfmc[1], link)
+    resp = await frame.get(f"/sso/handoff/finish?{urlencode({'code': code})}",
+                           allow_redirects=False)  # fmt: skip
+    assert resp.status == 302
+    assert f"Business unit {MID_B}" in await (await frame.get("/settings")).text()
+    copied = await aiohttp_client(server, headers={"Cookie": f"{COOKIE_NAME}={old}"})
+    assert (await copied.get("/settings")).status == 401
