@@ -64,7 +64,8 @@ def plan(merged: Mapping[str, Any], contact_key: str) -> EventPlan:
     remembered.
     """
     subscription = merged.get(subscriptions.FIELD)
-    key = _template_key(merged)
+    base = _base_key(merged)
+    key = _template_key(merged, base)
     remembered = _TEMPLATES.get(key) if key is not None else None
     template = remembered.template if remembered is not None else None
     # The schema only types calendarSubscriptionId (string or array): with every other
@@ -74,8 +75,8 @@ def plan(merged: Mapping[str, Any], contact_key: str) -> EventPlan:
         # Bound before rendering, so errors come in the order they always did.
         contact = config.bind(parsed, contact_key, subscription)
         template = _template(parsed)
-        if key is not None:
-            _remember(key, template)
+        if base is not None:
+            _remember(base, merged, template)
     else:
         contact = config.bind(template.config, contact_key, subscription)
     # Rendered once per template; only a contact-scoped eventId changes the payload.
@@ -135,7 +136,31 @@ _TEMPLATES: LRUCache[tuple[Any, ...], _Remembered] = LRUCache(
 )
 
 
-def _remember(key: tuple[Any, ...], template: _Template) -> None:
+# For each set of inArguments other than the subscription IDs and the `<<X>>` values: which
+# `<<X>>` values the event's texts use. Only those join the template's key, so contacts whose
+# other bound attributes differ (JB sends every attribute bound in the journey) share one
+# template instead of each rendering and remembering its own.
+_USES: LRUCache[tuple[Any, ...], frozenset[str]] = LRUCache(
+    maxsize=TEMPLATE_CACHE_BYTES // 4,
+    getsizeof=lambda used: _ENTRY_OVERHEAD_BYTES + sum(sys.getsizeof(n) for n in used),
+)
+_ABSENT = object()  # a used placeholder without a value: part of the key as such
+_SCALARS = (str, int, float, bool, type(None))  # what a `<<X>>` value may be (the schema)
+
+
+def _remember(base: tuple[Any, ...], merged: Mapping[str, Any], template: _Template) -> None:
+    event = template.config
+    texts = (event.title, event.description, event.location, event.start, event.end)
+    used = frozenset(
+        placeholders.key(name)
+        for text in (*texts, event.timezone)
+        for name in placeholders.names(text)
+    )
+    if _USES.get(base) != used:
+        _USES[base] = used
+    key = _template_key(merged, base)
+    if key is None:
+        return
     size = _footprint(key, template)
     if size <= TEMPLATE_CACHE_BYTES // 64:  # one huge template may not flush everyone else's
         _TEMPLATES[key] = _Remembered(template, size)
@@ -149,13 +174,46 @@ def template_cache_bytes() -> tuple[int, int]:
 def forget_templates() -> None:
     """Empty the template cache (tests compare a remembered plan with a fresh one)."""
     _TEMPLATES.clear()
+    _USES.clear()
 
 
-def _template_key(merged: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """Hashable and exact (True, 1 and 1.0 differ), or None when a value is not hashable."""
-    key = tuple(
-        (name, type(value), value) for name, value in merged.items() if name != subscriptions.FIELD
+def _is_value(name: str) -> bool:
+    """A `<<X>>` key, as the schema's pattern reads it (its `.` matches no line break)."""
+    return len(name) > 4 and name.startswith("<<") and name.endswith(">>") and "\n" not in name
+
+
+def _base_key(merged: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """Every inArgument but the subscription IDs and `<<X>>` values, hashable and exact (True,
+    1 and 1.0 differ), or None when a value is not hashable."""
+    base = tuple(
+        (name, type(value), value)
+        for name, value in merged.items()
+        if name != subscriptions.FIELD and not _is_value(name)
     )
+    try:
+        hash(base)
+    except TypeError:
+        return None
+    return base
+
+
+def _template_key(
+    merged: Mapping[str, Any], base: tuple[Any, ...] | None
+) -> tuple[Any, ...] | None:
+    """The base and the `<<X>>` values the event uses; None when not known yet or when an
+    unused value is one the schema refuses (then the contact is parsed, and refused, anew)."""
+    used = _USES.get(base) if base is not None else None
+    if used is None or base is None:
+        return None
+    for name, value in merged.items():
+        if name not in used and _is_value(name) and type(value) not in _SCALARS:
+            return None
+    extra = tuple(
+        (name, type(value), value)
+        for name in sorted(used)
+        for value in (merged.get(name, _ABSENT),)
+    )
+    key = base + extra
     try:
         hash(key)
     except TypeError:

@@ -18,7 +18,7 @@ from activity.events.plan import (
     preview,
 )
 from activity.rokt.api_requests import RoktRequest
-from tests.events.inputs import ARGUMENTS, configured
+from tests.events.inputs import ARGUMENTS, INTERESTING, JSON, configured
 
 SUB = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
 SUB2 = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
@@ -314,6 +314,31 @@ def test_remembered_template_plans_exactly_as_a_fresh_one(
     assert remembered == outcome({**merged, "calendarSubscriptionId": second}, contact_key)
 
 
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(ARGUMENTS, JSON | INTERESTING, JSON | INTERESTING, st.sampled_from(["C-1", "C 2"]))
+def test_a_template_remembered_with_other_bound_values_plans_as_a_fresh_one(
+    merged: dict[str, Any], first: Any, second: Any, contact_key: str
+) -> None:
+    # <<B>> may be used by a text or not, and may be a value the schema refuses.
+    forget_templates()
+    outcome({**merged, "<<B>>": first}, "C-1")  # may remember a template
+    remembered = outcome({**merged, "<<B>>": second}, contact_key)
+    forget_templates()
+    assert remembered == outcome({**merged, "<<B>>": second}, contact_key)
+
+
+def test_contacts_differing_only_in_unused_bound_values_share_one_template() -> None:
+    forget_templates()
+    plans = [plan(args(**{"<<Notes>>": f"note {i}", "<<n>>": i}), "C-1") for i in range(50)]
+    assert all(p.payload is plans[0].payload for p in plans)
+    # A used value still makes its own template; an unused one the schema refuses is refused.
+    used = plan(args(title="Hi <<Notes>>", **{"<<Notes>>": "Ann"}), "C-1")
+    assert used.payload["title"] == "Hi Ann" and used.payload is not plans[0].payload
+    refused = error(args(**{"<<Notes>>": {"not": "a scalar"}}))
+    assert "<<Notes>>" in refused.message
+    forget_templates()
+
+
 @pytest.mark.parametrize(
     ("valid", "other"),
     [({"allDay": True}, {"allDay": 1}), ({"notifyBefore": 15}, {"notifyBefore": 15.0})],
@@ -355,7 +380,8 @@ async def test_rendered_event_cache_is_bounded_by_bytes_not_entries(
     await store_demo_settings(client.app, "500000001")
     filler = "x" * (150 * 1024 - 8)
     for i in range(1100):
-        extra = {"<<Notes>>": f"{i:08d}{filler}"}
+        # Not a <<X>> value (those the event does not use stay out of the key): part of it.
+        extra = {"crmNotes": f"{i:08d}{filler}"}
         payload = execute_payload(args(**extra), contact_key=f"C-{i}")
         resp = await client.post("/execute", data=sign(payload))
         assert resp.status == 200
