@@ -367,3 +367,17 @@ async def test_a_connection_without_permission_to_write_rows_holds_the_work_not_
     worker.unhold_soon()
     assert await worker.run_once() == 3
     assert await env.store.inbox.counts(MID) == {SENT: 3}
+
+
+async def test_after_a_disconnect_no_cached_token_keeps_writing(env: Env) -> None:
+    # "Disconnect" forgets the connection: background work must stop using it at once, not
+    # when the access token it cached (about 20 minutes) runs out.
+    await install(env, list(FIELDS))
+    await accept(env, str(uuid.uuid4()), 5.0, Email="a@b.co")
+    assert await env.worker.run_once() == 1  # a token is now cached
+    assert await env.store.inbox.counts(MID) == {SENT: 1}
+    await env.connections.disconnect(MID)
+    await accept(env, str(uuid.uuid4()), 6.0, Email="c@d.co")
+    assert await env.worker.run_once() == 1
+    assert await env.store.inbox.counts(MID) == {SENT: 1, HELD: 1}
+    assert len(env.fake.calls("rows")) == 1
