@@ -39,6 +39,16 @@ class SfmcRetryLater(SfmcUnavailable):
         self.retry_after = retry_after
 
 
+class SfmcForbidden(SfmcUnauthorized):
+    """403: the token may not do this. Tried once more with a fresh token (the cached one may
+    predate a new sign-in); then the connection needs a sign-in that may."""
+
+    reason = "sfmc_forbidden"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=403)
+
+
 class RowsRejected(SfmcError):
     """A 4xx other than 401 on the upsert itself: Marketing Cloud's message says why."""
 
@@ -92,6 +102,8 @@ async def _request(
     answer = remote_json.loads(raw) if raw and len(raw) <= MAX_ANSWER_BYTES else None
     if status == 401:
         raise SfmcUnauthorized(f"{method} {path.split('/')[2]} answered 401", status=401)
+    if status == 403:
+        raise SfmcForbidden(f"{method} {path.split('/')[2]} answered 403 ({_message(answer, 403)})")
     if is_retryable(status):
         raise SfmcRetryLater(
             f"Marketing Cloud answered {status} ({_message(answer, status)})",

@@ -50,6 +50,12 @@ NOT_INSTALLED = "not_installed"
 # The data extension does not exist (yet): the rows are fine, so they are held, and tried
 # again at each unhold check until someone installs it.
 MISSING_DATA_EXTENSION = frozenset({404})
+# The connection's token may not write rows (a sign-in without data_extensions_write, or a
+# user without the permission): held until someone who may signs in.
+FORBIDDEN_WHY = (
+    "Marketing Cloud refused this connection permission to write the data extension; sign in "
+    "with a user and SFMC_SCOPES that include data_extensions_write"
+)
 GAVE_UP = "gave_up"
 REJECTED = "sfmc_rejected"
 
@@ -249,6 +255,10 @@ class SyncWorker:
             errors = await self._tokens.call(mid, lambda a: self._upsert(a, rows))
         except SfmcGrantRefused as exc:
             await self._hold(items, f"{NEEDS_SIGNIN}: {exc.message}")
+            return
+        except rows_api.SfmcForbidden as exc:  # the connection may not write: no row's fault
+            await self._store.mark_sfmc_needs_signin(mid, "forbidden", self._clock())
+            await self._hold(items, f"{NEEDS_SIGNIN}: {FORBIDDEN_WHY} ({exc.message})")
             return
         except RowsRejected as exc:
             if exc.status in MISSING_DATA_EXTENSION:  # not this batch's fault: wait for install

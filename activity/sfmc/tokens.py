@@ -19,6 +19,7 @@ import aiohttp
 
 from activity.errors import SfmcError
 from activity.sfmc.connections import ConnectionService
+from activity.storage.models import SfmcConnection
 
 T = TypeVar("T")
 EARLY_SECONDS = 120.0  # renew this long before Marketing Cloud says the token expires
@@ -38,6 +39,7 @@ class Access:
     rest_url: str  # with a trailing slash, as Marketing Cloud gives it
     soap_url: str
     expires_at: float
+    connected_at: float = 0.0  # of the connection it came from: a new sign-in is another
 
 
 class SfmcTokens:
@@ -56,13 +58,19 @@ class SfmcTokens:
         self.grants = 0  # tokens asked for, for tests and the benchmark
 
     async def get(self, mid: str) -> Access:
-        cached = self._cache.get(mid)
-        if cached is not None and cached.expires_at > self._clock():
+        # The stored connection is read each time: a token cached from a connection that was
+        # since disconnected, marked for a new sign-in or replaced by one is not used again
+        # (on any instance), however long it would still live.
+        current = await self._connections.get(mid)
+        cached = self._valid(mid, current)
+        if cached is not None:
             return cached
         async with self._locks.setdefault(mid, asyncio.Lock()):
-            cached = self._cache.get(mid)  # another task may have renewed it meanwhile
-            if cached is not None and cached.expires_at > self._clock():
+            current = await self._connections.get(mid)
+            cached = self._valid(mid, current)  # another task may have renewed it meanwhile
+            if cached is not None:
                 return cached
+            self._cache.pop(mid, None)
             tokens = await self._connections.access_token(self._http, mid)
             self.grants += 1
             stored = await self._connections.get(mid)
@@ -74,10 +82,19 @@ class SfmcTokens:
                 )
             lifetime = max(MIN_LIFETIME, tokens.expires_in - EARLY_SECONDS)
             access = Access(
-                mid, tokens.access_token, _slash(rest), _slash(soap), self._clock() + lifetime
-            )
+                mid, tokens.access_token, _slash(rest), _slash(soap), self._clock() + lifetime,
+                stored.connected_at if stored else 0.0,
+            )  # fmt: skip
             self._cache[mid] = access
             return access
+
+    def _valid(self, mid: str, current: SfmcConnection | None) -> Access | None:
+        cached = self._cache.get(mid)
+        if cached is None or cached.expires_at <= self._clock():
+            return None
+        if current is None or current.needs_signin or current.connected_at != cached.connected_at:
+            return None
+        return cached
 
     def forget(self, access: Access) -> None:
         if self._cache.get(access.mid) is access:

@@ -317,3 +317,67 @@ async def test_a_connection_stored_under_a_retired_key_holds_the_work_and_asks_f
     connection = await env.store.get_sfmc_connection(MID)
     assert connection is not None and connection.needs_signin
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+async def test_a_connection_without_permission_to_write_rows_holds_the_work_not_kills_it(
+    env: Env, tmp_path: Path
+) -> None:
+    # Someone whose sign-in lacks data_extensions_write (a narrower SFMC_SCOPES, or a user
+    # without the permission) replaced the connection: Marketing Cloud answers 403 to every
+    # upsert. That is no row's fault: the work waits for a sign-in that may write, nothing
+    # becomes a dead letter.
+    from activity.sfmc import oauth
+    from tests.devtools.test_fake_sfmc import REDIRECT, authorize
+
+    await install(env, list(FIELDS))
+    code = (await authorize(env.http, env.url, mid=MID, scope="offline data_extensions_read"))[
+        "code"
+    ]
+    tokens = await oauth.exchange_code(
+        env.http, env.url, client_id="sfmc-cid", client_secret="sfmc-csecret", code=code,
+        redirect_uri=REDIRECT,
+    )  # fmt: skip
+    info = await oauth.userinfo(env.http, env.url, tokens.access_token)
+    sso = test_settings(
+        tmp_path, sfmc_client_id="sfmc-cid", sfmc_client_secret="sfmc-csecret",
+        sfmc_auth_url=env.url,
+    )  # fmt: skip
+    connections = ConnectionService(env.store, env.keyring, sso)
+    await connections.save_sign_in(info, tokens, tssd="t", auth_url=env.url)
+    worker = SyncWorker(
+        env.store, connections, SfmcTokens(connections, env.http), env.http, status_delays=(0.0,)
+    )
+    for _ in range(3):
+        await accept(env, str(uuid.uuid4()), 5.0, Email="a@b.co")
+    assert await worker.run_once() == 3
+    assert await env.store.inbox.counts(MID) == {HELD: 3}
+    assert await env.store.inbox.recent_dead(MID) == []
+    # Asked with the cached token, then a fresh one (it may predate a new sign-in); not per row.
+    assert [c.status for c in env.fake.calls("rows")] == [403, 403]
+    connection = await env.store.get_sfmc_connection(MID)
+    assert connection is not None and connection.needs_signin  # the settings page says so
+    # Someone who may write signs in: the held work resumes, nothing lost.
+    scope = "offline data_extensions_read data_extensions_write"
+    code = (await authorize(env.http, env.url, mid=MID, scope=scope))["code"]
+    tokens = await oauth.exchange_code(
+        env.http, env.url, client_id="sfmc-cid", client_secret="sfmc-csecret", code=code,
+        redirect_uri=REDIRECT,
+    )  # fmt: skip
+    await connections.save_sign_in(info, tokens, tssd="t", auth_url=env.url)
+    worker.unhold_soon()
+    assert await worker.run_once() == 3
+    assert await env.store.inbox.counts(MID) == {SENT: 3}
+
+
+async def test_after_a_disconnect_no_cached_token_keeps_writing(env: Env) -> None:
+    # "Disconnect" forgets the connection: background work must stop using it at once, not
+    # when the access token it cached (about 20 minutes) runs out.
+    await install(env, list(FIELDS))
+    await accept(env, str(uuid.uuid4()), 5.0, Email="a@b.co")
+    assert await env.worker.run_once() == 1  # a token is now cached
+    assert await env.store.inbox.counts(MID) == {SENT: 1}
+    await env.connections.disconnect(MID)
+    await accept(env, str(uuid.uuid4()), 6.0, Email="c@d.co")
+    assert await env.worker.run_once() == 1
+    assert await env.store.inbox.counts(MID) == {SENT: 1, HELD: 1}
+    assert len(env.fake.calls("rows")) == 1
