@@ -45,8 +45,8 @@ bench: install
 # A shorter benchmark with a py-spy flame graph of the service's GIL during its first round.
 profile: install
 	bash scripts/system-deps.sh bench
-	$(PY) -m activity.devtools.bench --contacts 30000 --rounds 1 --large-rounds 0 --workers 1 \
-		--per-contact 1000 --paced-seconds 2 --round-seconds 6 --profile bench-profile.svg
+	$(PY) -m activity.devtools.bench --contacts 60000 --rounds 1 --large-rounds 0 --workers 1 \
+		--per-contact 1000 --paced-seconds 2 --profile bench-profile.svg
 
 # The service beside the fake Rokt and the fake Marketing Cloud, with a development secret and
 # a database under ./dev; prints the URLs, a sign-in link and a ready-made execute call.
