@@ -30,6 +30,13 @@ environment (see README.md, Configuration):
   ACTIVITY_INSTANCE_ID     this instance's name in outbox leases (several instances)
   ACTIVITY_DELIVERY_LEASE_SECONDS  outbox lease, above twice ROKT_TIMEOUT_SECONDS (default 60)
   ACTIVITY_RETENTION_DAYS  finished work is deleted after this many days (default 7)
+  ACTIVITY_SUBSCRIBE_CONCURRENCY      action subscribe: Rokt calls at once (default 32)
+  ACTIVITY_SUBSCRIBE_TIMEOUT_SECONDS  action subscribe: time before a 503, under 20 (default 8)
+  SFMC_CLIENT_ID, SFMC_CLIENT_SECRET  the package's Web App integration (unset: /sso/* is off)
+  SFMC_AUTH_URL            auth base URL (default https://{tssd}.auth.marketingcloudapis.com)
+  SFMC_SUBDOMAIN           your tenant subdomain, put in place of {tssd}
+  SFMC_SCOPES              scopes asked at sign-in
+                           (default offline data_extensions_read data_extensions_write)
 """
 
 

@@ -159,9 +159,9 @@ class Executor:
         if merged.get("action") == SUBSCRIBE and self.subscriber is not None:
             key = (ids.activity_id, ids.definition_instance_id)
             return await self.subscriber.run(key, ids.contact_key, merged)
-        decided, items = await self._decide(ids, merged)
+        decided, items, mid = await self._decide(ids, merged)
         recorded, _ = await self._store.accept(
-            ids.activity_id, ids.definition_instance_id, decided, items, self._clock()
+            ids.activity_id, ids.definition_instance_id, decided, items, self._clock(), mid=mid
         )
         return recorded
 
@@ -174,21 +174,33 @@ class Executor:
             http_status=400 if on_error == "eject" else 200,
         )
 
-    async def _decide(self, ids: CallIds, merged: dict[str, Any]) -> tuple[Answer, list[NewItem]]:
+    async def _decide(
+        self, ids: CallIds, merged: dict[str, Any]
+    ) -> tuple[Answer, list[NewItem], str | None]:
+        """The answer, its outbox items, and the business unit it is stored for: the MID
+        whose settings were found (as on the items), else the one the inArguments name."""
         try:
             plan = events.plan(merged, ids.contact_key)
         except InvalidInput as err:
-            return self._invalid(err, inarguments.on_error_of(merged)), []
+            return (
+                self._invalid(err, inarguments.on_error_of(merged)),
+                [],
+                inarguments.mid_of(merged),
+            )
         found = await self._settings.find(plan.mid, plan.eid)
         if found is None:
-            return answer(
-                SKIPPED_NOT_CONFIGURED,
-                event_id=plan.event_id,
-                error=f"business unit {plan.mid or plan.eid} has no Rokt settings",
-            ), []
+            return (
+                answer(
+                    SKIPPED_NOT_CONFIGURED,
+                    event_id=plan.event_id,
+                    error=f"business unit {plan.mid or plan.eid} has no Rokt settings",
+                ),
+                [],
+                inarguments.mid_of(merged),
+            )
         # Cancel removes the event for everyone; it needs no subscription of this contact.
         if not plan.subscription_ids and plan.action != CANCEL:
-            return answer(SKIPPED_NO_SUBSCRIPTION, event_id=plan.event_id), []
+            return answer(SKIPPED_NO_SUBSCRIPTION, event_id=plan.event_id), [], found.mid
         item = NewItem(
             # The MID whose settings were found (maybe the enterprise default's), so the
             # worker finds the same credentials.
@@ -205,4 +217,4 @@ class Executor:
             definition_instance_id=ids.definition_instance_id,
             contact_key=ids.contact_key,
         )
-        return answer(QUEUED, event_id=plan.event_id), [item]
+        return answer(QUEUED, event_id=plan.event_id), [item], found.mid

@@ -192,6 +192,20 @@ def on_error_of(merged: Any) -> str:
     return CONTINUE
 
 
+_MID = re.compile(r"[0-9A-Za-z._-]{1,64}")
+
+
+def mid_of(merged: Any) -> str | None:
+    """The business unit MID the inArguments name, to store with the answer; None when it is
+    missing or not a plain id (a NUL, a lone surrogate, a huge value: nothing to scope by)."""
+    value = merged.get("mid") if isinstance(merged, Mapping) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and _MID.fullmatch(value := value.strip()):
+        return value
+    return None
+
+
 def choice(value: Any, options: Sequence[str], field: str) -> str:
     if value not in options:
         raise InvalidInput(f"{field} is {_clip(repr(value))}; expected one of {', '.join(options)}")

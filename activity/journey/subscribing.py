@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from activity.config import ConfigError
 from activity.errors import InvalidInput, RoktAuthFailed, RoktError, RoktRejected, RoktRetryable
 from activity.journey import subscribe_args
-from activity.journey.inarguments import on_error_of
+from activity.journey.inarguments import mid_of, on_error_of
 from activity.rokt.subscribe_api import subscribe_request, subscribed
 from activity.storage.models import Answer
 
@@ -106,17 +106,21 @@ class Subscriber:
         found = await self._store.find_answer(*key)
         if found is not None:
             return found
-        decided = await self._decide(contact_key, merged)
-        recorded, _ = await self._store.accept(key[0], key[1], decided, [], self._clock())
+        decided, mid = await self._decide(contact_key, merged)
+        recorded, _ = await self._store.accept(key[0], key[1], decided, [], self._clock(), mid=mid)
         return recorded
 
-    async def _decide(self, contact_key: str, merged: Mapping[str, Any]) -> Answer:
-        on_error = on_error_of(merged)
+    async def _decide(
+        self, contact_key: str, merged: Mapping[str, Any]
+    ) -> tuple[Answer, str | None]:
+        """The answer and the business unit it is stored for: the MID whose Rokt account
+        was used, else the one the inArguments name."""
+        on_error, named = on_error_of(merged), mid_of(merged)
         try:
             args = subscribe_args.parse(merged, contact_key)
         except InvalidInput as err:
             log.info("contact invalid", extra={"reason": err.reason})
-            return self._invalid(err.message, on_error)
+            return self._invalid(err.message, on_error), named
         try:
             account = await self._settings.account_for(args.mid, args.eid)
         except ConfigError:
@@ -125,12 +129,12 @@ class Subscriber:
                 SKIPPED_NOT_CONFIGURED,
                 error=f"business unit {args.mid or args.eid}'s stored Rokt client secret cannot "
                 "be decrypted with ACTIVITY_ENCRYPTION_KEY; an admin saves the settings again",
-            )
+            ), named
         if account is None:
             return answer(
                 SKIPPED_NOT_CONFIGURED,
                 error=f"business unit {args.mid or args.eid} has no Rokt settings",
-            )
+            ), named
         request = subscribe_request(account.account_code, args.calendar_code, args.body())
         if self._waiting >= self._max_waiting:
             raise RoktUnavailable(
@@ -149,12 +153,14 @@ class Subscriber:
             raise RoktUnavailable(err.message, status=err.status) from None
         except (RoktRejected, RoktAuthFailed) as err:
             log.info("subscribe refused by Rokt", extra={"reason": err.reason})
-            return self._invalid(err.message, on_error)
+            return self._invalid(err.message, on_error), account.mid
         except RoktError as err:  # an unexpected answer from the token endpoint
             raise RoktUnavailable(err.message, status=err.status) from None
         finally:
             self._waiting -= 1
-        return answer(SUBSCRIBED, subscription_id=result.subscription_id, url=result.url)
+        return answer(
+            SUBSCRIBED, subscription_id=result.subscription_id, url=result.url
+        ), account.mid
 
     @staticmethod
     def _invalid(message: str, on_error: str) -> Answer:

@@ -77,8 +77,13 @@ class Store(Protocol):
         answer: Answer,
         items: Sequence[NewItem],
         now: float,
+        *,
+        mid: str | None = None,
     ) -> tuple[Answer, bool]:
         """Commit `answer` and `items` unless this key was seen before.
+
+        `mid` is the business unit the answer was given for (None when the call named none
+        usable); the running views count answers per business unit by it.
 
         Returns the answer on record and whether it is new. Once this returns, the work is
         on disk. A repeat returns the first answer and enqueues nothing.

@@ -23,6 +23,8 @@ class AcceptJob:
     answer: Answer
     items: Sequence[NewItem]
     now: float
+    # The business unit the answer was given for (None: the call named none usable).
+    mid: str | None = None
 
     @property
     def key(self) -> Key:
@@ -121,11 +123,12 @@ async def accept(
     answer: Answer,
     items: Sequence[NewItem],
     now: float,
+    mid: str | None = None,
 ) -> Result:
     """Store.accept for either backend: queue the job on the open store's group commit."""
     if commits is None:
         raise StorageUnavailable("database is not open")
-    job = AcceptJob(activity_id, definition_instance_id, answer, tuple(items), now)
+    job = AcceptJob(activity_id, definition_instance_id, answer, tuple(items), now, mid)
     return await commits.submit(job)
 
 

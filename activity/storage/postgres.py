@@ -163,9 +163,11 @@ class PostgresStore(
         answer: Answer,
         items: Sequence[NewItem],
         now: float,
+        *,
+        mid: str | None = None,
     ) -> tuple[Answer, bool]:
         return await group_commit.accept(
-            self._commits, activity_id, definition_instance_id, answer, items, now
+            self._commits, activity_id, definition_instance_id, answer, items, now, mid
         )
 
     # --- outbox ---------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from activity.storage.group_commit import AcceptJob, Key, Result
 from activity.storage.models import QUEUED, Answer
 
 INSERT_EXECUTIONS = """
-INSERT INTO executions (activity_id, definition_instance_id, status, body, created_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::float8[])
+INSERT INTO executions (activity_id, definition_instance_id, status, body, created_at, mid)
+SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::float8[], $6::text[])
 ON CONFLICT DO NOTHING
 RETURNING activity_id, definition_instance_id
 """
@@ -54,6 +54,7 @@ async def accept_batch(conn: Any, jobs: Sequence[AcceptJob]) -> list[Result]:
             [j.answer.status for j in leaders],
             [rows.dump_body(j.answer.body) for j in leaders],
             [j.now for j in leaders],
+            [j.mid for j in leaders],
         )
     }
     answers = {key: job.answer for key, job in leader.items() if key in inserted}

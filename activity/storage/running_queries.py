@@ -2,7 +2,8 @@
 
 Every outbox query is scoped to one business unit (MID) and one activity id; JB gives each
 journey version's activity its own id, so "this activity" is also "this journey version".
-Execute answers carry no MID: skipped contacts are counted by activity id alone.
+Execute answers are stored with the MID they were given for (executions.mid, NULL when
+the call named none): skipped and subscribed contacts are counted per MID too.
 
 Re-queuing a dead item keeps its "may have reached Rokt" mark only when it died giving up on
 unanswered or failing tries (gave_up): the worker then asks Rokt before sending it again.
@@ -53,7 +54,8 @@ def queries(backend: str) -> dict[str, str]:
         f"WHERE mid = ? AND activity_id = ? AND state = '{DEAD}' "
         "GROUP BY last_error ORDER BY n DESC, last_error LIMIT ?",
         "skipped": f"SELECT {status} AS status, COUNT(*) AS n FROM executions "
-        f"WHERE activity_id = ? AND {status} IN ({marks}) GROUP BY {status} ORDER BY n DESC",
+        f"WHERE mid = ? AND activity_id = ? AND {status} IN ({marks}) "
+        f"GROUP BY {status} ORDER BY n DESC",
         "dead_items": "SELECT * FROM outbox "
         f"WHERE mid = ? AND activity_id = ? AND state = '{DEAD}' "
         "ORDER BY updated_at DESC, id DESC LIMIT ?",
@@ -103,5 +105,5 @@ def stats_params(mid: str, activity_id: str) -> dict[str, tuple[Any, ...]]:
         "states": (mid, activity_id),
         "last_error": (mid, activity_id),
         "dead_reasons": (mid, activity_id, DEAD_REASONS_SHOWN),
-        "skipped": (activity_id,),
+        "skipped": (mid, activity_id),
     }

@@ -173,9 +173,11 @@ class SQLiteStore(
         answer: Answer,
         items: Sequence[NewItem],
         now: float,
+        *,
+        mid: str | None = None,
     ) -> tuple[Answer, bool]:
         return await group_commit.accept(
-            self._commits, activity_id, definition_instance_id, answer, items, now
+            self._commits, activity_id, definition_instance_id, answer, items, now, mid
         )
 
     async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:

@@ -28,7 +28,11 @@ FROM json_each(?) AS k
 JOIN executions e ON e.activity_id = json_extract(k.value, '$[0]')
                  AND e.definition_instance_id = json_extract(k.value, '$[1]')
 """
-_EXECUTION_ROW = "(?, ?, ?, ?, ?)"
+_EXECUTION_ROW = "(?, ?, ?, ?, ?, ?)"
+_EXECUTION_INSERT = (
+    "INSERT INTO executions (activity_id, definition_instance_id, status, body, created_at, mid) "
+    "VALUES "
+)
 _OUTBOX_ROW = f"({', '.join('?' * len(rows.OUTBOX_INSERT_FIELDS))}, '{QUEUED}', 0, ?, ?, ?)"
 _OUTBOX_INSERT = (
     f"INSERT INTO outbox ({rows.OUTBOX_INSERT_COLUMNS}, state, attempts, created_at, "
@@ -81,12 +85,13 @@ def _inserts(fresh: list[AcceptJob]) -> list[Statement]:
             j.answer.status,
             rows.dump_body(j.answer.body),
             j.now,
+            j.mid,
         )
         for j in fresh
     ]
     items = [(*rows.item_values(item), j.now, j.now, j.now) for j in fresh for item in j.items]
     return [
-        *_multi_row("INSERT INTO executions VALUES ", _EXECUTION_ROW, executions),
+        *_multi_row(_EXECUTION_INSERT, _EXECUTION_ROW, executions),
         *_multi_row(_OUTBOX_INSERT, _OUTBOX_ROW, items),
     ]
 

@@ -9,7 +9,13 @@ from aiohttp.test_utils import TestClient
 
 from activity import create_app
 from activity.appkeys import STORE
-from activity.devtools.jb import test_settings
+from activity.devtools.jb import (
+    event_arguments,
+    execute_payload,
+    sign,
+    store_demo_settings,
+    test_settings,
+)
 from activity.storage.models import Answer, NewItem
 from tests.admin_support import MID_A, MID_B, ClientFactory, ServerFactory, admin_client, signed_in
 
@@ -110,8 +116,8 @@ async def test_a_subscribe_activity_counts_its_subscribed_contacts_apart_from_sk
     store = a.server.app[STORE]
     subscribed = {"roktStatus": "subscribed", "roktSubscriptionId": "x", "roktSubscriptionUrl": "y"}
     for n in range(2):
-        await store.accept(ACTIVITY, f"s{n}", Answer(200, subscribed), [], 1.0)
-    await store.accept(ACTIVITY, "bad", Answer(200, {"roktStatus": "invalid"}), [], 1.0)
+        await store.accept(ACTIVITY, f"s{n}", Answer(200, subscribed), [], 1.0, mid=MID_A)
+    await store.accept(ACTIVITY, "bad", Answer(200, {"roktStatus": "invalid"}), [], 1.0, mid=MID_A)
     stats = await (await a.get(f"/running/stats?activityId={ACTIVITY}")).json()
     assert stats["counts"]["subscribed"] == 2
     assert stats["counts"]["skipped"] == 1
@@ -143,3 +149,37 @@ async def test_retry_reads_its_json_as_utf8_whatever_charset_is_declared(
     utf7 = b'{"activityId": "+ACI-}'  # UTF-7 for '{"activityId": ""}' and more
     resp = await a.post("/running/retry", data=utf7, headers=headers)
     assert resp.status == 400
+
+
+async def test_an_admin_of_one_business_unit_sees_nothing_of_anothers_activity(
+    admins: tuple[TestClient, TestClient, str],
+) -> None:
+    """Business unit B's journey answers JB (queued, no subscription, invalid, and a call
+    naming no usable MID); A's admin asking for B's activity id sees zero everywhere."""
+    a, b, _ = admins
+    await store_demo_settings(b.server.app, MID_B)
+    theirs = "7d3c1f0e-0b7e-4f7a-9d53-0c6c1b3a9e11"
+    calls = [
+        event_arguments(mid=MID_B, eid=""),
+        event_arguments(mid=MID_B, eid="", calendarSubscriptionId=""),
+        event_arguments(mid=MID_B, eid="", start="not a date"),
+        event_arguments(mid="x" * 200, eid="", start="not a date"),
+    ]
+    for args in calls:
+        resp = await b.post(
+            "/execute",
+            data=sign(execute_payload(args, activity_id=theirs)),
+            headers={"Content-Type": "application/jwt"},
+        )
+        assert resp.status == 200, await resp.text()
+    owner = await (await b.get(f"/running/stats?activityId={theirs}")).json()
+    assert owner["counts"]["queued"] == 1
+    assert {s["status"]: s["count"] for s in owner["skipped"]} == {
+        "skipped_no_subscription": 1,
+        "invalid": 1,  # the call naming no usable MID is counted for nobody
+    }
+    other = await (await a.get(f"/running/stats?activityId={theirs}&dead=1")).json()
+    assert other["businessUnit"] == MID_A
+    assert set(other["counts"].values()) == {0}
+    assert (other["skipped"], other["dead"], other["deadReasons"]) == ([], [], [])
+    assert (other["lastError"], other["lastSentAt"], other["nextAttemptAt"]) == ("", None, None)

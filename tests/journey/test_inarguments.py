@@ -13,6 +13,7 @@ from activity.journey.inarguments import (
     choice,
     event_id,
     merge,
+    mid_of,
     notify_before,
     on_error_of,
     present,
@@ -261,3 +262,24 @@ def test_fast_path_accepts_what_jsonschema_accepts(good: dict[str, object]) -> N
 def test_merge_names_every_key_as_text_whoever_calls_it() -> None:
     assert merge([{1: "a"}, {"b": 2}]) == {"1": "a", "b": 2}
     assert all(isinstance(k, str) for k in merge([{1: "a"}, {"b": 2}]))
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ({"mid": " 500000001 "}, "500000001"),
+        ({"mid": 500000001}, "500000001"),
+        ({"mid": True}, None),
+        ({"mid": ""}, None),
+        ({"mid": "5\x00"}, None),
+        ({"mid": "\ud800"}, None),
+        ({"mid": "9" * 65}, None),
+        ({"mid": ["500000001"]}, None),
+        ({"eid": "500000000"}, None),
+        ("not a mapping", None),
+    ],
+)
+def test_the_mid_stored_with_an_answer_is_a_plain_id_or_none(
+    given: object, stored: str | None
+) -> None:
+    assert mid_of(given) == stored

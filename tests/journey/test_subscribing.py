@@ -431,3 +431,18 @@ async def test_a_client_secret_stored_under_a_retired_key_is_a_clear_skip_not_a_
     assert "decrypt" in body["roktError"] and "save" in body["roktError"]
     assert fake_rokt[0].calls("subscribe") == []
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+async def test_subscribe_answers_are_counted_for_their_business_unit_only(
+    client: TestClient,
+) -> None:
+    activity = "5b1f7c1e-3d0a-4c55-8f1e-0a9b2c3d4e5f"
+    for args in (subscribe_arguments(), subscribe_arguments(mid="500000002")):
+        status, _ = await post(client, execute_payload(args, activity_id=activity))
+        assert status == 200
+    store = client.app[STORE]
+    mine = await store.activity_stats(MID, activity)
+    unconfigured = await store.activity_stats("500000002", activity)
+    assert (mine.subscribed, mine.skipped) == (1, ())
+    assert (unconfigured.subscribed, unconfigured.skipped) == (0, (("skipped_not_configured", 1),))
+    assert (await store.activity_stats("500000003", activity)).skipped == ()

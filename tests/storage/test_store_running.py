@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,8 @@ async def accept(store: Store, n: int, status: str = "queued", **kw: Any) -> Non
     activity = kw.get("activity", ACTIVITY)
     answer = Answer(200, {"roktStatus": status, "roktEventId": "", "roktError": ""})
     items = [item(n, **kw)] if status == "queued" else []
-    await store.accept(activity, f"{activity}-instance-{n}", answer, items, 100.0)
+    mid = kw.get("mid", MID)
+    await store.accept(activity, f"{activity}-instance-{n}", answer, items, 100.0, mid=mid)
 
 
 async def ids_of(store: Store) -> dict[str, int]:
@@ -105,6 +107,36 @@ async def test_subscribed_contacts_are_counted_apart_from_skipped_ones(store: St
     await accept(store, 91, "invalid")
     stats = await store.activity_stats(MID, ACTIVITY)
     assert (stats.subscribed, stats.skipped) == (3, (("invalid", 1),))
+
+
+async def test_answers_are_counted_only_for_the_business_unit_they_were_given_for(
+    store: Store,
+) -> None:
+    """Accepted together (one group commit, one multi-row statement), each answer keeps its
+    own MID; an answer stored without one (a malformed call) is counted for nobody."""
+    calls = [
+        (0, "subscribed", MID),
+        (1, "subscribed", OTHER_MID),
+        (2, "skipped_no_subscription", OTHER_MID),
+        (3, "invalid", OTHER_MID),
+        (4, "invalid", None),
+        (5, "skipped_not_configured", MID),
+    ]
+    await asyncio.gather(*(accept(store, n, status, mid=mid) for n, status, mid in calls))
+    mine, theirs = [await store.activity_stats(m, ACTIVITY) for m in (MID, OTHER_MID)]
+    assert (mine.subscribed, mine.skipped) == (1, (("skipped_not_configured", 1),))
+    assert theirs.subscribed == 1
+    assert sorted(theirs.skipped) == [("invalid", 1), ("skipped_no_subscription", 1)]
+    assert await store.activity_stats("300", ACTIVITY) == ActivityStats()
+
+
+async def test_a_repeated_call_keeps_the_business_unit_of_its_first_answer(store: Store) -> None:
+    first = Answer(200, {"roktStatus": "invalid"})
+    assert (await store.accept(ACTIVITY, "k", first, [], 1.0, mid=MID))[1] is True
+    other = Answer(200, {"roktStatus": "subscribed"})
+    assert await store.accept(ACTIVITY, "k", other, [], 2.0, mid=OTHER_MID) == (first, False)
+    assert (await store.activity_stats(MID, ACTIVITY)).skipped == (("invalid", 1),)
+    assert await store.activity_stats(OTHER_MID, ACTIVITY) == ActivityStats()
 
 
 async def test_an_activity_without_data_has_empty_stats(store: Store) -> None:
