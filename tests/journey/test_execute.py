@@ -106,6 +106,24 @@ async def test_enterprise_fallback_finds_settings(client: TestClient) -> None:
     assert body["roktStatus"] == "queued"
 
 
+async def test_answers_served_by_the_enterprise_default_count_where_its_deliveries_do(
+    client: TestClient,
+) -> None:
+    """The answer is stored for the MID whose settings served it, as its outbox rows are, so
+    one admin sees the whole of the activity; the child unit without settings sees none of it."""
+    await configure(client, mid="500000777", enterprise_id="500000000", is_enterprise_default=True)
+    activity = str(uuid.uuid4())
+    for sub in (str(uuid.uuid4()), ""):
+        args = event_arguments(mid="500000001", eid="500000000", calendarSubscriptionId=sub)
+        await post(client, execute_payload(args, activity_id=activity))
+    store = client.app[STORE]
+    served, child = [await store.activity_stats(m, activity) for m in ("500000777", MID)]
+    # The delivery worker may have taken the item already: count it in whatever state.
+    delivered = (served.queued, served.sending, served.sent, served.dead)
+    assert (sum(delivered), served.skipped) == (1, (("skipped_no_subscription", 1),))
+    assert (child.queued + child.sending + child.sent + child.dead, child.skipped) == (0, ())
+
+
 async def test_a_parents_own_settings_stored_under_the_eid_are_not_a_childs(
     client: TestClient,
 ) -> None:
