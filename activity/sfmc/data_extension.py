@@ -2,7 +2,7 @@
 
 Field names are exactly the subscription attributes of Rokt's own Marketing Cloud app (seed
 001), so Contact Builder links and journeys written for that app work unchanged. Types and
-lengths are ours (README, docs/webhooks-and-data-extension.md): the key is a GUID (Text 36),
+lengths are ours (docs/webhooks-and-data-extension.md): the key is a GUID (Text 36),
 Rokt's ids are GUIDs, free text gets room, the opt-ins are Boolean and the removal a Date.
 """
 
