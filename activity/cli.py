@@ -173,6 +173,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def _add_fake_arguments(
+    fake: argparse.ArgumentParser, default_port: int, client_id: str, client_secret: str
+) -> None:
+    """Where a fake listens and the one OAuth client it accepts."""
+    fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    fake.add_argument(
+        "--port", type=port, default=default_port, help="TCP port to listen on (1-65535)"
+    )
+    fake.add_argument("--client-id", default=client_id, help="the only OAuth client ID it accepts")
+    fake.add_argument(
+        "--client-secret", default=client_secret, help="the only OAuth client secret it accepts"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rokt-activity", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -202,14 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a fake Rokt Calendar API that keeps what it receives in memory; "
         "point the service at it with ROKT_API_URL.",
     )
-    fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    fake.add_argument("--port", type=port, default=8090, help="TCP port to listen on (1-65535)")
-    fake.add_argument(
-        "--client-id", default="demo-client", help="the only OAuth client ID it accepts"
-    )
-    fake.add_argument(
-        "--client-secret", default="demo-secret", help="the only OAuth client secret it accepts"
-    )
+    _add_fake_arguments(fake, 8090, "demo-client", "demo-secret")
     fake.add_argument(
         "--token-ttl", type=seconds, default=300.0, help="seconds an access token stays valid"
     )
@@ -224,16 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a fake Marketing Cloud (sign-in, tokens, data extensions) that keeps "
         "what it receives in memory.",
     )
-    fake_mc.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    fake_mc.add_argument("--port", type=port, default=8091, help="TCP port to listen on (1-65535)")
-    fake_mc.add_argument(
-        "--client-id", default="demo-sfmc-client", help="the only OAuth client ID it accepts"
-    )
-    fake_mc.add_argument(
-        "--client-secret",
-        default="demo-sfmc-secret",
-        help="the only OAuth client secret it accepts",
-    )
+    _add_fake_arguments(fake_mc, 8091, "demo-sfmc-client", "demo-sfmc-secret")
     fake_mc.set_defaults(func=_fake_sfmc)
 
     from activity.admin.settings_cli import add_parser as add_settings_parser
