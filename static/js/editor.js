@@ -9,31 +9,16 @@
 (function (R) {
   'use strict';
 
-  var DEFAULT_SUBSCRIPTION = '{{Contact.Attribute."Calendar Subscription"."CalendarSubscriptionId"}}';
-  // The inArguments the activity writes, in this order, then one per placeholder used.
-  var KEYS = ['mid', 'eid', 'action', 'eventId', 'eventScope', 'title', 'description', 'location',
-    'start', 'end', 'timezone', 'allDay', 'notifyBefore', 'onError', 'calendarSubscriptionId',
-    'calendarCode', 'subscriptionMethod', 'emailAddress', 'redirectTo', 'utmSource', 'utmMedium',
-    'utmCampaign', 'utmContent'];
-  // Written only for the actions that use them, so other activities keep their exact shape.
-  var ACTION_ONLY = {
-    calendarCode: ['unsubscribe', 'subscribe'], subscriptionMethod: ['subscribe'],
-    emailAddress: ['subscribe'], redirectTo: ['subscribe'], utmSource: ['subscribe'],
-    utmMedium: ['subscribe'], utmCampaign: ['subscribe'], utmContent: ['subscribe']
-  };
-  // `subscribe` makes a subscription, not an event: it writes only these and its own keys.
-  var SUBSCRIBE_COMMON = ['mid', 'eid', 'action', 'onError'];
-  var CONSENT_METHODS = ['Google', 'Microsoft'];  // they need a redirectTo
-  var DEFAULTS = {
-    action: 'create', eventId: '', eventScope: 'contact', title: '', description: '',
-    location: '', start: '', end: '', timezone: '', allDay: false, notifyBefore: 15,
-    onError: 'continue', calendarSubscriptionId: DEFAULT_SUBSCRIPTION, calendarCode: '',
-    subscriptionMethod: 'WebCal', emailAddress: '', redirectTo: '', utmSource: '', utmMedium: '',
-    utmCampaign: '', utmContent: ''
-  };
+  var A = R.inArguments;
+  var DEFAULT_SUBSCRIPTION = A.DEFAULT_SUBSCRIPTION;
+  var KEYS = A.KEYS;
+  var DEFAULTS = A.DEFAULTS;
+  var CONSENT_METHODS = A.CONSENT_METHODS;
+  var mergeArguments = A.merge;
+  var nameFor = A.nameFor;
+  var placeholderNames = A.placeholderNames;
   var TEXT_INPUTS = ['eventId', 'title', 'description', 'location', 'start', 'end', 'timezone',
     'notifyBefore', 'calendarCode', 'redirectTo', 'utmSource', 'utmMedium', 'utmCampaign', 'utmContent'];
-  var PLACEHOLDER = /<<([^<>|]+)(?:\|([^<>]*))?>>/g;
   var REFRESH_DELAY_MS = 250;
 
   var el = R.el;
@@ -68,14 +53,6 @@
   function $(id) { return document.getElementById(id); }
 
   function clone(value) { return JSON.parse(JSON.stringify(value === undefined ? null : value)); }
-
-  function mergeArguments(list) {
-    var merged = {};
-    (Array.isArray(list) ? list : [list]).forEach(function (item) {
-      if (item && typeof item === 'object') { Object.assign(merged, item); }
-    });
-    return merged;
-  }
 
   var zones = R.timeZoneCombobox($('timezone'), function () { fieldChanged('timezone', true); });
 
@@ -126,7 +103,7 @@
   });
 
   connection.on('requestedSchema', function (payload) {
-    state.fields = fieldsOf(payload);
+    state.fields = R.entryFields.fromSchema(payload);
     renderFieldLists();
     scheduleRefresh();
   });
@@ -163,29 +140,6 @@
       activity.name = nameFor(args, activity.name);
       connection.trigger('updateActivity', activity);
     }).then(function () { state.saving = false; }, function () { state.saving = false; });
-  }
-
-  /* The canvas label: the event title as a marketer reads it (a field's fallback, else its
-   * name, instead of the raw <<...>> marker), else what the activity does. */
-  function nameFor(args, previous) {
-    if (args.action === 'subscribe') {
-      return args.calendarCode ? 'Subscribe: ' + args.calendarCode : previous || 'Rokt Calendar Event';
-    }
-    if (args.action === 'unsubscribe') {
-      return args.calendarCode ? 'Unsubscribe: ' + args.calendarCode : previous || 'Rokt Calendar Event';
-    }
-    var timed = args.action === 'create' || args.action === 'update';
-    var title = timed ? readable(args.title) : '';
-    if (title) { return title.length > 100 ? title.slice(0, 99) + '…' : title; }
-    var verbs = { remove: 'Remove', cancel: 'Cancel', update: 'Update', create: 'Send' };
-    if (args.eventId) { return (verbs[args.action] || 'Event') + ': ' + args.eventId; }
-    return previous || 'Rokt Calendar Event';
-  }
-
-  function readable(title) {
-    return text(title).replace(PLACEHOLDER, function (match, name, fallback) {
-      return fallback ? fallback : name.trim();
-    }).replace(/\s+/g, ' ').trim();
   }
 
   /* ------------------------------------------------------------ form <-> args */
@@ -251,27 +205,6 @@
     };
   }
 
-  /* Whether the activity writes `key` for these args (hidden fields of other actions are not). */
-  function writes(key, args) {
-    if (args.action === 'subscribe' && SUBSCRIBE_COMMON.indexOf(key) < 0 && !ACTION_ONLY[key]) {
-      return false;
-    }
-    if (key === 'redirectTo' && CONSENT_METHODS.indexOf(args.subscriptionMethod) < 0) { return false; }
-    return !ACTION_ONLY[key] || ACTION_ONLY[key].indexOf(args.action) >= 0;
-  }
-
-  function placeholderNames(args) {
-    var names = [];
-    KEYS.forEach(function (key) {
-      if (typeof args[key] !== 'string' || !writes(key, args)) { return; }
-      args[key].replace(PLACEHOLDER, function (match, name) {
-        if (names.indexOf(name) < 0) { names.push(name); }
-        return match;
-      });
-    });
-    return names;
-  }
-
   /* The schema wins (a copied journey gets its new entry key); before it arrives, what was saved. */
   function bindingFor(name) {
     if (state.fields) {
@@ -281,47 +214,13 @@
     return state.savedBindings['<<' + name + '>>'] || '';
   }
 
-  function inArgumentsFor(args) {
-    var list = KEYS.filter(function (key) { return writes(key, args); })
-      .map(function (key) { var o = {}; o[key] = args[key]; return o; });
-    placeholderNames(args).forEach(function (name) {
-      var binding = bindingFor(name);
-      if (binding) { var o = {}; o['<<' + name + '>>'] = binding; list.push(o); }
-    });
-    return list;
-  }
+  function inArgumentsFor(args) { return A.list(args, bindingFor); }
 
   function argumentsFor(args) { return mergeArguments(inArgumentsFor(args)); }
 
   /* ------------------------------------------------------ entry-source fields */
 
-  /* requestedSchema keys look like Event.<eventDefinitionKey>.<Field Name>. */
-  function fieldsOf(payload) {
-    var items = payload && Array.isArray(payload.schema) ? payload.schema : [];
-    var seen = {};
-    var fields = [];
-    items.forEach(function (item) {
-      var match = item && typeof item.key === 'string' ? /^Event\.([^.]+)\.(.+)$/.exec(item.key) : null;
-      if (!match || seen[match[2]]) { return; }
-      seen[match[2]] = true;
-      fields.push({
-        name: match[2],
-        eventKey: match[1],
-        type: text(item.type) || 'Text',
-        binding: '{{Event.' + match[1] + '."' + match[2] + '"}}'
-      });
-    });
-    return fields;
-  }
-
-  /* The entry-source field a saved {{Event.<key>."Field"}} binding names. Matched by name, so a
-   * copied journey (a new entry key) rebinds to its own entry source, like placeholders do. */
-  function fieldForBinding(binding) {
-    var match = /^\{\{Event\.([^.]+)\.(?:"([^"]+)"|([^{}]+))\}\}$/.exec(binding || '');
-    if (!match || !state.fields) { return null; }
-    var name = match[2] || match[3];
-    return state.fields.filter(function (f) { return f.name === name; })[0] || null;
-  }
+  function fieldForBinding(binding) { return R.entryFields.forBinding(binding, state.fields); }
 
   function renderFieldLists() {
     Array.prototype.forEach.call(document.querySelectorAll('.editor__insert'), function (box) {
@@ -331,57 +230,13 @@
     renderEmailOptions();
   }
 
-  /* `subscribe`'s email: none, or an entry-source field (email-typed ones first). */
   function renderEmailOptions() {
-    var select = $('emailAddress');
-    var current = state.email;
-    var values = [''];
-    select.textContent = '';
-    select.appendChild(el('option', { value: '', text: 'No email address' }));
-    var fields = (state.fields || []).slice().sort(function (a, b) {
-      return (b.type === 'EmailAddress') - (a.type === 'EmailAddress');
-    });
-    fields.forEach(function (f) {
-      values.push(f.binding);
-      select.appendChild(el('option', { value: f.binding, text: 'Entry source: ' + f.name }));
-    });
-    if (values.indexOf(current) < 0) {
-      var matched = fieldForBinding(current);
-      if (matched) {
-        current = state.email = matched.binding;
-      } else {
-        select.appendChild(el('option', { value: current, text: 'Saved value: ' + current }));
-      }
-    }
-    select.value = current;
+    state.email = R.entryFields.renderEmail($('emailAddress'), state.fields, state.email);
   }
 
   function renderSubscriptionOptions() {
     var select = $('calendarSubscriptionId');
-    var current = state.subscription;
-    var values = ['', DEFAULT_SUBSCRIPTION];
-    select.textContent = '';
-    select.appendChild(el('option', { value: '', text: 'Choose a source…' }));
-    select.appendChild(el('option', {
-      value: DEFAULT_SUBSCRIPTION, text: 'Contact attribute: Calendar Subscription › CalendarSubscriptionId'
-    }));
-    if (state.fields && state.fields.length) {
-      var group = el('optgroup', { label: 'Entry-source fields' });
-      state.fields.forEach(function (f) {
-        values.push(f.binding);
-        group.appendChild(el('option', { value: f.binding, text: 'Entry source: ' + f.name }));
-      });
-      select.appendChild(group);
-    }
-    if (values.indexOf(current) < 0) {
-      var matched = fieldForBinding(current);
-      if (matched) {
-        current = state.subscription = matched.binding;
-      } else {
-        select.appendChild(el('option', { value: current, text: 'Saved value: ' + current }));
-      }
-    }
-    select.value = current;
+    state.subscription = R.entryFields.renderSubscription(select, state.fields, state.subscription);
   }
 
   /* ---------------------------------------------------------------- time zones */
