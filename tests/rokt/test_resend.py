@@ -22,7 +22,8 @@ from activity.crypto import Keyring
 from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
 from activity.devtools.jb import rokt_event
 from activity.rokt.client import RoktClient
-from activity.rokt.delivery import GONE_NOTE, DeliveryWorker
+from activity.rokt.delivery import DeliveryWorker
+from activity.rokt.delivery_sending import GONE_NOTE
 from activity.rokt.resend import FOUND_NOTE, lists_event
 from activity.rokt.token_cache import TokenCache
 from activity.storage.base import Store

@@ -16,17 +16,12 @@ from typing import Any
 
 from aiohttp import web
 
-from activity.devtools.fake_rokt import calendars, rules, subscribe
+from activity.devtools.fake_rokt import calendar_book, calendars, rules, subscribe
+from activity.devtools.fake_rokt.answers import Answer, error_body
 from activity.devtools.fake_rokt.inspect import add_inspection_routes
-from activity.devtools.fake_rokt.state import (
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
-    Answer,
-    FakeRokt,
-    RecordedRequest,
-    Step,
-    error_body,
-)
+from activity.devtools.fake_rokt.record import RecordedRequest
+from activity.devtools.fake_rokt.state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, FakeRokt
+from activity.devtools.fake_rokt.steering import Step
 from activity.devtools.fake_rokt.webhooks import SENDER, WebhookSender, add_webhook_routes
 
 FAKE = web.AppKey("fake_rokt", FakeRokt)
@@ -304,7 +299,7 @@ def run_fake_rokt(
 ) -> None:
     fake = FakeRokt(client_id, client_secret, token_ttl)
     fake.calendars.add(
-        calendars.ANY_ACCOUNT, calendars.DEMO_CALENDAR_ID, calendars.DEMO_CALENDAR_CODE
+        calendar_book.ANY_ACCOUNT, calendar_book.DEMO_CALENDAR_ID, calendar_book.DEMO_CALENDAR_CODE
     )
     if setup is not None:
         setup(fake)
