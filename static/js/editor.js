@@ -13,15 +13,11 @@
   var DEFAULT_SUBSCRIPTION = A.DEFAULT_SUBSCRIPTION;
   var KEYS = A.KEYS;
   var DEFAULTS = A.DEFAULTS;
-  var CONSENT_METHODS = A.CONSENT_METHODS;
   var mergeArguments = A.merge;
   var nameFor = A.nameFor;
   var placeholderNames = A.placeholderNames;
-  var TEXT_INPUTS = ['eventId', 'title', 'description', 'location', 'start', 'end', 'timezone',
-    'notifyBefore', 'calendarCode', 'redirectTo', 'utmSource', 'utmMedium', 'utmCampaign', 'utmContent'];
   var REFRESH_DELAY_MS = 250;
 
-  var el = R.el;
   var text = R.text;
   var version = document.getElementById('editor').getAttribute('data-version') || '';
 
@@ -154,55 +150,25 @@
     KEYS.forEach(function (key) {
       if (R.has(saved, key) && saved[key] !== null) { values[key] = saved[key]; }
     });
-    ['action', 'eventScope', 'onError', 'subscriptionMethod'].forEach(function (id) {
-      setSelect($(id), text(values[id]));
-    });
-    TEXT_INPUTS.forEach(function (id) { $(id).value = text(values[id]); });
-    $('allDay').checked = values.allDay === true || text(values.allDay).toLowerCase() === 'true';
+    R.form.write(values);
     state.subscription = Array.isArray(values.calendarSubscriptionId)
       ? JSON.stringify(values.calendarSubscriptionId) : text(values.calendarSubscriptionId);
     renderSubscriptionOptions();
     state.email = text(values.emailAddress);
     renderEmailOptions();
     zones.updateHint();
-    updateVisibility();
-  }
-
-  function setSelect(select, value) {
-    var known = Array.prototype.some.call(select.options, function (o) { return o.value === value; });
-    if (!known) { select.appendChild(el('option', { value: value, text: 'Saved value: ' + value })); }
-    select.value = value;
+    R.form.updateVisibility();
   }
 
   function collect() {
-    var notify = $('notifyBefore').value.trim();
     var tokens = state.tokens || {};
     var saved = savedArguments();
-    return {
+    return R.form.read({
       mid: tokens.mid || (state.tokens ? R.jbContext.businessUnit() : '') || text(saved.mid),
       eid: tokens.eid || text(saved.eid),
-      action: $('action').value,
-      eventId: $('eventId').value.trim(),
-      eventScope: $('eventScope').value,
-      title: $('title').value.trim(),
-      description: $('description').value.trim(),
-      location: $('location').value.trim(),
-      start: $('start').value.trim(),
-      end: $('end').value.trim(),
-      timezone: $('timezone').value.trim(),
-      allDay: $('allDay').checked,
-      notifyBefore: /^\d{1,9}$/.test(notify) ? Number(notify) : notify,
-      onError: $('onError').value,
       calendarSubscriptionId: state.subscription,
-      calendarCode: $('calendarCode').value.trim(),
-      subscriptionMethod: $('subscriptionMethod').value,
-      emailAddress: state.email,
-      redirectTo: $('redirectTo').value.trim(),
-      utmSource: $('utmSource').value.trim(),
-      utmMedium: $('utmMedium').value.trim(),
-      utmCampaign: $('utmCampaign').value.trim(),
-      utmContent: $('utmContent').value.trim()
-    };
+      emailAddress: state.email
+    });
   }
 
   /* The schema wins (a copied journey gets its new entry key); before it arrives, what was saved. */
@@ -219,8 +185,6 @@
   function argumentsFor(args) { return mergeArguments(inArgumentsFor(args)); }
 
   /* ------------------------------------------------------ entry-source fields */
-
-  function fieldForBinding(binding) { return R.entryFields.forBinding(binding, state.fields); }
 
   function renderFieldLists() {
     Array.prototype.forEach.call(document.querySelectorAll('.editor__insert'), function (box) {
@@ -266,44 +230,8 @@
 
   /* -------------------------------------------------------------------- checks */
 
-  function postJSON(url, body) {
-    return fetch(url, {
-      method: 'POST',
-      credentials: 'same-origin',
-      cache: 'no-store',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(body)
-    }).then(function (response) {
-      return response.json().then(function (data) {
-        if (!response.ok) { throw new Error(data && data.error ? data.error : 'HTTP ' + response.status); }
-        return data;
-      });
-    });
-  }
-
-  /* What only the UI can know: the subscription field must exist in this journey's entry source. */
-  function clientProblems(args) {
-    if (args.action === 'subscribe') {
-      var email = args.emailAddress;
-      if (state.fields && /^\{\{Event\./.test(email) && !fieldForBinding(email)) {
-        return [{
-          field: 'emailAddress',
-          message: 'The saved source ' + email + ' is not a field of this journey\'s entry source. ' +
-            'Choose the email address again.'
-        }];
-      }
-      return [];
-    }
-    var sub = args.calendarSubscriptionId;
-    if (state.fields && /^\{\{Event\./.test(sub) && !fieldForBinding(sub)) {
-      return [{
-        field: 'calendarSubscriptionId',
-        message: 'The saved source ' + sub + ' is not a field of this journey\'s entry source. ' +
-          'Choose the source again.'
-      }];
-    }
-    return [];
-  }
+  /* What only the UI can know: a saved binding must name a field of this entry source. */
+  function clientProblems(args) { return R.entryFields.problems(args, state.fields); }
 
   function checkNow() {
     var args = collect();
@@ -312,7 +240,7 @@
     if (key === state.checkedKey && !state.checkError) { return Promise.resolve(state.problems); }
     var seq = ++state.checkSeq;
     var hadTokens = Boolean(state.tokens);
-    return postJSON('api/check', { arguments: payload }).then(function (data) {
+    return R.postJSON('api/check', { arguments: payload }).then(function (data) {
       if (seq !== state.checkSeq) { return state.problems; }
       state.checkError = '';
       state.checkedKey = key;
@@ -374,7 +302,7 @@
     if (R.preview.accountCode()) { samples.accountCode = R.preview.accountCode(); }
     var body = { arguments: argumentsFor(args), samples: samples, contactKey: R.preview.contactKey() };
     var loud = state.showAll || Object.keys(state.touched).length > 0;
-    return postJSON('api/preview', body).then(function (data) {
+    return R.postJSON('api/preview', body).then(function (data) {
       if (seq !== state.previewSeq) { return; }
       if (data.ok) {
         R.preview.show(data);
@@ -388,33 +316,6 @@
 
   /* ---------------------------------------------------------------- refreshing */
 
-  function updateVisibility() {
-    var action = $('action').value;
-    $('details').hidden = action !== 'create' && action !== 'update';
-    var calendarOnly = action === 'unsubscribe' || action === 'subscribe';
-    $('calendarCode-element').hidden = !calendarOnly;
-    $('eventId-element').hidden = calendarOnly;
-    $('eventScope-element').hidden = calendarOnly;
-    $('subscribe-details').hidden = action !== 'subscribe';
-    $('picker').hidden = calendarOnly;  // no event to choose: these actions name a calendar
-    $('subscription-element').hidden = action === 'subscribe';
-    $('sample-subscription-element').hidden = action === 'subscribe';
-    var consent = CONSENT_METHODS.indexOf($('subscriptionMethod').value) >= 0;
-    $('redirectTo-element').hidden = !consent;
-    $('calendarCode-effect').textContent = action === 'subscribe'
-      ? 'Each contact gets their own subscription to it; the same contact again gets the same one.'
-      : 'The contact\'s subscriptions to it are deactivated and its events leave their calendar.';
-    $('subscriptionMethod-hint').textContent = consent
-      ? 'The link first asks the person to allow Rokt into their ' + $('subscriptionMethod').value +
-        ' calendar, then opens the redirect URL.'
-      : 'The link adds the calendar to the person\'s calendar app.';
-    $('end-required').hidden = $('allDay').checked;  // an all-day event may last just its start day
-    var id = $('eventId').value.trim() || '<Event ID>';
-    $('eventScope-hint').textContent = $('eventScope').value === 'shared'
-      ? 'Rokt event ID: ' + id + ' for every contact.'
-      : 'Rokt event ID: ' + id + '_<contact key>, so each contact\'s event can be changed on its own.';
-  }
-
   function scheduleRefresh() {
     clearTimeout(state.refreshTimer);
     state.refreshTimer = setTimeout(refreshNow, REFRESH_DELAY_MS);
@@ -424,7 +325,7 @@
     clearTimeout(state.refreshTimer);
     if (!state.initialised) { return; }
     var args = collect();
-    updateVisibility();
+    R.form.updateVisibility();
     checkNow();
     runPreview(args);
   }
@@ -439,21 +340,7 @@
   /* "Choose an existing event": the event's ID (one event for everyone) and its fields; the
    * marketer then picks what to do with it. */
   function fillFromEvent(event) {
-    var local = function (value) {
-      var match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})/.exec(text(value));
-      return match ? match[1] : text(value);
-    };
-    if (['subscribe', 'unsubscribe'].indexOf($('action').value) >= 0) { setSelect($('action'), 'update'); }
-    $('eventId').value = text(event.id);
-    setSelect($('eventScope'), 'shared');
-    $('title').value = text(event.title);
-    $('description').value = text(event.description);
-    $('location').value = text(event.location);
-    $('start').value = local(event.start);
-    $('end').value = local(event.end);
-    $('allDay').checked = false;
-    $('timezone').value = text(event.timezone) || text(event.timezoneIanaId);
-    if (typeof event.notifyBefore === 'number') { $('notifyBefore').value = String(event.notifyBefore); }
+    R.form.fillFromEvent(event);
     zones.updateHint();
     ['eventId', 'eventScope', 'title', 'start', 'end', 'timezone'].forEach(function (field) {
       state.touched[field] = true;

@@ -84,10 +84,25 @@
     return keepCurrent(select, values, current, fields);
   }
 
+  /* What only the UI can know: the saved binding of the field that binds (subscribe's email,
+   * else the calendar subscription ID) must name a field of this journey's entry source. */
+  function bindingProblems(args, fields) {
+    var subscribe = args.action === 'subscribe';
+    var field = subscribe ? 'emailAddress' : 'calendarSubscriptionId';
+    var saved = args[field];
+    if (!fields || !/^\{\{Event\./.test(saved) || fieldForBinding(saved, fields)) { return []; }
+    return [{
+      field: field,
+      message: 'The saved source ' + saved + ' is not a field of this journey\'s entry source. ' +
+        'Choose ' + (subscribe ? 'the email address' : 'the source') + ' again.'
+    }];
+  }
+
   R.entryFields = {
     fromSchema: fieldsOf,
     forBinding: fieldForBinding,
     renderEmail: renderEmailOptions,
-    renderSubscription: renderSubscriptionOptions
+    renderSubscription: renderSubscriptionOptions,
+    problems: bindingProblems
   };
 }(window.RoktEditor));

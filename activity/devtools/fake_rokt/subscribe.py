@@ -30,10 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from activity.devtools.fake_rokt import webhooks
 from activity.devtools.fake_rokt.subscribe_rules import (
-    GOOGLE,
-    MICROSOFT,
     NEEDS_CONSENT,
     WEBCAL,
     body_errors,
@@ -212,68 +209,3 @@ class SubscriptionBook:
             host = urlsplit(base_url).netloc
             body["subscriptionUrl"] = f"webcal://{host}/ical/{made.subscription_id}.ics"
         return body
-
-
-# Seed 004 (webhook objects) spells the WebCal method "Webcal".
-_WEBHOOK_METHODS = {WEBCAL: "Webcal", GOOGLE: GOOGLE, MICROSOFT: MICROSOFT}
-_UTM = ("utmSource", "utmMedium", "utmCampaign", "utmContent")
-
-
-def webhook_listener(
-    sender: webhooks.WebhookSender,
-) -> Callable[[FakeSubscription, bool], None]:
-    """Rokt tells the account's webhook URL about each subscription the API makes
-    (`Subscribe`) or updates (`SubscriptionDetailsUpdated`), with seed 004's objects."""
-
-    def tell(made: FakeSubscription, is_new: bool) -> None:
-        build = webhooks.subscribe if is_new else webhooks.details_updated
-        payload = build(
-            made.account,
-            made.subscription_id,
-            calendar_code=made.calendar,
-            created_at=made.created_wall,
-            external_id=made.subscriber_id,
-            email=made.email,
-            method=_WEBHOOK_METHODS.get(made.method, made.method),
-            **{name: str(made.details.get(name) or "") for name in _UTM},
-        )
-        # Known to the sender, so POST /__fake/subscriptions/{id}/unsubscribe works for it too.
-        sender.subscriptions[made.subscription_id] = {
-            "accountCode": made.account,
-            **payload["eventDetails"],
-        }
-        sender.send(payload)
-
-    return tell
-
-
-def calendar_text(made: FakeSubscription, events: Sequence[dict[str, Any]]) -> str:
-    """What the subscription's webcal:// link serves (over http:// from the fake): an
-    iCalendar feed of the events the subscription holds, times as the API received them."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//activity//fake Rokt Calendar//EN",
-        f"X-WR-CALNAME:{_ics_text(made.calendar)}",
-    ]
-    for event in events:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{_ics_text(str(event.get('eventId', '')))}@{_ics_text(made.account)}",
-            f"SUMMARY:{_ics_text(str(event.get('title', '')))}",
-            f"DTSTART;TZID={event.get('timezoneIanaId', 'UTC')}:{_ics_time(event.get('start'))}",
-            f"DTEND;TZID={event.get('timezoneIanaId', 'UTC')}:{_ics_time(event.get('end'))}",
-            f"LOCATION:{_ics_text(str(event.get('location', '')))}",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(lines) + "\r\n"
-
-
-def _ics_text(text: str) -> str:
-    # RFC 5545 3.3.11: backslash, semicolon, comma and newlines are escaped in TEXT.
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _ics_time(value: Any) -> str:
-    return str(value or "").replace("-", "").replace(":", "")
