@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from activity.devtools import serving
 from activity.devtools.fake_rokt import calendar_book, calendars, rules, subscribe_routes
 from activity.devtools.fake_rokt.answers import Answer, error_body
 from activity.devtools.fake_rokt.inspect import add_inspection_routes
@@ -232,12 +233,8 @@ async def start_fake_rokt(
     retry schedule; by default one with Rokt's."""
     webhooks = kw.pop("webhooks", None)
     fake = FakeRokt(**kw)
-    runner = web.AppRunner(create_fake_rokt_app(fake, webhooks), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound_host, bound_port = runner.addresses[0][:2]
-    return fake, f"http://{bound_host}:{bound_port}", runner
+    url, runner = await serving.start(create_fake_rokt_app(fake, webhooks), host, port)
+    return fake, url, runner
 
 
 @asynccontextmanager
