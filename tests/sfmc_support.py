@@ -15,9 +15,11 @@ from aiohttp.test_utils import TestServer
 from activity import create_app
 from activity.appkeys import HTTP, KEYRING, STORE, WEBHOOK_URLS
 from activity.config import Settings
+from activity.crypto import Keyring
 from activity.devtools.jb import store_demo_settings, test_settings
 from activity.sfmc import client_credentials, oauth
 from activity.sfmc.tokens import Access
+from activity.storage.base import Store
 
 MID = "100000001"
 
@@ -27,6 +29,14 @@ async def access_for(http: aiohttp.ClientSession, url: str, mid: str = MID) -> A
         http, url, client_id="sfmc-cid", client_secret="sfmc-csecret", account_id=mid
     )
     return Access(mid, tokens.access_token, f"{url}/", f"{url}/", time.monotonic() + 600)
+
+
+async def connect(store: Store, keyring: Keyring, http: aiohttp.ClientSession, url: str) -> None:
+    """A client-credentials connection for MID to the fake at `url`."""
+    await client_credentials.connect(
+        store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
+        auth_url=url,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -58,10 +68,7 @@ async def syncing_app(
     app = create_app(settings)
     server = await aiohttp_server(app)
     await store_demo_settings(app, mid=MID)  # Rokt account code "acme"
-    await client_credentials.connect(
-        app[STORE], app[KEYRING], app[HTTP], mid=MID, client_id="sfmc-cid",
-        client_secret="sfmc-csecret", auth_url=sfmc_url,
-    )  # fmt: skip
+    await connect(app[STORE], app[KEYRING], app[HTTP], sfmc_url)
     url = await app[WEBHOOK_URLS].url_for(MID)
     webhook_url = str(server.make_url(url.removeprefix(settings.public_base)))
     return SyncingApp(settings, app, server, webhook_url)

@@ -17,18 +17,17 @@ from activity.crypto import Keyring
 from activity.devtools.fake_sfmc import Failure, FakeSfmc
 from activity.devtools.jb import test_settings
 from activity.devtools.subscription_story import read_rows
-from activity.sfmc import client_credentials, soap
+from activity.sfmc import soap
 from activity.sfmc.connections import ConnectionService
 from activity.sfmc.data_extension import CUSTOMER_KEY, FIELDS, NAME, Field
 from activity.sfmc.sync import SyncWorker
 from activity.sfmc.tokens import SfmcTokens
-from activity.storage.base import Store
 from activity.storage.inbox import HELD, NewWebhook
 from activity.storage.models import DEAD, QUEUED, SENT
 from activity.storage.postgres import PostgresStore
 from activity.storage.sqlite import SQLiteStore
 from tests import pg
-from tests.sfmc_support import MID, access_for
+from tests.sfmc_support import MID, access_for, connect
 
 
 @dataclass
@@ -57,13 +56,6 @@ async def env(
     worker = SyncWorker(store, connections, tokens, http, status_delays=(0.0, 0.05))
     yield Env(store, worker, fake, url, http, keyring, connections, tokens)
     await store.close()
-
-
-async def connect(store: Store, keyring: Keyring, http: aiohttp.ClientSession, url: str) -> None:
-    await client_credentials.connect(
-        store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
-        auth_url=url,
-    )  # fmt: skip
 
 
 async def install(env: Env, fields: list[Field]) -> None:
