@@ -89,7 +89,7 @@ def forget_templates() -> None:
     _USES.clear()
 
 
-def _is_value(name: str) -> bool:
+def _is_value(name: str) -> bool:  # callers test name[:2] == "<<" first: most names fail it
     """A `<<X>>` key, as the schema's pattern reads it (its `.` matches no line break)."""
     return len(name) > 4 and name.startswith("<<") and name.endswith(">>") and "\n" not in name
 
@@ -100,7 +100,7 @@ def base_key(merged: Mapping[str, Any]) -> tuple[Any, ...] | None:
     base = tuple(
         (name, type(value), value)
         for name, value in merged.items()
-        if name != subscriptions.FIELD and not _is_value(name)
+        if name != subscriptions.FIELD and not (name[:2] == "<<" and _is_value(name))
     )
     try:
         hash(base)
@@ -116,7 +116,12 @@ def template_key(merged: Mapping[str, Any], base: tuple[Any, ...] | None) -> tup
     if used is None or base is None:
         return None
     for name, value in merged.items():
-        if name not in used and _is_value(name) and type(value) not in _SCALARS:
+        if (
+            name[:2] == "<<"
+            and name not in used
+            and _is_value(name)
+            and type(value) not in _SCALARS
+        ):
             return None
     extra = tuple(
         (name, type(value), value)
