@@ -14,7 +14,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from activity.admin.settings_service import RoktAccount, SettingsService
@@ -28,6 +27,7 @@ from activity.rokt.resend import RECHECK_SECONDS, VISIBILITY_WAIT_SECONDS, Resen
 from activity.rokt.round_log import RoundTally
 from activity.storage.base import Store
 from activity.storage.models import OutboxItem
+from activity.storage.worker_loop import LeasedWorker
 
 if TYPE_CHECKING:
     from activity.ops.metrics import Metrics
@@ -39,7 +39,17 @@ DEPTH_REFRESH_SECONDS = 5.0
 ERROR_PAUSE_SECONDS = 1.0
 
 
-class DeliveryWorker(DeliverySending):
+class DeliveryWorker(DeliverySending, LeasedWorker):
+    """Under load, executes wake the worker for every contact. Spacing rounds that found work
+    (round_interval_seconds) lets contacts arriving together share one Rokt call; after a
+    quiet spell the first round starts at once, and a backlog (full rounds) is drained
+    without pause (storage/worker_loop.py runs the rounds)."""
+
+    _log = log
+    task_name = "delivery-worker"
+    what = "delivery"
+    leases = "outbox leases"
+
     def __init__(
         self,
         store: Store,
@@ -60,17 +70,19 @@ class DeliveryWorker(DeliverySending):
         recheck_seconds: float = RECHECK_SECONDS,
         check_before_resend: bool = True,  # False only to measure what the check saves
     ) -> None:
+        super().__init__(
+            owner=owner,
+            batch_size=batch_size,
+            poll_seconds=poll_seconds,
+            round_interval_seconds=round_interval_seconds,
+            stop_grace_seconds=stop_grace_seconds,
+        )
         self._store = store
         self._settings = settings_service
         self._client = client
         self._metrics = metrics
-        self._owner = owner
-        self._batch_size = batch_size
         self._lease = lease_seconds
-        self._poll = poll_seconds
-        self._round_interval = round_interval_seconds
         self._calls = asyncio.Semaphore(concurrency)
-        self._grace = stop_grace_seconds
         self._clock = clock
         self._outcomes = Outcomes(store, metrics, owner=owner, clock=clock, rand=rand)
         self._marks = MarkWriter(store, owner, clock)
@@ -83,77 +95,28 @@ class DeliveryWorker(DeliverySending):
             recheck_seconds=recheck_seconds,
             enabled=check_before_resend,
         )
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         self._depth_at = float("-inf")
 
-    # --- lifecycle ------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        if self._task is not None:
-            return
-        # Leases this owner held before a restart belong to no running task: resume them now.
+    async def _release(self) -> None:
         await self._store.release(self._owner)
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="delivery-worker")
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stopping = True
-        self._wakeup.set()
-        _, pending = await asyncio.wait({task}, timeout=self._grace)
-        if pending:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-        try:
-            await self._store.release(self._owner)
-        except Exception:
-            log.exception("could not release outbox leases; they expire on their own")
+    def _error_pause(self) -> float:
+        return max(self._poll, ERROR_PAUSE_SECONDS)
 
-    def wake(self) -> None:
-        """New work was accepted: deliver now instead of at the next poll."""
-        self._wakeup.set()
-
-    async def _run(self) -> None:
-        last_round, claimed = float("-inf"), 0
-        while not self._stopping:
-            # Under load, executes wake us for every contact. Spacing rounds that found work lets
-            # contacts arriving together share one Rokt call; after a quiet spell the first round
-            # starts at once, and a backlog (full rounds) is drained without pause.
-            gap = self._round_interval - (time.monotonic() - last_round)
-            if gap > 0 and claimed < self._batch_size:
-                await asyncio.sleep(gap)
-                if self._stopping:
-                    break
-            self._wakeup.clear()
-            round_start = time.monotonic()
-            try:
-                claimed = await self.run_once()
-                if claimed:
-                    last_round = round_start
-                if claimed < self._batch_size and not self._stopping:
-                    await self._sleep(idle=claimed == 0)
-            except Exception:
-                log.exception("delivery round failed")
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._wakeup.wait(), max(self._poll, ERROR_PAUSE_SECONDS)
-                    )
-
-    async def _sleep(self, *, idle: bool) -> None:
+    async def _sleep(self, claimed: int) -> bool:
         delay = self._poll
         due = await self._store.next_due_at()
         if due is not None:
             delay = min(delay, due - self._clock())
-        if delay <= 0 and idle:
+        if delay <= 0 and not claimed:
             delay = self._poll  # due but not claimable (leased elsewhere): don't spin
-        if delay > 0:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), delay)
+        if delay <= 0:
+            return False
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), delay)
+        except TimeoutError:
+            return False
+        return True
 
     # --- one round --------------------------------------------------------------------------
 

@@ -65,6 +65,7 @@ def de_row(row: SubscriptionRow) -> dict[str, Any]:
 
 
 class SyncWorker(LeasedWorker):
+    _log = log
     task_name = "sync-worker"
     what = "sync"
     leases = "inbox leases"

@@ -19,6 +19,7 @@ from contextlib import suppress
 
 
 class LeasedWorker(ABC):
+    _log = logging.getLogger(__name__)  # each worker names its own module's logger
     task_name = "worker"
     what = "work"  # in log lines: "<what> round failed"
     leases = "leases"  # in log lines: "could not release <leases>; ..."
@@ -43,7 +44,6 @@ class LeasedWorker(ABC):
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._log = logging.getLogger(type(self).__module__)  # the worker's own logger
 
     @abstractmethod
     async def run_once(self) -> int:

@@ -14,6 +14,7 @@ from activity.storage.worker_loop import LeasedWorker
 class Counting(LeasedWorker):
     """Rounds claim from a list of batch sizes; what a round did is recorded."""
 
+    _log = logging.getLogger("tests.counting")
     task_name = "counting-worker"
     what = "counting"
     leases = "counting leases"
@@ -110,7 +111,7 @@ async def test_a_failed_round_is_logged_and_the_loop_goes_on(
         finally:
             await worker.stop()
     failed = [r for r in caplog.records if r.getMessage() == "counting round failed"]
-    assert len(failed) == 1 and failed[0].name == __name__  # the worker's own logger
+    assert len(failed) == 1 and failed[0].name == "tests.counting"  # the worker's own logger
     assert worker.rounds[1] - worker.rounds[0] < 1.0  # the pause, not the poll
 
 
