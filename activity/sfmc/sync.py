@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from activity.errors import SfmcError, SfmcGrantRefused
-from activity.rokt.retry import MAX_ATTEMPTS, backoff
 from activity.sfmc import rows_api
 from activity.sfmc.connections import ConnectionService
 from activity.sfmc.data_extension import CUSTOMER_KEY
 from activity.sfmc.rows_api import RowsRejected, SfmcRetryLater
+from activity.sfmc.sync_outcomes import SyncOutcomes
 from activity.sfmc.tokens import Access, SfmcTokens, SfmcUnauthorized
 from activity.storage.base import Store
 from activity.storage.inbox import Changes, InboxItem, SubscriptionRow
@@ -55,7 +55,6 @@ FORBIDDEN_WHY = (
     "Marketing Cloud refused this connection permission to write the data extension; sign in "
     "with a user and SFMC_SCOPES that include data_extensions_write"
 )
-GAVE_UP = "gave_up"
 REJECTED = "sfmc_rejected"
 
 
@@ -64,7 +63,7 @@ def de_row(row: SubscriptionRow) -> dict[str, Any]:
     return {name: ("" if value is None else value) for name, value in row.values.items()}
 
 
-class SyncWorker(LeasedWorker):
+class SyncWorker(SyncOutcomes, LeasedWorker):
     _log = log
     task_name = "sync-worker"
     what = "sync"
@@ -154,10 +153,6 @@ class SyncWorker(LeasedWorker):
             return
         self._depth_at = now
         self._metrics.inbox_depth.set(await self._inbox.depth())
-
-    def _count(self, outcome: str, n: int) -> None:
-        if self._metrics is not None and n:
-            self._metrics.sfmc_rows.labels(outcome).inc(n)
 
     async def _release_held(self) -> None:
         now = self._clock()
@@ -255,55 +250,3 @@ class SyncWorker(LeasedWorker):
                 f"Marketing Cloud reported errors for request {request_id} but named no row"
             )
         return errors
-
-    async def _done(
-        self, mid: str, rows: list[SubscriptionRow], items_of: dict[str, list[InboxItem]]
-    ) -> None:
-        if not rows:
-            return
-        self.rows_synced += len(rows)
-        now = self._clock()
-        current = await self._inbox.versions(mid, [r.subscription_id for r in rows])
-        stale = {r.subscription_id for r in rows if current.get(r.subscription_id, 0) > r.version}
-        sent = [
-            i.id
-            for r in rows
-            if r.subscription_id not in stale
-            for i in items_of[r.subscription_id]
-        ]
-        again = [i.id for sub in stale for i in items_of[sub]]
-        await self._inbox.mark_sent(sent, now, owner=self._owner)
-        self._count("sent", len(sent))
-        self._count("retried", len(again))
-        # A newer state was merged while this batch was in flight: send that one too.
-        await self._inbox.mark_retry(
-            again, now, now, "newer state merged meanwhile", owner=self._owner
-        )
-
-    async def _hold(self, items: Sequence[InboxItem], why: str) -> None:
-        log.warning("webhooks held", extra={"count": len(items), "reason": why.split(":")[0]})
-        await self._inbox.hold([i.id for i in items], self._clock(), why, owner=self._owner)
-        self._count("held", len(items))
-
-    async def _dead(self, items: Sequence[InboxItem], why: str) -> None:
-        if items:
-            log.warning("webhooks dead", extra={"count": len(items), "reason": why.split(":")[0]})
-            await self._inbox.mark_dead(
-                [i.id for i in items], self._clock(), why, owner=self._owner
-            )
-            self._count("dead", len(items))
-
-    async def _retry(
-        self, items: Sequence[InboxItem], why: str, exc: Exception | None = None
-    ) -> None:
-        now = self._clock()
-        retry_after = getattr(exc, "retry_after", None)
-        give_up = [i for i in items if i.attempts >= MAX_ATTEMPTS]
-        if give_up:
-            await self._dead(give_up, f"{GAVE_UP}: {why}")
-        ids = [i.id for i in items if i.attempts < MAX_ATTEMPTS]
-        if ids:  # one delay for the batch: it failed as one call
-            attempt = max(i.attempts for i in items if i.attempts < MAX_ATTEMPTS)
-            delay = backoff(attempt, retry_after, self._rand)
-            await self._inbox.mark_retry(ids, now, now + delay, why, owner=self._owner)
-            self._count("retried", len(ids))
