@@ -46,7 +46,8 @@ from activity.devtools.bench.procs import (
     stop_profiler,
     wait_ready,
 )
-from activity.devtools.bench.report import BenchReport, Phase, print_report
+from activity.devtools.bench.report import BenchReport, Phase
+from activity.devtools.bench.report_print import print_report
 from activity.devtools.bench.rounds import SERVICE, Round, combined, service_n
 from activity.devtools.demo_contacts import MID, Contact
 
