@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from activity.storage.base import Store
-from activity.storage.postgres import PostgresStore
 from activity.storage.sqlite import SQLiteStore
-from tests import pg
+from tests.backends import BACKENDS, open_store
 
 
 @pytest.fixture
@@ -21,17 +20,9 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
     await backend.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """An open, empty store of each backend: the contract tests run once per backend."""
-    backend: Store
-    if request.param == "sqlite":
-        backend = SQLiteStore(tmp_path / "activity.db")
-        await backend.open()
-    else:
-        url = request.getfixturevalue("postgres_url")
-        backend = PostgresStore(url)
-        await backend.open()
-        await pg.empty_tables(url)
+    backend = await open_store(request.param, request, tmp_path)
     yield backend
     await backend.close()
