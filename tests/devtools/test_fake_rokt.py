@@ -15,16 +15,9 @@ import pytest
 from activity.devtools.bench.procs import free_port
 from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
 from activity.devtools.jb import rokt_event
+from tests.clock import Clock
 
 ACCOUNT = "acme"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -15,22 +15,15 @@ import pytest
 
 from activity.devtools.bench.procs import free_port
 from activity.devtools.fake_sfmc import BusinessUnit, FakeSfmc, start_fake_sfmc
+from tests.clock import Clock
 
 REDIRECT = "https://activity.example.com/sso/callback"
 CID, SECRET = "sfmc-cid", "sfmc-csecret"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_000_000.0)
 
 
 @pytest.fixture

@@ -9,14 +9,7 @@ import pytest
 
 from activity.ops.readiness import FAILED_WRITE_MEMORY_SECONDS, Readiness
 from activity.storage.sqlite import SQLiteStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 @pytest.fixture

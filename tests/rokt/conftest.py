@@ -14,7 +14,8 @@ from activity.crypto import Keyring
 from activity.devtools.fake_rokt import start_fake_rokt
 from activity.ops.metrics import Metrics
 from activity.storage.sqlite import SQLiteStore
-from tests.rokt.delivery_env import MID, OTHER_MID, Clock, Env
+from tests.clock import Clock
+from tests.rokt.delivery_env import MID, OTHER_MID, START, Env
 
 
 @pytest.fixture
@@ -35,6 +36,6 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         actor=Actor(),
     )
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as http:
-        yield Env(fake, url, store, service, http, Metrics(), Clock())
+        yield Env(fake, url, store, service, http, Metrics(), Clock(START))
     await store.close()
     await runner.cleanup()

@@ -21,6 +21,7 @@ from activity.rokt.delivery import DeliveryWorker
 from activity.rokt.token_cache import TokenCache
 from activity.storage.models import Answer, NewItem
 from activity.storage.sqlite import SQLiteStore
+from tests.clock import Clock
 
 MID = "500000001"
 
@@ -29,14 +30,6 @@ OTHER_MID = "500000002"
 
 
 START = 1_900_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

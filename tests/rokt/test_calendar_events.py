@@ -14,15 +14,9 @@ from activity.devtools.jb import rokt_event
 from activity.errors import RoktAuthFailed, RoktRejected, RoktRetryable
 from activity.rokt.calendar_events import CACHE_SECONDS, CalendarEvents
 from activity.rokt.token_cache import TokenCache
+from tests.clock import Clock
 
 ACCOUNT = RoktAccount("100", "acme", "cid", "csecret")
-
-
-class Clock:
-    now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -29,17 +29,10 @@ from activity.rokt.token_cache import TokenCache
 from activity.storage.base import Store
 from activity.storage.models import DEAD, QUEUED, SENT, Answer, NewItem
 from tests.backends import BACKENDS, open_store
+from tests.clock import Clock
 
 MID = "500000001"
 TIMEOUT = 0.3  # the worker's Rokt timeout in these tests; the fake answers slower
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -90,7 +83,7 @@ async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[E
         mid=MID, account_code="acme", client_id="cid", client_secret="csecret", actor=Actor()
     )
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http:
-        yield Env(fake, store, http, rokt_url, service, Clock())
+        yield Env(fake, store, http, rokt_url, service, Clock(1_900_000_000.0))
     await runner.cleanup()
     await store.close()
 

@@ -13,18 +13,11 @@ from activity.devtools.fake_rokt import FakeRokt
 from activity.errors import RoktAuthFailed, RoktError, RoktRetryable
 from activity.ops.metrics import Metrics
 from activity.rokt.token_cache import TokenCache, fetch_token, usable_for
+from tests.clock import Clock
 
 ACCOUNT = RoktAccount(
     mid="500000001", account_code="acme", client_id="cid", client_secret="csecret"
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_fetch_token_returns_a_grant_that_hides_the_token(
@@ -97,7 +90,7 @@ async def test_refreshes_shortly_before_expiry(
     rokt: tuple[FakeRokt, str], http: aiohttp.ClientSession
 ) -> None:
     fake, url = rokt
-    clock = Clock()
+    clock = Clock(5000.0)
     cache = TokenCache(http, url, clock=clock)
     first = await cache.get(ACCOUNT)
     clock.now += usable_for(300) - 0.001

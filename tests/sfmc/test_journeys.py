@@ -19,16 +19,10 @@ from activity.sfmc.journeys import MAX_LOOKUPS, RETRY_AFTER_SECONDS, JourneyName
 from activity.sfmc.tokens import SfmcTokens
 from activity.storage.delivery_views import FROM_MARKETING_CLOUD, JourneyName
 from activity.storage.sqlite import SQLiteStore
+from tests.clock import Clock
 from tests.sfmc_support import MID, connect
 
 OTHER_MID = "100000002"
-
-
-class Clock:
-    now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def add_journey(http: aiohttp.ClientSession, url: str, **journey: object) -> None:
@@ -58,7 +52,7 @@ async def rig(
     keyring = Keyring([Fernet.generate_key().decode()])
     await connect(store, keyring, http, url)
     connections = ConnectionService(store, keyring, test_settings(tmp_path))
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     names = JourneyNamer(connections, SfmcTokens(connections, http), clock=clock)
     yield Rig(names, store, clock, fake, url, http)
     await store.close()

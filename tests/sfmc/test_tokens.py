@@ -16,14 +16,8 @@ from activity.sfmc import client_credentials
 from activity.sfmc.connections import ConnectionService
 from activity.sfmc.tokens import EARLY_SECONDS, Access, SfmcTokens, SfmcUnauthorized
 from activity.storage.sqlite import SQLiteStore
+from tests.clock import Clock
 from tests.sfmc_support import MID
-
-
-class Clock:
-    now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
