@@ -91,12 +91,24 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
 
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
     from activity.rokt.calendar_events import CalendarEvents
+    from activity.rokt.client import RoktClient
     from activity.rokt.delivery import DeliveryWorker
     from activity.rokt.token_cache import TokenCache
 
     app[TOKENS] = TokenCache(app[HTTP], app[SETTINGS].rokt_api_url, metrics=app[METRICS])
     app[CALENDAR_EVENTS] = CalendarEvents(app[HTTP], app[SETTINGS].rokt_api_url, app[TOKENS])
-    worker = DeliveryWorker.from_app(app)
+    settings = app[SETTINGS]
+    worker = DeliveryWorker(
+        app[STORE],
+        app[SETTINGS_SERVICE],
+        RoktClient(app[HTTP], settings.rokt_api_url, app[TOKENS], app[METRICS]),
+        metrics=app[METRICS],
+        owner=settings.delivery_owner,
+        batch_size=settings.delivery_batch_size,
+        lease_seconds=settings.delivery_lease_seconds,
+        poll_seconds=settings.delivery_poll_seconds,
+        round_interval_seconds=settings.delivery_round_interval_seconds,
+    )
     app[WORKER] = worker
     if app[SETTINGS].run_delivery:
         await worker.start()

@@ -28,9 +28,6 @@ from activity.cli_support import (
 )
 from activity.config import ConfigError, Settings, log_level_from_env, settings_from_env
 
-# settings commands that only read: they must not create a database or a key file.
-READ_ONLY_SETTINGS = frozenset({"list", "delete", "rotate-key"})
-
 
 def _serve(args: argparse.Namespace) -> int:
     from activity.app import create_app
@@ -135,77 +132,22 @@ def _read_secret() -> str:
     return secret
 
 
-async def _with_settings_service(settings: Settings, action: str, args: argparse.Namespace) -> int:
-    from activity.admin.settings_service import Actor, SettingsService
-    from activity.crypto import keyring_for
-    from activity.sfmc.connections import ConnectionService
-    from activity.storage.factory import store_for
-
-    create = action not in READ_ONLY_SETTINGS
-    store = store_for(settings, create=create)
-    keyring = keyring_for(settings.database_url, settings.encryption_keys, create=create)
-    await store.open()
-    try:
-        service = SettingsService(store, keyring)
-        actor = Actor(user_id=f"cli:{os.environ.get('USER', 'operator')}")
-        if action == "set":
-            await service.save(
-                mid=args.mid,
-                account_code=args.account_code,
-                client_id=args.client_id,
-                client_secret=_read_secret(),
-                account_id=args.account_id or "",
-                enterprise_id=args.enterprise_id or "",
-                is_enterprise_default=bool(args.enterprise_default),
-                actor=actor,
-            )
-            print(f"saved settings for MID {args.mid}")
-        elif action == "list":
-            rows = await service.all_settings()
-            print(
-                f"{'MID':<14} {'account code':<20} {'account ID':<14} {'client ID':<24} "
-                f"{'enterprise':<12} secret"
-            )
-            for s in rows:
-                print(
-                    f"{s.mid:<14} {s.account_code:<20} {s.account_id:<14} {s.client_id:<24} "
-                    f"{s.enterprise_id + (' (default)' if s.is_enterprise_default else ''):<12} "
-                    "stored"
-                )
-        elif action == "delete":
-            if await service.delete(args.mid, actor):
-                print(f"deleted settings for MID {args.mid}")
-            else:
-                print(f"no settings for MID {args.mid}", file=sys.stderr)
-                return 1
-        elif action == "webhook-url":
-            from activity.rokt.webhook_urls import WebhookUrls
-
-            urls = WebhookUrls(
-                store,
-                keyring_for(settings.database_url, settings.encryption_keys),
-                settings.public_base,
-            )
-            print(await urls.url_for(args.mid, rotate=bool(args.rotate)))
-        elif action == "rotate-key":
-            changed = await service.rotate_keys()
-            changed += await ConnectionService(store, keyring, settings).rotate_keys()
-            print(f"re-encrypted {changed} stored secret(s) under the first key")
-        return 0
-    finally:
-        await store.close()
+def _operator() -> str:
+    return f"cli:{os.environ.get('USER', 'operator')}"
 
 
 def _settings(args: argparse.Namespace) -> int:
+    from activity.admin.settings_cli import run
+
     settings = settings_from_env(serving=False)
-    return asyncio.run(_with_settings_service(settings, args.settings_command, args))
+    return asyncio.run(run(settings, args, _operator(), _read_secret))
 
 
 def _sfmc(args: argparse.Namespace) -> int:
     from activity.sfmc.cli import run
 
     settings = settings_from_env(serving=False)
-    return asyncio.run(run(settings, args, f"cli:{os.environ.get('USER', 'operator')}"))
+    return asyncio.run(run(settings, args, _operator()))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -229,6 +171,20 @@ class _Parser(argparse.ArgumentParser):
             message = "unrecognized arguments (secrets are read from stdin or ROKT_CLIENT_SECRET)"
         # One line, not argparse's usage block: the message says what to fix.
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _add_fake_arguments(
+    fake: argparse.ArgumentParser, default_port: int, client_id: str, client_secret: str
+) -> None:
+    """Where a fake listens and the one OAuth client it accepts."""
+    fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    fake.add_argument(
+        "--port", type=port, default=default_port, help="TCP port to listen on (1-65535)"
+    )
+    fake.add_argument("--client-id", default=client_id, help="the only OAuth client ID it accepts")
+    fake.add_argument(
+        "--client-secret", default=client_secret, help="the only OAuth client secret it accepts"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -260,14 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a fake Rokt Calendar API that keeps what it receives in memory; "
         "point the service at it with ROKT_API_URL.",
     )
-    fake.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    fake.add_argument("--port", type=port, default=8090, help="TCP port to listen on (1-65535)")
-    fake.add_argument(
-        "--client-id", default="demo-client", help="the only OAuth client ID it accepts"
-    )
-    fake.add_argument(
-        "--client-secret", default="demo-secret", help="the only OAuth client secret it accepts"
-    )
+    _add_fake_arguments(fake, 8090, "demo-client", "demo-secret")
     fake.add_argument(
         "--token-ttl", type=seconds, default=300.0, help="seconds an access token stays valid"
     )
@@ -282,48 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a fake Marketing Cloud (sign-in, tokens, data extensions) that keeps "
         "what it receives in memory.",
     )
-    fake_mc.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    fake_mc.add_argument("--port", type=port, default=8091, help="TCP port to listen on (1-65535)")
-    fake_mc.add_argument(
-        "--client-id", default="demo-sfmc-client", help="the only OAuth client ID it accepts"
-    )
-    fake_mc.add_argument(
-        "--client-secret",
-        default="demo-sfmc-secret",
-        help="the only OAuth client secret it accepts",
-    )
+    _add_fake_arguments(fake_mc, 8091, "demo-sfmc-client", "demo-sfmc-secret")
     fake_mc.set_defaults(func=_fake_sfmc)
 
-    settings = sub.add_parser(
-        "settings",
-        help="manage business-unit Rokt settings",
-        description="Manage each business unit's Rokt settings in the database named by "
-        "ACTIVITY_DATABASE_URL (default sqlite:///./activity.db).",
-    )
-    ssub = settings.add_subparsers(dest="settings_command", required=True)
-    sset = ssub.add_parser("set", help="store a business unit's settings (secret from stdin)")
-    sset.add_argument("--mid", required=True, help="the business unit's MID")
-    sset.add_argument("--account-code", required=True, help="the Rokt account code")
-    sset.add_argument("--client-id", required=True, help="the Rokt OAuth client ID")
-    sset.add_argument("--account-id", help="the Rokt account ID, shown to admins")
-    sset.add_argument("--enterprise-id", help="the enterprise (parent) MID of the business unit")
-    sset.add_argument(
-        "--enterprise-default",
-        action="store_true",
-        help="use these settings for business units of the enterprise without their own",
-    )
-    ssub.add_parser("list", help="list stored settings (never prints secrets)")
-    sdel = ssub.add_parser("delete", help="delete a business unit's settings")
-    sdel.add_argument("--mid", required=True, help="the business unit's MID")
-    ssub.add_parser("rotate-key", help="re-encrypt all secrets under the first key")
-    shook = ssub.add_parser(
-        "webhook-url", help="print the business unit's Rokt webhook URL (made on first use)"
-    )
-    shook.add_argument("--mid", required=True, help="the business unit's MID")
-    shook.add_argument(
-        "--rotate", action="store_true", help="replace it; the old URL stops working at once"
-    )
-    settings.set_defaults(func=_settings)
+    from activity.admin.settings_cli import add_parser as add_settings_parser
+
+    add_settings_parser(sub).set_defaults(func=_settings)
 
     from activity.sfmc.cli import add_parser as add_sfmc_parser
 

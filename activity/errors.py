@@ -26,6 +26,12 @@ class InvalidInput(ActivityError):
     reason = "invalid"
 
 
+class WebhookMalformed(InvalidInput):
+    """A Rokt webhook body we cannot read or store; the message says which part and why."""
+
+    reason = "malformed_webhook"
+
+
 class NotConfigured(ActivityError):
     """The business unit has no Rokt settings."""
 

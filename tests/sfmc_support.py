@@ -1,13 +1,25 @@
-"""Helpers for the Marketing Cloud client tests: an access token from the fake."""
+"""Helpers for the Marketing Cloud tests: an access token from the fake, an app syncing to it."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
-from activity.sfmc import oauth
+from activity import create_app
+from activity.appkeys import HTTP, KEYRING, STORE, WEBHOOK_URLS
+from activity.config import Settings
+from activity.crypto import Keyring
+from activity.devtools.jb import store_demo_settings, test_settings
+from activity.sfmc import client_credentials, oauth
 from activity.sfmc.tokens import Access
+from activity.storage.base import Store
 
 MID = "100000001"
 
@@ -17,3 +29,46 @@ async def access_for(http: aiohttp.ClientSession, url: str, mid: str = MID) -> A
         http, url, client_id="sfmc-cid", client_secret="sfmc-csecret", account_id=mid
     )
     return Access(mid, tokens.access_token, f"{url}/", f"{url}/", time.monotonic() + 600)
+
+
+async def connect(store: Store, keyring: Keyring, http: aiohttp.ClientSession, url: str) -> None:
+    """A client-credentials connection for MID to the fake at `url`."""
+    await client_credentials.connect(
+        store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
+        auth_url=url,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SyncingApp:
+    settings: Settings
+    app: web.Application
+    server: TestServer
+    webhook_url: str  # the business unit's Rokt webhook URL, on the test server
+
+
+async def syncing_app(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    tmp_path: Path,
+    sfmc_url: str,
+    **overrides: Any,
+) -> SyncingApp:
+    """The app with the demo Rokt settings, connected to the fake Marketing Cloud with client
+    credentials, its sync worker polling fast."""
+    settings = test_settings(
+        tmp_path,
+        sfmc_client_id="sfmc-cid",
+        sfmc_client_secret="sfmc-csecret",
+        sfmc_auth_url=sfmc_url,
+        sync_round_interval_seconds=0.2,
+        sync_poll_seconds=0.05,
+        sync_status_delays=(0.0, 0.05, 0.1, 0.2),
+        **overrides,
+    )
+    app = create_app(settings)
+    server = await aiohttp_server(app)
+    await store_demo_settings(app, mid=MID)  # Rokt account code "acme"
+    await connect(app[STORE], app[KEYRING], app[HTTP], sfmc_url)
+    url = await app[WEBHOOK_URLS].url_for(MID)
+    webhook_url = str(server.make_url(url.removeprefix(settings.public_base)))
+    return SyncingApp(settings, app, server, webhook_url)

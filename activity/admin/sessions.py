@@ -26,13 +26,13 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from activity.appkeys import SETTINGS, STORE
+from activity.claims import claim, section
 from activity.config import Settings
 from activity.errors import AuthError
 from activity.storage.models import LEGACY_SOURCE, SessionRecord
 
 COOKIE_NAME = "rokt_activity_session"
 CSRF_FIELD = "csrf_token"
-MAX_CLAIM_LENGTH = 254
 COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 
 _PENDING_COOKIES = web.RequestKey("admin_pending_cookies", list[str])
@@ -61,26 +61,15 @@ class AdminSession:
         return hmac.compare_digest(submitted.encode(), self.csrf_token.encode())
 
 
-def _claim(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return ""
-    text = str(value).strip()
-    return text if len(text) <= MAX_CLAIM_LENGTH and text.isprintable() else ""
-
-
 def identity_from_claims(claims: Mapping[str, Any]) -> AdminIdentity:
     """Read MID, enterprise, user id and email from legacy SSO claims; raise AuthError."""
-    request = claims.get("request")
-    request = request if isinstance(request, dict) else {}
-    organization = request.get("organization")
-    organization = organization if isinstance(organization, dict) else {}
-    user = request.get("user")
-    user = user if isinstance(user, dict) else {}
+    request = section(claims, "request")
+    organization, user = section(request, "organization"), section(request, "user")
     identity = AdminIdentity(
-        mid=_claim(organization.get("id")),
-        enterprise_id=_claim(organization.get("enterpriseId")),
-        user_id=_claim(user.get("id")),
-        email=_claim(user.get("email")),
+        mid=claim(organization.get("id")),
+        enterprise_id=claim(organization.get("enterpriseId")),
+        user_id=claim(user.get("id")),
+        email=claim(user.get("email")),
     )
     if not identity.mid:
         raise AuthError("the token names no business unit", reason="missing_mid")

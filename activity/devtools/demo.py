@@ -12,68 +12,45 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-import secrets
-import socket
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from activity.admin.settings_service import Actor
-from activity.app import create_app
-from activity.appkeys import SETTINGS_SERVICE, STORE, WEBHOOK_URLS
-from activity.config import Settings
+from activity.appkeys import STORE
+from activity.devtools.demo_contacts import (
+    ACCOUNT_CODE,
+    ACTIVITY_ID,
+    EID,
+    JOURNEY_ID,
+    MID,
+    Call,
+    Contact,
+    journey_calls,
+    make_contacts,
+)
 from activity.devtools.demo_marketing_cloud import (
     print_subscriptions,
     running_marketing_cloud,
     subscribers_flow,
 )
 from activity.devtools.demo_report import DemoReport, Timeline, print_report
+from activity.devtools.demo_service import DemoService, running_service
 from activity.devtools.demo_subscribe import print_welcome, welcome_journey
-from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
-from activity.devtools.fake_rokt.webhooks import WebhookSender
-from activity.devtools.jb import event_arguments, execute_payload, lifecycle_payload, sign
+from activity.devtools.jb import lifecycle_payload, sign
 from activity.journey.execution import QUEUED
-from activity.ops.bodies import SERVER_OPTIONS
 from activity.storage.models import DEAD, SENT
 
-MID = "500000001"
-EID = "500000000"
-ACCOUNT_CODE = "DEMO-STORE"
-CLIENT_ID = "demo-client"
-JOURNEY_ID = "78d81790-19da-41dd-9ca2-6fd25baa5699"
-ACTIVITY_ID = "2ad157c6-d111-4124-b996-4a3a48b2b168"
-FIRST_NAMES = ("Jane", "Omar", "Mei", "Lucas", "Priya", "Tomás", "Aiko", "Kwame", "Sofia", "Noah")
 DRAIN_TIMEOUT_SECONDS = 60.0
 WELCOME_CONTACTS = 5  # the welcome journey's new contacts (action subscribe)
-WEBHOOK_RETRIES = (0.2, 0.5, 1.0)  # Rokt's 30 minutes of retries, compressed for the demo
 POLL_SECONDS = 0.1
-
-
-@dataclass(frozen=True)
-class Contact:
-    key: str
-    first_name: str
-    subscription_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Call:
-    """One execute as JB sends it: the signed body and which contact it is for."""
-
-    contact: int
-    body: bytes
-    replay: bool = False
 
 
 @dataclass
@@ -82,72 +59,6 @@ class Outcome:
     replay_answers: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-
-
-def make_contacts(n: int, rng: random.Random) -> list[Contact]:
-    """Every 10th contact has no subscription (skipped), every 4th has two."""
-
-    def guid() -> str:
-        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-    result = []
-    for i in range(n):
-        count = 0 if i % 10 == 9 else 2 if i % 4 == 3 else 1
-        ids = tuple(guid() for _ in range(count))
-        result.append(Contact(f"0031x{i:010d}", FIRST_NAMES[i % len(FIRST_NAMES)], ids))
-    return result
-
-
-def contact_arguments(contact: Contact, *, personalized: bool = False) -> dict[str, Any]:
-    """The inArguments JB resolves for `contact` (the binding becomes the attribute's value)."""
-    args = event_arguments(
-        mid=MID,
-        eid=EID,
-        eventScope="contact" if personalized else "shared",
-        calendarSubscriptionId=", ".join(contact.subscription_ids),
-    )
-    if personalized:
-        args["title"] = "<<First Name>>, your Summer Sale starts"
-        args["<<First Name>>"] = contact.first_name
-    return args
-
-
-def journey_calls(
-    contacts: Sequence[Contact], secret: str, *, personalized: bool, retries: int, spread: int
-) -> list[Call]:
-    """One call per contact in order, plus `retries` replays (same activityId and
-    definitionInstanceId, as JB retries), each `spread` calls after its original."""
-    originals = [
-        Call(
-            i,
-            sign(
-                execute_payload(
-                    contact_arguments(contact, personalized=personalized),
-                    contact_key=contact.key,
-                    activity_id=ACTIVITY_ID,
-                    journey_id=JOURNEY_ID,
-                ),
-                secret,
-            ),
-        )
-        for i, contact in enumerate(contacts)
-    ]
-    step = max(1, len(originals) // max(1, retries))
-    replays: dict[int, list[Call]] = {}
-    for i in range(0, step * retries, step):
-        at = min(len(originals) - 1, i + spread)
-        replays.setdefault(at, []).append(Call(i, originals[i].body, replay=True))
-    calls: list[Call] = []
-    for i, call in enumerate(originals):
-        calls.append(call)
-        calls.extend(replays.get(i, ()))
-    return calls
-
-
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 async def _execute_all(
@@ -202,56 +113,8 @@ async def _settled(app: web.Application) -> dict[str, int]:
     return counts
 
 
-@dataclass(frozen=True)
-class _Running:
-    app: web.Application
-    url: str
-    jwt_secret: str = field(repr=False)
-    fake: FakeRokt
-    webhooks: WebhookSender
-
-
-@asynccontextmanager
-async def running_service(workdir: Path) -> AsyncIterator[_Running]:
-    """The fake Rokt and the service on free loopback ports, with a business unit configured."""
-    rokt_secret = secrets.token_urlsafe(24)
-    webhooks = WebhookSender(schedule=WEBHOOK_RETRIES)
-    fake, rokt_url, rokt_runner = await start_fake_rokt(
-        client_id=CLIENT_ID, client_secret=rokt_secret, webhooks=webhooks
-    )
-    sock = free_socket()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = Settings(
-        public_url=url,
-        jwt_secret=secrets.token_urlsafe(32),
-        database_url=f"sqlite:///{workdir / 'activity.db'}",
-        encryption_keys=(Fernet.generate_key().decode(),),
-        rokt_api_url=rokt_url,
-    )
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, **SERVER_OPTIONS)
-    try:
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
-        await app[SETTINGS_SERVICE].save(
-            mid=MID,
-            account_code=ACCOUNT_CODE,
-            client_id=CLIENT_ID,
-            client_secret=rokt_secret,
-            enterprise_id=EID,
-            actor=Actor(user_id="demo"),
-        )
-        # The business unit's webhook URL, pasted into the fake Rokt's "dashboard".
-        webhooks.register(await app[WEBHOOK_URLS].url_for(MID))
-        yield _Running(app, url, settings.jwt_secret, fake, webhooks)
-    finally:
-        await runner.cleanup()
-        await rokt_runner.cleanup()
-        sock.close()
-
-
 async def _flow(
-    service: _Running, calls: Sequence[Call], concurrency: int, console: Console
+    service: DemoService, calls: Sequence[Call], concurrency: int, console: Console
 ) -> tuple[Outcome, Timeline]:
     """Executes with one progress bar, deliveries draining with another."""
     outcome = Outcome()

@@ -32,7 +32,7 @@ from activity.storage.inbox import HELD
 from activity.storage.models import QUEUED, SENDING
 
 if TYPE_CHECKING:
-    from activity.devtools.demo import _Running
+    from activity.devtools.demo_service import DemoService
 
 SFMC_CLIENT_ID = "demo-sfmc-client"
 SFMC_SECRET = "demo-sfmc-secret"  # noqa: S105 - the development fake's well-known secret
@@ -83,7 +83,7 @@ async def running_marketing_cloud(mid: str, eid: str) -> AsyncIterator[Marketing
 
 
 async def subscribers_flow(
-    service: _Running,
+    service: DemoService,
     cloud: MarketingCloud,
     mid: str,
     account_code: str,
@@ -133,7 +133,7 @@ async def subscribers_flow(
     )
 
 
-async def _settled(service: _Running, mid: str) -> None:
+async def _settled(service: DemoService, mid: str) -> None:
     deadline = time.monotonic() + SETTLE_SECONDS
     while time.monotonic() < deadline:
         counts = await service.app[STORE].inbox.counts(mid)

@@ -17,7 +17,7 @@ from activity.journey.execution import QUEUED, SKIPPED_NO_SUBSCRIPTION
 from activity.storage.models import DEAD, SENT
 
 if TYPE_CHECKING:
-    from activity.devtools.demo import Contact
+    from activity.devtools.demo_contacts import Contact
 
 ACCEPTED_STATUS = 202
 SHOWN = 3

@@ -28,7 +28,7 @@ from activity.storage.inbox import HELD
 from activity.storage.models import QUEUED, SENDING
 
 if TYPE_CHECKING:
-    from activity.devtools.demo import _Running
+    from activity.devtools.demo_service import DemoService
 
 CALENDAR_CODE = "demo-calendar"
 WELCOME_ACTIVITY_ID = "7f3e9c2a-1b4d-4e8f-9a6c-5d2b1e0f3a47"
@@ -64,7 +64,7 @@ class WelcomeReport:
 
 
 async def welcome_journey(
-    service: _Running,
+    service: DemoService,
     http: aiohttp.ClientSession,
     mid: str,
     contact_keys: Sequence[str],
@@ -117,7 +117,7 @@ async def welcome_journey(
     )
 
 
-async def _synced(service: _Running, mid: str) -> None:
+async def _synced(service: DemoService, mid: str) -> None:
     deadline = time.monotonic() + WEBHOOK_WAIT_SECONDS
     while time.monotonic() < deadline:
         counts = await service.app[STORE].inbox.counts(mid)

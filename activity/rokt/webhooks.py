@@ -7,10 +7,10 @@ import logging
 from aiohttp import web
 
 from activity.appkeys import METRICS, WEBHOOK_INTAKE, WEBHOOK_URLS
-from activity.errors import StorageUnavailable
+from activity.errors import StorageUnavailable, WebhookMalformed
 from activity.ops.bodies import WEBHOOK_MAX_BODY_BYTES as MAX_BODY_BYTES
 from activity.rokt.webhook_intake import AccountMismatch
-from activity.rokt.webhook_payloads import WebhookMalformed, parse_webhook
+from activity.rokt.webhook_payloads import parse_webhook
 
 log = logging.getLogger("activity.webhooks")
 

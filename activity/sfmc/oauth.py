@@ -15,13 +15,13 @@ from typing import Any
 import aiohttp
 
 from activity import remote_json
+from activity.claims import claim, section
 from activity.config import TSSD_PATTERN
 from activity.errors import SfmcError, SfmcGrantRefused, SfmcUnavailable
 
 TIMEOUT_SECONDS = 10.0
 MAX_ANSWER_BYTES = 64 * 1024
 MAX_DESCRIPTION = 200
-MAX_CLAIM = 254
 MAX_SCOPE = 1000
 MAX_URL = 2000
 
@@ -187,25 +187,15 @@ async def client_credentials(
     return _tokens(await _call(http, "POST", f"{base}/v2/token", json_body=body, what="token"))
 
 
-def _claim(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        return ""
-    text = str(value).strip()
-    return text if len(text) <= MAX_CLAIM and text.isprintable() else ""
-
-
 def user_info_from(body: dict[str, Any]) -> UserInfo:
     """Read MID, enterprise and user from a /v2/userinfo answer; SfmcError if no MID."""
-    organization = body.get("organization")
-    organization = organization if isinstance(organization, dict) else {}
-    user = body.get("user")
-    user = user if isinstance(user, dict) else {}
+    organization, user = section(body, "organization"), section(body, "user")
     info = UserInfo(
-        mid=_claim(organization.get("member_id")),
-        enterprise_id=_claim(organization.get("enterprise_id")),
-        user_id=_claim(user.get("sub")),
-        email=_claim(user.get("email")),
-        name=_claim(user.get("name")),
+        mid=claim(organization.get("member_id")),
+        enterprise_id=claim(organization.get("enterprise_id")),
+        user_id=claim(user.get("sub")),
+        email=claim(user.get("email")),
+        name=claim(user.get("name")),
     )
     if not info.mid.isdigit():
         raise SfmcError("Marketing Cloud's userinfo names no business unit", reason="missing_mid")

@@ -19,20 +19,20 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from activity.errors import SfmcError, SfmcGrantRefused
-from activity.rokt.retry import MAX_ATTEMPTS, backoff
 from activity.sfmc import rows_api
 from activity.sfmc.connections import ConnectionService
 from activity.sfmc.data_extension import CUSTOMER_KEY
 from activity.sfmc.rows_api import RowsRejected, SfmcRetryLater
+from activity.sfmc.sync_outcomes import SyncOutcomes
 from activity.sfmc.tokens import Access, SfmcTokens, SfmcUnauthorized
 from activity.storage.base import Store
 from activity.storage.inbox import Changes, InboxItem, SubscriptionRow
+from activity.storage.worker_loop import LeasedWorker
 
 if TYPE_CHECKING:
     from activity.ops.metrics import Metrics
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 ROWS_PER_CALL = 5000  # well under the async API's 32,000; one webhook burst, one call
 STATUS_DELAYS = (0.5, 1.0, 2.0, 2.0, 4.0, 4.0, 8.0, 8.0)  # ~30 s of polling, then retry later
 UNHOLD_CHECK_SECONDS = 30.0
-ERROR_PAUSE_SECONDS = 1.0
 DEPTH_REFRESH_SECONDS = 5.0  # the inbox depth gauge: one count at most this often
 NEEDS_SIGNIN = "needs_sign_in"
 NOT_CONNECTED = "not_connected"
@@ -56,7 +55,6 @@ FORBIDDEN_WHY = (
     "Marketing Cloud refused this connection permission to write the data extension; sign in "
     "with a user and SFMC_SCOPES that include data_extensions_write"
 )
-GAVE_UP = "gave_up"
 REJECTED = "sfmc_rejected"
 
 
@@ -65,7 +63,14 @@ def de_row(row: SubscriptionRow) -> dict[str, Any]:
     return {name: ("" if value is None else value) for name, value in row.values.items()}
 
 
-class SyncWorker:
+class SyncWorker(SyncOutcomes, LeasedWorker):
+    _log = log
+    task_name = "sync-worker"
+    what = "sync"
+    leases = "inbox leases"
+    # Webhooks arriving together share one upsert: the first of a burst waits one interval.
+    collect_bursts = True
+
     def __init__(
         self,
         store: Store,
@@ -85,84 +90,33 @@ class SyncWorker:
         rand: Callable[[], float] = random.random,
         metrics: Metrics | None = None,
     ) -> None:
+        super().__init__(
+            owner=owner,
+            batch_size=batch_size,
+            poll_seconds=poll_seconds,
+            round_interval_seconds=round_interval_seconds,
+            stop_grace_seconds=5.0,
+        )
         self._metrics = metrics
         self._store = store
         self._inbox = store.inbox
         self._connections = connections
         self._tokens = tokens
         self._http = http
-        self._owner = owner
-        self._batch_size = batch_size
         self._rows_per_call = rows_per_call
         self._lease = lease_seconds
-        self._poll = poll_seconds
-        self._round_interval = round_interval_seconds
         self._status_delays = tuple(status_delays)
         self._unhold_every = unhold_check_seconds
         self._clock = clock
         self._rand = rand
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         self._unhold_at = float("-inf")
         self._depth_at = float("-inf")
         self.rows_synced = 0  # rows Marketing Cloud took, for the demo and the benchmark
 
-    # --- lifecycle ------------------------------------------------------------------------
+    async def _release(self) -> None:
+        await self._inbox.release(self._owner)
 
-    async def start(self) -> None:
-        if self._task is not None:
-            return
-        await self._inbox.release(self._owner)  # leases from before a restart: resume now
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="sync-worker")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stopping = True
-        self._wakeup.set()
-        _, pending = await asyncio.wait({task}, timeout=5.0)
-        if pending:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-        try:
-            await self._inbox.release(self._owner)
-        except Exception:
-            log.exception("could not release inbox leases; they expire on their own")
-
-    def wake(self) -> None:
-        self._wakeup.set()
-
-    async def _run(self) -> None:
-        last_round, claimed = float("-inf"), 0
-        while not self._stopping:
-            # Webhooks arriving together share one upsert: rounds that found work are spaced,
-            # unless a full round shows a backlog.
-            gap = self._round_interval - (time.monotonic() - last_round)
-            if gap > 0 and claimed < self._batch_size:
-                await asyncio.sleep(gap)
-                if self._stopping:
-                    break
-            self._wakeup.clear()
-            started = time.monotonic()
-            try:
-                claimed = await self.run_once()
-                if claimed:
-                    last_round = started
-                if claimed < self._batch_size and not self._stopping:
-                    woken = await self._sleep()
-                    if woken and not claimed:
-                        # The first webhook of a burst: collect the rest for one interval.
-                        last_round = time.monotonic()
-            except Exception:
-                log.exception("sync round failed")
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), ERROR_PAUSE_SECONDS)
-
-    async def _sleep(self) -> bool:
+    async def _sleep(self, claimed: int) -> bool:
         """Until new work here (True), work due, or the next poll for other instances' work."""
         delay = self._poll
         due = await self._inbox.next_due_at()
@@ -199,10 +153,6 @@ class SyncWorker:
             return
         self._depth_at = now
         self._metrics.inbox_depth.set(await self._inbox.depth())
-
-    def _count(self, outcome: str, n: int) -> None:
-        if self._metrics is not None and n:
-            self._metrics.sfmc_rows.labels(outcome).inc(n)
 
     async def _release_held(self) -> None:
         now = self._clock()
@@ -300,55 +250,3 @@ class SyncWorker:
                 f"Marketing Cloud reported errors for request {request_id} but named no row"
             )
         return errors
-
-    async def _done(
-        self, mid: str, rows: list[SubscriptionRow], items_of: dict[str, list[InboxItem]]
-    ) -> None:
-        if not rows:
-            return
-        self.rows_synced += len(rows)
-        now = self._clock()
-        current = await self._inbox.versions(mid, [r.subscription_id for r in rows])
-        stale = {r.subscription_id for r in rows if current.get(r.subscription_id, 0) > r.version}
-        sent = [
-            i.id
-            for r in rows
-            if r.subscription_id not in stale
-            for i in items_of[r.subscription_id]
-        ]
-        again = [i.id for sub in stale for i in items_of[sub]]
-        await self._inbox.mark_sent(sent, now, owner=self._owner)
-        self._count("sent", len(sent))
-        self._count("retried", len(again))
-        # A newer state was merged while this batch was in flight: send that one too.
-        await self._inbox.mark_retry(
-            again, now, now, "newer state merged meanwhile", owner=self._owner
-        )
-
-    async def _hold(self, items: Sequence[InboxItem], why: str) -> None:
-        log.warning("webhooks held", extra={"count": len(items), "reason": why.split(":")[0]})
-        await self._inbox.hold([i.id for i in items], self._clock(), why, owner=self._owner)
-        self._count("held", len(items))
-
-    async def _dead(self, items: Sequence[InboxItem], why: str) -> None:
-        if items:
-            log.warning("webhooks dead", extra={"count": len(items), "reason": why.split(":")[0]})
-            await self._inbox.mark_dead(
-                [i.id for i in items], self._clock(), why, owner=self._owner
-            )
-            self._count("dead", len(items))
-
-    async def _retry(
-        self, items: Sequence[InboxItem], why: str, exc: Exception | None = None
-    ) -> None:
-        now = self._clock()
-        retry_after = getattr(exc, "retry_after", None)
-        give_up = [i for i in items if i.attempts >= MAX_ATTEMPTS]
-        if give_up:
-            await self._dead(give_up, f"{GAVE_UP}: {why}")
-        ids = [i.id for i in items if i.attempts < MAX_ATTEMPTS]
-        if ids:  # one delay for the batch: it failed as one call
-            attempt = max(i.attempts for i in items if i.attempts < MAX_ATTEMPTS)
-            delay = backoff(attempt, retry_after, self._rand)
-            await self._inbox.mark_retry(ids, now, now + delay, why, owner=self._owner)
-            self._count("retried", len(ids))

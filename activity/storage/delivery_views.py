@@ -6,12 +6,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from activity.storage.models import QUEUED
+from activity.storage.rows import Row, record_from_row
+
 # Retries are counted in buckets this long; the page's bars are whole multiples of it.
 STATS_BUCKET_SECONDS = 300
 RETRY = "retry"
 # Where a journey's name came from.
 FROM_LIFECYCLE = "lifecycle"
 FROM_MARKETING_CLOUD = "marketing_cloud"
+# An item waiting for a retry (what both backends' retry queries select), and the same for an
+# outbox aliased "o".
+WAITING = f"state = '{QUEUED}' AND last_error <> '' AND attempts > 0"
+WAITING_O = f"o.state = '{QUEUED}' AND o.last_error <> '' AND o.attempts > 0"
+MAX_NAMES_PER_QUERY = 500
 
 
 def stats_bucket(at: float) -> float:
@@ -71,3 +79,18 @@ def merge_buckets(
     starts = sorted({s for s, _ in sent} | {s for s, _ in retried} | {s for s, _ in dead})
     s, r, d = dict(sent), dict(retried), dict(dead)
     return [OutcomeBucket(x, s.get(x, 0), r.get(x, 0), d.get(x, 0)) for x in starts]
+
+
+def retrying_from_row(row: Row) -> RetryingItem:
+    return record_from_row(RetryingItem, row)
+
+
+def summary_from_row(row: Row) -> RetrySummary:
+    return RetrySummary(
+        row["journey_id"], row["activity_id"], int(row["waiting"]), int(row["max_attempts"]),
+        float(row["next_attempt_at"]), row["last_error"] or "", float(row["last_failed_at"]),
+    )  # fmt: skip
+
+
+def journey_name_from_row(row: Row) -> JourneyName:
+    return record_from_row(JourneyName, row)

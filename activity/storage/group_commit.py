@@ -116,20 +116,26 @@ class GroupCommit:
                 fut.set_result(result)
 
 
-async def accept(
-    commits: GroupCommit | None,
-    activity_id: str,
-    definition_instance_id: str,
-    answer: Answer,
-    items: Sequence[NewItem],
-    now: float,
-    mid: str | None = None,
-) -> Result:
-    """Store.accept for either backend: queue the job on the open store's group commit."""
-    if commits is None:
-        raise StorageUnavailable("database is not open")
-    job = AcceptJob(activity_id, definition_instance_id, answer, tuple(items), now, mid)
-    return await commits.submit(job)
+class GroupCommitAccept:
+    """Store.accept for either backend: the job is queued on the open store's group commit
+    (`_commits`, None while the store is closed)."""
+
+    _commits: GroupCommit | None
+
+    async def accept(
+        self,
+        activity_id: str,
+        definition_instance_id: str,
+        answer: Answer,
+        items: Sequence[NewItem],
+        now: float,
+        *,
+        mid: str | None = None,
+    ) -> Result:
+        if self._commits is None:
+            raise StorageUnavailable("database is not open")
+        job = AcceptJob(activity_id, definition_instance_id, answer, tuple(items), now, mid)
+        return await self._commits.submit(job)
 
 
 def _fail(waiters: Sequence[Waiter], error: BaseException) -> None:

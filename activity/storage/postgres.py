@@ -16,15 +16,14 @@ from typing import Any
 import asyncpg
 
 from activity.errors import StorageUnavailable
-from activity.storage import group_commit, rows
 from activity.storage import postgres_queries as sql
-from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage import rows
+from activity.storage.group_commit import AcceptJob, GroupCommit, GroupCommitAccept, Result
 from activity.storage.inbox import Inbox
 from activity.storage.models import (
     Answer,
     LifecycleCall,
     LifecycleRecord,
-    NewItem,
     OutboxItem,
 )
 from activity.storage.postgres_accept import accept_batch
@@ -43,6 +42,7 @@ CLOSE_GRACE_SECONDS = 10.0
 
 
 class PostgresStore(
+    GroupCommitAccept,
     PostgresSettingsMixin,
     PostgresOutboxViewsMixin,
     PostgresSsoMixin,
@@ -154,21 +154,7 @@ class PostgresStore(
         )
         return [rows.lifecycle_from_row(r) for r in found]
 
-    # --- execute: durable, idempotent accept ----------------------------------------------
-
-    async def accept(
-        self,
-        activity_id: str,
-        definition_instance_id: str,
-        answer: Answer,
-        items: Sequence[NewItem],
-        now: float,
-        *,
-        mid: str | None = None,
-    ) -> tuple[Answer, bool]:
-        return await group_commit.accept(
-            self._commits, activity_id, definition_instance_id, answer, items, now, mid
-        )
+    # --- execute: accept is GroupCommitAccept's --------------------------------------------
 
     # --- outbox ---------------------------------------------------------------------------
 

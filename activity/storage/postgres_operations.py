@@ -9,18 +9,22 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from activity.storage.delivery_views import (
+    MAX_NAMES_PER_QUERY,
     RETRY,
+    WAITING,
+    WAITING_O,
     JourneyName,
     OutcomeBucket,
     RetryingItem,
     RetrySummary,
+    journey_name_from_row,
     merge_buckets,
+    retrying_from_row,
     stats_bucket,
+    summary_from_row,
 )
-from activity.storage.models import DEAD, QUEUED
+from activity.storage.models import DEAD
 
-WAITING = f"state = '{QUEUED}' AND last_error <> '' AND attempts > 0"
-WAITING_O = f"o.state = '{QUEUED}' AND o.last_error <> '' AND o.attempts > 0"
 RETRYING_ITEMS = f"""
 SELECT id, journey_id, activity_id, event_id, contact_key, attempts, last_error,
        next_attempt_at, updated_at
@@ -70,7 +74,6 @@ ON CONFLICT (journey_id) DO UPDATE SET name = EXCLUDED.name,
 """
 JOURNEY_NAMES = "SELECT * FROM journey_names WHERE journey_id = ANY($1::text[])"
 PRUNE_STATS = "DELETE FROM delivery_stats WHERE bucket_start < $1"
-MAX_NAMES_PER_QUERY = 500
 
 
 async def count_retries(conn: Any, where: str, args: Sequence[Any], now: float) -> None:
@@ -86,23 +89,10 @@ class PostgresOperationsMixin:
         return found
 
     async def retrying_items(self, mid: str | None, limit: int = 20) -> list[RetryingItem]:
-        return [
-            RetryingItem(
-                int(r["id"]), r["journey_id"], r["activity_id"], r["event_id"],
-                r["contact_key"], int(r["attempts"]), r["last_error"],
-                float(r["next_attempt_at"]), float(r["updated_at"]),
-            )
-            for r in await self._all(RETRYING_ITEMS, mid, limit)
-        ]  # fmt: skip
+        return [retrying_from_row(r) for r in await self._all(RETRYING_ITEMS, mid, limit)]
 
     async def retry_summary(self, mid: str | None) -> list[RetrySummary]:
-        return [
-            RetrySummary(
-                r["journey_id"], r["activity_id"], int(r["waiting"]), int(r["max_attempts"]),
-                float(r["next_attempt_at"]), r["last_error"] or "", float(r["last_failed_at"]),
-            )
-            for r in await self._all(RETRY_SUMMARY, mid)
-        ]  # fmt: skip
+        return [summary_from_row(r) for r in await self._all(RETRY_SUMMARY, mid)]
 
     async def outcomes_over_time(
         self, mid: str | None, since: float, bucket_seconds: int
@@ -126,9 +116,6 @@ class PostgresOperationsMixin:
         if not wanted:
             return {}
         return {
-            r["journey_id"]: JourneyName(
-                r["journey_id"], r["name"], r["journey_key"], r["version"], r["source"],
-                float(r["updated_at"]),
-            )
+            r["journey_id"]: journey_name_from_row(r)
             for r in await self._all(JOURNEY_NAMES, wanted)
-        }  # fmt: skip
+        }

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, TypeVar
 
 from activity.storage.models import (
     AuditEntry,
@@ -20,6 +21,45 @@ class Row(Protocol):
     """sqlite3.Row, asyncpg.Record and dict all read columns by name."""
 
     def __getitem__(self, key: str, /) -> Any: ...
+
+
+R = TypeVar("R")
+
+# What a field's annotation asks of its column: the backends hand back numerics as
+# Decimal/int, flags as 0/1 and blobs as memoryview.
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "float": float,
+    "int": int,
+    "bool": bool,
+    "bytes": bytes,
+}
+
+
+_Readers = tuple[tuple[str, Callable[[Any], Any] | None], ...]
+_READERS: dict[type[Any], _Readers] = {}
+
+
+def _readers(cls: type[Any]) -> _Readers:
+    found = _READERS.get(cls)
+    if found is None:
+        fields = dataclasses.fields(cls)
+        found = _READERS[cls] = tuple((f.name, _CONVERT.get(str(f.type))) for f in fields)
+    return found
+
+
+def record_from_row(cls: type[R], row: Row) -> R:
+    """A record whose every field is the column of its name, converted to the field's type."""
+    return cls(
+        **{
+            name: row[name] if convert is None else convert(row[name])
+            for name, convert in _readers(cls)
+        }
+    )
+
+
+def record_values(record: object, columns: Iterable[str]) -> tuple[object, ...]:
+    """The record's values in the order of `columns` (an INSERT's column list)."""
+    return tuple(getattr(record, column) for column in columns)
 
 
 def settings_from_row(row: Row) -> StoredSettings:
@@ -38,28 +78,11 @@ def settings_from_row(row: Row) -> StoredSettings:
 
 
 def audit_from_row(row: Row) -> AuditEntry:
-    return AuditEntry(
-        mid=row["mid"],
-        at=float(row["at"]),
-        user_id=row["user_id"],
-        user_email=row["user_email"],
-        action=row["action"],
-        detail=row["detail"],
-    )
+    return record_from_row(AuditEntry, row)
 
 
 def lifecycle_from_row(row: Row) -> LifecycleRecord:
-    return LifecycleRecord(
-        route=row["route"],
-        activity_object_id=row["activity_object_id"],
-        interaction_id=row["interaction_id"],
-        original_definition_id=row["original_definition_id"],
-        interaction_key=row["interaction_key"],
-        interaction_version=row["interaction_version"],
-        first_seen=float(row["first_seen"]),
-        last_seen=float(row["last_seen"]),
-        calls=int(row["calls"]),
-    )
+    return record_from_row(LifecycleRecord, row)
 
 
 def item_values(item: NewItem) -> tuple[Any, ...]:

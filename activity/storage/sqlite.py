@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from activity.errors import StorageUnavailable
-from activity.storage import group_commit, rows, sqlite_accept, sqlite_setup
-from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage import rows, sqlite_accept, sqlite_setup
+from activity.storage.group_commit import AcceptJob, GroupCommit, GroupCommitAccept, Result
 from activity.storage.inbox import Inbox
 from activity.storage.models import (
     SENT,
     Answer,
     LifecycleCall,
     LifecycleRecord,
-    NewItem,
 )
 from activity.storage.sqlite_inbox import SQLiteInbox
 from activity.storage.sqlite_operations import SQLiteOperationsMixin
@@ -37,6 +36,7 @@ PROBE_WRITE = (
 
 
 class SQLiteStore(
+    GroupCommitAccept,
     SQLiteSettingsMixin,
     SQLiteOutboxMixin,
     SQLiteOutboxViewsMixin,
@@ -164,21 +164,7 @@ class SQLiteStore(
         )
         return [rows.lifecycle_from_row(r) for r in found]
 
-    # --- execute: durable, idempotent accept with group commit ----------------------------
-
-    async def accept(
-        self,
-        activity_id: str,
-        definition_instance_id: str,
-        answer: Answer,
-        items: Sequence[NewItem],
-        now: float,
-        *,
-        mid: str | None = None,
-    ) -> tuple[Answer, bool]:
-        return await group_commit.accept(
-            self._commits, activity_id, definition_instance_id, answer, items, now, mid
-        )
+    # --- execute: accept is GroupCommitAccept's; answers already given --------------------
 
     async def find_answer(self, activity_id: str, definition_instance_id: str) -> Answer | None:
         found = await self._query(

@@ -8,18 +8,22 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from activity.storage.delivery_views import (
+    MAX_NAMES_PER_QUERY,
     RETRY,
+    WAITING,
+    WAITING_O,
     JourneyName,
     OutcomeBucket,
     RetryingItem,
     RetrySummary,
+    journey_name_from_row,
     merge_buckets,
+    retrying_from_row,
     stats_bucket,
+    summary_from_row,
 )
-from activity.storage.models import DEAD, QUEUED
+from activity.storage.models import DEAD
 
-WAITING = f"state = '{QUEUED}' AND last_error <> '' AND attempts > 0"
-WAITING_O = f"o.state = '{QUEUED}' AND o.last_error <> '' AND o.attempts > 0"
 RETRYING_ITEMS = f"""
 SELECT id, journey_id, activity_id, event_id, contact_key, attempts, last_error,
        next_attempt_at, updated_at
@@ -67,7 +71,6 @@ ON CONFLICT (journey_id) DO UPDATE SET name = excluded.name,
     updated_at = excluded.updated_at
 """
 PRUNE_STATS = "DELETE FROM delivery_stats WHERE bucket_start < ?"
-MAX_NAMES_PER_QUERY = 500
 
 
 def count_retries(db: sqlite3.Connection, where: str, args: Sequence[Any], now: float) -> None:
@@ -84,24 +87,11 @@ class SQLiteOperationsMixin:
 
     async def retrying_items(self, mid: str | None, limit: int = 20) -> list[RetryingItem]:
         found = await self._all(RETRYING_ITEMS, {"mid": mid, "limit": limit})
-        return [
-            RetryingItem(
-                int(r["id"]), r["journey_id"], r["activity_id"], r["event_id"],
-                r["contact_key"], int(r["attempts"]), r["last_error"],
-                float(r["next_attempt_at"]), float(r["updated_at"]),
-            )
-            for r in found
-        ]  # fmt: skip
+        return [retrying_from_row(r) for r in found]
 
     async def retry_summary(self, mid: str | None) -> list[RetrySummary]:
         found = await self._all(RETRY_SUMMARY, {"mid": mid})
-        return [
-            RetrySummary(
-                r["journey_id"], r["activity_id"], int(r["waiting"]), int(r["max_attempts"]),
-                float(r["next_attempt_at"]), r["last_error"] or "", float(r["last_failed_at"]),
-            )
-            for r in found
-        ]  # fmt: skip
+        return [summary_from_row(r) for r in found]
 
     async def outcomes_over_time(
         self, mid: str | None, since: float, bucket_seconds: int
@@ -126,10 +116,4 @@ class SQLiteOperationsMixin:
         found = await self._all(
             f"SELECT * FROM journey_names WHERE journey_id IN ({marks})", wanted
         )
-        return {
-            r["journey_id"]: JourneyName(
-                r["journey_id"], r["name"], r["journey_key"], r["version"], r["source"],
-                float(r["updated_at"]),
-            )
-            for r in found
-        }  # fmt: skip
+        return {r["journey_id"]: journey_name_from_row(r) for r in found}

@@ -43,5 +43,21 @@ window.RoktEditor = (function () {
     return Object.prototype.hasOwnProperty.call(object, key);
   }
 
-  return { el: el, icon: icon, useIcon: useIcon, text: text, has: has };
+  /* POST JSON to our own API; the answer's JSON, or an Error with its `error` (or the status). */
+  function postJSON(url, body) {
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) { throw new Error(data && data.error ? data.error : 'HTTP ' + response.status); }
+        return data;
+      });
+    });
+  }
+
+  return { el: el, icon: icon, useIcon: useIcon, text: text, has: has, postJSON: postJSON };
 }());

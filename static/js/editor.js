@@ -9,34 +9,15 @@
 (function (R) {
   'use strict';
 
-  var DEFAULT_SUBSCRIPTION = '{{Contact.Attribute."Calendar Subscription"."CalendarSubscriptionId"}}';
-  // The inArguments the activity writes, in this order, then one per placeholder used.
-  var KEYS = ['mid', 'eid', 'action', 'eventId', 'eventScope', 'title', 'description', 'location',
-    'start', 'end', 'timezone', 'allDay', 'notifyBefore', 'onError', 'calendarSubscriptionId',
-    'calendarCode', 'subscriptionMethod', 'emailAddress', 'redirectTo', 'utmSource', 'utmMedium',
-    'utmCampaign', 'utmContent'];
-  // Written only for the actions that use them, so other activities keep their exact shape.
-  var ACTION_ONLY = {
-    calendarCode: ['unsubscribe', 'subscribe'], subscriptionMethod: ['subscribe'],
-    emailAddress: ['subscribe'], redirectTo: ['subscribe'], utmSource: ['subscribe'],
-    utmMedium: ['subscribe'], utmCampaign: ['subscribe'], utmContent: ['subscribe']
-  };
-  // `subscribe` makes a subscription, not an event: it writes only these and its own keys.
-  var SUBSCRIBE_COMMON = ['mid', 'eid', 'action', 'onError'];
-  var CONSENT_METHODS = ['Google', 'Microsoft'];  // they need a redirectTo
-  var DEFAULTS = {
-    action: 'create', eventId: '', eventScope: 'contact', title: '', description: '',
-    location: '', start: '', end: '', timezone: '', allDay: false, notifyBefore: 15,
-    onError: 'continue', calendarSubscriptionId: DEFAULT_SUBSCRIPTION, calendarCode: '',
-    subscriptionMethod: 'WebCal', emailAddress: '', redirectTo: '', utmSource: '', utmMedium: '',
-    utmCampaign: '', utmContent: ''
-  };
-  var TEXT_INPUTS = ['eventId', 'title', 'description', 'location', 'start', 'end', 'timezone',
-    'notifyBefore', 'calendarCode', 'redirectTo', 'utmSource', 'utmMedium', 'utmCampaign', 'utmContent'];
-  var PLACEHOLDER = /<<([^<>|]+)(?:\|([^<>]*))?>>/g;
+  var A = R.inArguments;
+  var DEFAULT_SUBSCRIPTION = A.DEFAULT_SUBSCRIPTION;
+  var KEYS = A.KEYS;
+  var DEFAULTS = A.DEFAULTS;
+  var mergeArguments = A.merge;
+  var nameFor = A.nameFor;
+  var placeholderNames = A.placeholderNames;
   var REFRESH_DELAY_MS = 250;
 
-  var el = R.el;
   var text = R.text;
   var version = document.getElementById('editor').getAttribute('data-version') || '';
 
@@ -68,14 +49,6 @@
   function $(id) { return document.getElementById(id); }
 
   function clone(value) { return JSON.parse(JSON.stringify(value === undefined ? null : value)); }
-
-  function mergeArguments(list) {
-    var merged = {};
-    (Array.isArray(list) ? list : [list]).forEach(function (item) {
-      if (item && typeof item === 'object') { Object.assign(merged, item); }
-    });
-    return merged;
-  }
 
   var zones = R.timeZoneCombobox($('timezone'), function () { fieldChanged('timezone', true); });
 
@@ -126,7 +99,7 @@
   });
 
   connection.on('requestedSchema', function (payload) {
-    state.fields = fieldsOf(payload);
+    state.fields = R.entryFields.fromSchema(payload);
     renderFieldLists();
     scheduleRefresh();
   });
@@ -165,29 +138,6 @@
     }).then(function () { state.saving = false; }, function () { state.saving = false; });
   }
 
-  /* The canvas label: the event title as a marketer reads it (a field's fallback, else its
-   * name, instead of the raw <<...>> marker), else what the activity does. */
-  function nameFor(args, previous) {
-    if (args.action === 'subscribe') {
-      return args.calendarCode ? 'Subscribe: ' + args.calendarCode : previous || 'Rokt Calendar Event';
-    }
-    if (args.action === 'unsubscribe') {
-      return args.calendarCode ? 'Unsubscribe: ' + args.calendarCode : previous || 'Rokt Calendar Event';
-    }
-    var timed = args.action === 'create' || args.action === 'update';
-    var title = timed ? readable(args.title) : '';
-    if (title) { return title.length > 100 ? title.slice(0, 99) + '…' : title; }
-    var verbs = { remove: 'Remove', cancel: 'Cancel', update: 'Update', create: 'Send' };
-    if (args.eventId) { return (verbs[args.action] || 'Event') + ': ' + args.eventId; }
-    return previous || 'Rokt Calendar Event';
-  }
-
-  function readable(title) {
-    return text(title).replace(PLACEHOLDER, function (match, name, fallback) {
-      return fallback ? fallback : name.trim();
-    }).replace(/\s+/g, ' ').trim();
-  }
-
   /* ------------------------------------------------------------ form <-> args */
 
   function savedArguments() {
@@ -200,76 +150,25 @@
     KEYS.forEach(function (key) {
       if (R.has(saved, key) && saved[key] !== null) { values[key] = saved[key]; }
     });
-    ['action', 'eventScope', 'onError', 'subscriptionMethod'].forEach(function (id) {
-      setSelect($(id), text(values[id]));
-    });
-    TEXT_INPUTS.forEach(function (id) { $(id).value = text(values[id]); });
-    $('allDay').checked = values.allDay === true || text(values.allDay).toLowerCase() === 'true';
+    R.form.write(values);
     state.subscription = Array.isArray(values.calendarSubscriptionId)
       ? JSON.stringify(values.calendarSubscriptionId) : text(values.calendarSubscriptionId);
     renderSubscriptionOptions();
     state.email = text(values.emailAddress);
     renderEmailOptions();
     zones.updateHint();
-    updateVisibility();
-  }
-
-  function setSelect(select, value) {
-    var known = Array.prototype.some.call(select.options, function (o) { return o.value === value; });
-    if (!known) { select.appendChild(el('option', { value: value, text: 'Saved value: ' + value })); }
-    select.value = value;
+    R.form.updateVisibility();
   }
 
   function collect() {
-    var notify = $('notifyBefore').value.trim();
     var tokens = state.tokens || {};
     var saved = savedArguments();
-    return {
+    return R.form.read({
       mid: tokens.mid || (state.tokens ? R.jbContext.businessUnit() : '') || text(saved.mid),
       eid: tokens.eid || text(saved.eid),
-      action: $('action').value,
-      eventId: $('eventId').value.trim(),
-      eventScope: $('eventScope').value,
-      title: $('title').value.trim(),
-      description: $('description').value.trim(),
-      location: $('location').value.trim(),
-      start: $('start').value.trim(),
-      end: $('end').value.trim(),
-      timezone: $('timezone').value.trim(),
-      allDay: $('allDay').checked,
-      notifyBefore: /^\d{1,9}$/.test(notify) ? Number(notify) : notify,
-      onError: $('onError').value,
       calendarSubscriptionId: state.subscription,
-      calendarCode: $('calendarCode').value.trim(),
-      subscriptionMethod: $('subscriptionMethod').value,
-      emailAddress: state.email,
-      redirectTo: $('redirectTo').value.trim(),
-      utmSource: $('utmSource').value.trim(),
-      utmMedium: $('utmMedium').value.trim(),
-      utmCampaign: $('utmCampaign').value.trim(),
-      utmContent: $('utmContent').value.trim()
-    };
-  }
-
-  /* Whether the activity writes `key` for these args (hidden fields of other actions are not). */
-  function writes(key, args) {
-    if (args.action === 'subscribe' && SUBSCRIBE_COMMON.indexOf(key) < 0 && !ACTION_ONLY[key]) {
-      return false;
-    }
-    if (key === 'redirectTo' && CONSENT_METHODS.indexOf(args.subscriptionMethod) < 0) { return false; }
-    return !ACTION_ONLY[key] || ACTION_ONLY[key].indexOf(args.action) >= 0;
-  }
-
-  function placeholderNames(args) {
-    var names = [];
-    KEYS.forEach(function (key) {
-      if (typeof args[key] !== 'string' || !writes(key, args)) { return; }
-      args[key].replace(PLACEHOLDER, function (match, name) {
-        if (names.indexOf(name) < 0) { names.push(name); }
-        return match;
-      });
+      emailAddress: state.email
     });
-    return names;
   }
 
   /* The schema wins (a copied journey gets its new entry key); before it arrives, what was saved. */
@@ -281,47 +180,11 @@
     return state.savedBindings['<<' + name + '>>'] || '';
   }
 
-  function inArgumentsFor(args) {
-    var list = KEYS.filter(function (key) { return writes(key, args); })
-      .map(function (key) { var o = {}; o[key] = args[key]; return o; });
-    placeholderNames(args).forEach(function (name) {
-      var binding = bindingFor(name);
-      if (binding) { var o = {}; o['<<' + name + '>>'] = binding; list.push(o); }
-    });
-    return list;
-  }
+  function inArgumentsFor(args) { return A.list(args, bindingFor); }
 
   function argumentsFor(args) { return mergeArguments(inArgumentsFor(args)); }
 
   /* ------------------------------------------------------ entry-source fields */
-
-  /* requestedSchema keys look like Event.<eventDefinitionKey>.<Field Name>. */
-  function fieldsOf(payload) {
-    var items = payload && Array.isArray(payload.schema) ? payload.schema : [];
-    var seen = {};
-    var fields = [];
-    items.forEach(function (item) {
-      var match = item && typeof item.key === 'string' ? /^Event\.([^.]+)\.(.+)$/.exec(item.key) : null;
-      if (!match || seen[match[2]]) { return; }
-      seen[match[2]] = true;
-      fields.push({
-        name: match[2],
-        eventKey: match[1],
-        type: text(item.type) || 'Text',
-        binding: '{{Event.' + match[1] + '."' + match[2] + '"}}'
-      });
-    });
-    return fields;
-  }
-
-  /* The entry-source field a saved {{Event.<key>."Field"}} binding names. Matched by name, so a
-   * copied journey (a new entry key) rebinds to its own entry source, like placeholders do. */
-  function fieldForBinding(binding) {
-    var match = /^\{\{Event\.([^.]+)\.(?:"([^"]+)"|([^{}]+))\}\}$/.exec(binding || '');
-    if (!match || !state.fields) { return null; }
-    var name = match[2] || match[3];
-    return state.fields.filter(function (f) { return f.name === name; })[0] || null;
-  }
 
   function renderFieldLists() {
     Array.prototype.forEach.call(document.querySelectorAll('.editor__insert'), function (box) {
@@ -331,57 +194,13 @@
     renderEmailOptions();
   }
 
-  /* `subscribe`'s email: none, or an entry-source field (email-typed ones first). */
   function renderEmailOptions() {
-    var select = $('emailAddress');
-    var current = state.email;
-    var values = [''];
-    select.textContent = '';
-    select.appendChild(el('option', { value: '', text: 'No email address' }));
-    var fields = (state.fields || []).slice().sort(function (a, b) {
-      return (b.type === 'EmailAddress') - (a.type === 'EmailAddress');
-    });
-    fields.forEach(function (f) {
-      values.push(f.binding);
-      select.appendChild(el('option', { value: f.binding, text: 'Entry source: ' + f.name }));
-    });
-    if (values.indexOf(current) < 0) {
-      var matched = fieldForBinding(current);
-      if (matched) {
-        current = state.email = matched.binding;
-      } else {
-        select.appendChild(el('option', { value: current, text: 'Saved value: ' + current }));
-      }
-    }
-    select.value = current;
+    state.email = R.entryFields.renderEmail($('emailAddress'), state.fields, state.email);
   }
 
   function renderSubscriptionOptions() {
     var select = $('calendarSubscriptionId');
-    var current = state.subscription;
-    var values = ['', DEFAULT_SUBSCRIPTION];
-    select.textContent = '';
-    select.appendChild(el('option', { value: '', text: 'Choose a source…' }));
-    select.appendChild(el('option', {
-      value: DEFAULT_SUBSCRIPTION, text: 'Contact attribute: Calendar Subscription › CalendarSubscriptionId'
-    }));
-    if (state.fields && state.fields.length) {
-      var group = el('optgroup', { label: 'Entry-source fields' });
-      state.fields.forEach(function (f) {
-        values.push(f.binding);
-        group.appendChild(el('option', { value: f.binding, text: 'Entry source: ' + f.name }));
-      });
-      select.appendChild(group);
-    }
-    if (values.indexOf(current) < 0) {
-      var matched = fieldForBinding(current);
-      if (matched) {
-        current = state.subscription = matched.binding;
-      } else {
-        select.appendChild(el('option', { value: current, text: 'Saved value: ' + current }));
-      }
-    }
-    select.value = current;
+    state.subscription = R.entryFields.renderSubscription(select, state.fields, state.subscription);
   }
 
   /* ---------------------------------------------------------------- time zones */
@@ -411,44 +230,8 @@
 
   /* -------------------------------------------------------------------- checks */
 
-  function postJSON(url, body) {
-    return fetch(url, {
-      method: 'POST',
-      credentials: 'same-origin',
-      cache: 'no-store',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(body)
-    }).then(function (response) {
-      return response.json().then(function (data) {
-        if (!response.ok) { throw new Error(data && data.error ? data.error : 'HTTP ' + response.status); }
-        return data;
-      });
-    });
-  }
-
-  /* What only the UI can know: the subscription field must exist in this journey's entry source. */
-  function clientProblems(args) {
-    if (args.action === 'subscribe') {
-      var email = args.emailAddress;
-      if (state.fields && /^\{\{Event\./.test(email) && !fieldForBinding(email)) {
-        return [{
-          field: 'emailAddress',
-          message: 'The saved source ' + email + ' is not a field of this journey\'s entry source. ' +
-            'Choose the email address again.'
-        }];
-      }
-      return [];
-    }
-    var sub = args.calendarSubscriptionId;
-    if (state.fields && /^\{\{Event\./.test(sub) && !fieldForBinding(sub)) {
-      return [{
-        field: 'calendarSubscriptionId',
-        message: 'The saved source ' + sub + ' is not a field of this journey\'s entry source. ' +
-          'Choose the source again.'
-      }];
-    }
-    return [];
-  }
+  /* What only the UI can know: a saved binding must name a field of this entry source. */
+  function clientProblems(args) { return R.entryFields.problems(args, state.fields); }
 
   function checkNow() {
     var args = collect();
@@ -457,7 +240,7 @@
     if (key === state.checkedKey && !state.checkError) { return Promise.resolve(state.problems); }
     var seq = ++state.checkSeq;
     var hadTokens = Boolean(state.tokens);
-    return postJSON('api/check', { arguments: payload }).then(function (data) {
+    return R.postJSON('api/check', { arguments: payload }).then(function (data) {
       if (seq !== state.checkSeq) { return state.problems; }
       state.checkError = '';
       state.checkedKey = key;
@@ -519,7 +302,7 @@
     if (R.preview.accountCode()) { samples.accountCode = R.preview.accountCode(); }
     var body = { arguments: argumentsFor(args), samples: samples, contactKey: R.preview.contactKey() };
     var loud = state.showAll || Object.keys(state.touched).length > 0;
-    return postJSON('api/preview', body).then(function (data) {
+    return R.postJSON('api/preview', body).then(function (data) {
       if (seq !== state.previewSeq) { return; }
       if (data.ok) {
         R.preview.show(data);
@@ -533,33 +316,6 @@
 
   /* ---------------------------------------------------------------- refreshing */
 
-  function updateVisibility() {
-    var action = $('action').value;
-    $('details').hidden = action !== 'create' && action !== 'update';
-    var calendarOnly = action === 'unsubscribe' || action === 'subscribe';
-    $('calendarCode-element').hidden = !calendarOnly;
-    $('eventId-element').hidden = calendarOnly;
-    $('eventScope-element').hidden = calendarOnly;
-    $('subscribe-details').hidden = action !== 'subscribe';
-    $('picker').hidden = calendarOnly;  // no event to choose: these actions name a calendar
-    $('subscription-element').hidden = action === 'subscribe';
-    $('sample-subscription-element').hidden = action === 'subscribe';
-    var consent = CONSENT_METHODS.indexOf($('subscriptionMethod').value) >= 0;
-    $('redirectTo-element').hidden = !consent;
-    $('calendarCode-effect').textContent = action === 'subscribe'
-      ? 'Each contact gets their own subscription to it; the same contact again gets the same one.'
-      : 'The contact\'s subscriptions to it are deactivated and its events leave their calendar.';
-    $('subscriptionMethod-hint').textContent = consent
-      ? 'The link first asks the person to allow Rokt into their ' + $('subscriptionMethod').value +
-        ' calendar, then opens the redirect URL.'
-      : 'The link adds the calendar to the person\'s calendar app.';
-    $('end-required').hidden = $('allDay').checked;  // an all-day event may last just its start day
-    var id = $('eventId').value.trim() || '<Event ID>';
-    $('eventScope-hint').textContent = $('eventScope').value === 'shared'
-      ? 'Rokt event ID: ' + id + ' for every contact.'
-      : 'Rokt event ID: ' + id + '_<contact key>, so each contact\'s event can be changed on its own.';
-  }
-
   function scheduleRefresh() {
     clearTimeout(state.refreshTimer);
     state.refreshTimer = setTimeout(refreshNow, REFRESH_DELAY_MS);
@@ -569,7 +325,7 @@
     clearTimeout(state.refreshTimer);
     if (!state.initialised) { return; }
     var args = collect();
-    updateVisibility();
+    R.form.updateVisibility();
     checkNow();
     runPreview(args);
   }
@@ -584,21 +340,7 @@
   /* "Choose an existing event": the event's ID (one event for everyone) and its fields; the
    * marketer then picks what to do with it. */
   function fillFromEvent(event) {
-    var local = function (value) {
-      var match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})/.exec(text(value));
-      return match ? match[1] : text(value);
-    };
-    if (['subscribe', 'unsubscribe'].indexOf($('action').value) >= 0) { setSelect($('action'), 'update'); }
-    $('eventId').value = text(event.id);
-    setSelect($('eventScope'), 'shared');
-    $('title').value = text(event.title);
-    $('description').value = text(event.description);
-    $('location').value = text(event.location);
-    $('start').value = local(event.start);
-    $('end').value = local(event.end);
-    $('allDay').checked = false;
-    $('timezone').value = text(event.timezone) || text(event.timezoneIanaId);
-    if (typeof event.notifyBefore === 'number') { $('notifyBefore').value = String(event.notifyBefore); }
+    R.form.fillFromEvent(event);
     zones.updateHint();
     ['eventId', 'eventScope', 'title', 'start', 'end', 'timezone'].forEach(function (field) {
       state.touched[field] = true;

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -41,6 +42,29 @@ async def browser(
     aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer
 ) -> TestClient:
     return await admin_client(aiohttp_server, aiohttp_client, server)
+
+
+@dataclass
+class Site:
+    """The app signing in at the fake Marketing Cloud; browser() is a new cookie jar."""
+
+    server: TestServer
+    fake: FakeSfmc
+    url: str
+    http: aiohttp.ClientSession
+    new_browser: Callable[[], Awaitable[TestClient]]
+
+    async def browser(self) -> TestClient:
+        return await self.new_browser()
+
+
+@pytest.fixture
+def site(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
+    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
+) -> Site:  # fmt: skip
+    fake, url = sfmc
+    return Site(server, fake, url, http, lambda: browser(aiohttp_server, aiohttp_client, server))
 
 
 async def start_login(client: TestClient, next_path: str = "") -> dict[str, str]:
@@ -161,12 +185,9 @@ async def no_session(client: TestClient) -> None:
     assert not any(c.key == COOKIE_NAME for c in client.session.cookie_jar)
 
 
-async def test_a_reused_state_gets_no_session(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
-) -> None:  # fmt: skip
-    _, url = sfmc
-    client = await browser(aiohttp_server, aiohttp_client, server)
+async def test_a_reused_state_gets_no_session(site: Site) -> None:
+    url, http = site.url, site.http
+    client = await site.browser()
     query = await start_login(client)
     back = await at_fake(http, url, query)
     assert (await finish(client, back)).status == 302
@@ -180,14 +201,11 @@ async def test_a_reused_state_gets_no_session(
     await no_session(client)
 
 
-async def test_a_foreign_state_gets_no_session(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
-) -> None:  # fmt: skip
+async def test_a_foreign_state_gets_no_session(site: Site) -> None:
     """An attacker starts a login, then gets a victim's browser to finish it (login CSRF)."""
-    _, url = sfmc
-    attacker = await browser(aiohttp_server, aiohttp_client, server)
-    victim = await browser(aiohttp_server, aiohttp_client, server)
+    url, http = site.url, site.http
+    attacker = await site.browser()
+    victim = await site.browser()
     back = await at_fake(http, url, await start_login(attacker))
     await start_login(victim)  # the victim has a state cookie of its own
     resp = await finish(victim, back)
@@ -209,33 +227,28 @@ async def test_an_unknown_or_missing_state_gets_no_session(
     await no_session(client)
 
 
-async def test_an_expired_state_gets_no_session(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
-) -> None:  # fmt: skip
+async def test_an_expired_state_gets_no_session(site: Site) -> None:
+    http = site.http
     from activity.appkeys import STORE
     from activity.storage.models import SsoState
 
-    client = await browser(aiohttp_server, aiohttp_client, server)
+    client = await site.browser()
     query = await start_login(client)
-    store = server.app[STORE]
+    store = site.server.app[STORE]
     from activity.admin.sessions import hash_id
 
     taken = await store.take_sso_state(hash_id(query["state"]), 0.0)
     assert taken is not None
     await store.put_sso_state(replace(taken, created_at=0.0, expires_at=1.0))
-    resp = await finish(client, await at_fake(http, sfmc[1], query))
+    resp = await finish(client, await at_fake(http, site.url, query))
     assert resp.status == 400
     await no_session(client)
     assert isinstance(taken, SsoState)
 
 
-async def test_a_refused_code_gets_no_session(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
-) -> None:  # fmt: skip
-    fake, url = sfmc
-    client = await browser(aiohttp_server, aiohttp_client, server)
+async def test_a_refused_code_gets_no_session(site: Site) -> None:
+    fake, url, http = site.fake, site.url, site.http
+    client = await site.browser()
     back = await at_fake(http, url, await start_login(client))
     resp = await finish(client, {**back, "code": "forged"})
     assert resp.status == 401 and "refused the sign-in code" in await resp.text()
@@ -268,12 +281,10 @@ async def test_an_error_answer_gets_no_session(
     assert fake.calls("token") == []
 
 
-async def test_deny_on_the_sign_in_page_gets_no_session(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
-) -> None:  # fmt: skip
-    client = await browser(aiohttp_server, aiohttp_client, server)
-    back = await at_fake(http, sfmc[1], await start_login(client), decision="deny")
+async def test_deny_on_the_sign_in_page_gets_no_session(site: Site) -> None:
+    http = site.http
+    client = await site.browser()
+    back = await at_fake(http, site.url, await start_login(client), decision="deny")
     assert (await finish(client, back)).status == 401
     await no_session(client)
 
@@ -294,32 +305,26 @@ async def test_a_userinfo_failure_gets_no_session(
     assert await server.app[STORE].get_sfmc_connection(MID_A) is None
 
 
-async def test_userinfo_naming_no_business_unit_gets_no_session(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
-) -> None:  # fmt: skip
-    fake, url = sfmc
-    client = await browser(aiohttp_server, aiohttp_client, server)
+async def test_userinfo_naming_no_business_unit_gets_no_session(site: Site) -> None:
+    fake, url, http = site.fake, site.url, site.http
+    client = await site.browser()
     fake.fail("userinfo", [Failure(200, body={"user": {"sub": "x"}, "organization": {}})])
     resp = await sign_in(client, http, url)
     assert resp.status == 401 and "which business unit" in await resp.text()
     await no_session(client)
 
 
-async def test_a_second_business_unit_sees_nothing_of_the_first(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
-) -> None:  # fmt: skip
-    fake, url = sfmc
+async def test_a_second_business_unit_sees_nothing_of_the_first(site: Site) -> None:
+    fake, url, http = site.fake, site.url, site.http
     fake.user = replace(fake.user, email="first@example.com")
-    first = await browser(aiohttp_server, aiohttp_client, server)
+    first = await site.browser()
     assert (await sign_in(first, http, url, mid=MID_A)).status == 302
     csrf = csrf_from(await (await first.get("/settings")).text())
     form = {"csrf_token": csrf, "account_code": "first-acct", "client_id": "first-client",
             "client_secret": "first-secret"}  # fmt: skip
     assert (await first.post("/settings", data=form, allow_redirects=False)).status == 303
     fake.user = replace(fake.user, email="second@example.com")
-    second = await browser(aiohttp_server, aiohttp_client, server)
+    second = await site.browser()
     assert (await sign_in(second, http, url, mid=MID_B)).status == 302
     html = await (await second.get("/settings")).text()
     assert f"Business unit {MID_B}" in html and "Not configured yet" in html
@@ -331,37 +336,32 @@ async def test_a_second_business_unit_sees_nothing_of_the_first(
     assert "first-acct" in own and "Connected to Marketing Cloud as first@example.com" in own
 
 
-async def test_disconnect_forgets_the_connection(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
-) -> None:  # fmt: skip
+async def test_disconnect_forgets_the_connection(site: Site) -> None:
+    http = site.http
     from activity.appkeys import STORE
 
-    client = await browser(aiohttp_server, aiohttp_client, server)
-    await sign_in(client, http, sfmc[1])
+    client = await site.browser()
+    await sign_in(client, http, site.url)
     csrf = csrf_from(await (await client.get("/settings")).text())
     resp = await client.post("/settings/sfmc/disconnect", data={"csrf_token": "wrong"})
     assert resp.status == 403
-    assert await server.app[STORE].get_sfmc_connection(MID_A) is not None
+    assert await site.server.app[STORE].get_sfmc_connection(MID_A) is not None
     resp = await client.post("/settings/sfmc/disconnect", data={"csrf_token": csrf})
     html = await resp.text()
     assert "Disconnected from Marketing Cloud." in html and "Not connected" in html
-    assert await server.app[STORE].get_sfmc_connection(MID_A) is None
+    assert await site.server.app[STORE].get_sfmc_connection(MID_A) is None
 
 
-async def test_a_refused_connection_asks_for_a_new_sign_in(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
-) -> None:  # fmt: skip
+async def test_a_refused_connection_asks_for_a_new_sign_in(site: Site) -> None:
     from activity.appkeys import CONNECTIONS, HTTP
     from activity.errors import SfmcGrantRefused
 
-    fake, url = sfmc
-    client = await browser(aiohttp_server, aiohttp_client, server)
+    fake, url, http = site.fake, site.url, site.http
+    client = await site.browser()
     await sign_in(client, http, url)
     fake.revoke_refresh_tokens()
     with pytest.raises(SfmcGrantRefused):
-        await server.app[CONNECTIONS].access_token(server.app[HTTP], MID_A)
+        await site.server.app[CONNECTIONS].access_token(site.server.app[HTTP], MID_A)
     html = await (await client.get("/settings")).text()
     assert 'id="sfmc-connection-needs-signin"' in html and "Sign in again." in html
     assert (await sign_in(client, http, url)).status == 302
@@ -396,12 +396,10 @@ def test_next_is_a_same_origin_path_only(value: str | None, expected: str) -> No
     assert safe_next(value) == expected
 
 
-async def test_a_foreign_next_is_ignored_end_to_end(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
-) -> None:  # fmt: skip
-    client = await browser(aiohttp_server, aiohttp_client, server)
-    resp = await sign_in(client, http, sfmc[1], next_path="//evil.example/")
+async def test_a_foreign_next_is_ignored_end_to_end(site: Site) -> None:
+    http = site.http
+    client = await site.browser()
+    resp = await sign_in(client, http, site.url, next_path="//evil.example/")
     assert resp.headers["Location"] == "/settings"
 
 
@@ -427,12 +425,9 @@ async def test_odd_callback_queries_get_a_page_not_a_500(
     await no_session(client)
 
 
-async def test_a_garbled_token_answer_gets_no_session(
-    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, server: TestServer,
-    sfmc: tuple[FakeSfmc, str], http: aiohttp.ClientSession,
-) -> None:  # fmt: skip
-    fake, url = sfmc
-    client = await browser(aiohttp_server, aiohttp_client, server)
+async def test_a_garbled_token_answer_gets_no_session(site: Site) -> None:
+    fake, url, http = site.fake, site.url, site.http
+    client = await site.browser()
     fake.fail("token", [Failure(200, body={"token_type": "Bearer"})])
     resp = await sign_in(client, http, url)
     assert resp.status == 401 and "refused to finish" in await resp.text()

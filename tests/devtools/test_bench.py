@@ -22,12 +22,13 @@ from activity.devtools.bench.load import (
     sent_indices,
     write_bodies,
 )
+from activity.devtools.bench.pools import BenchConfig
 from activity.devtools.bench.report import BenchReport, Phase
 from activity.devtools.bench.rokt import Stats
 from activity.devtools.bench.rounds import Round
-from activity.devtools.bench.run import BenchConfig, run_bench
+from activity.devtools.bench.run import run_bench
 from activity.devtools.bench.subscribe import SubscribePhase
-from activity.devtools.demo import make_contacts
+from activity.devtools.demo_contacts import make_contacts
 from activity.devtools.fake_rokt import FakeRokt, RecordedRequest
 
 

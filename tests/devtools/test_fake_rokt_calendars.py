@@ -138,7 +138,7 @@ async def test_unsubscribe_is_strict_about_its_body(
 async def test_a_calendar_for_any_account_serves_every_account(
     rokt: tuple[FakeRokt, str, aiohttp.ClientSession, str],
 ) -> None:
-    from activity.devtools.fake_rokt.calendars import ANY_ACCOUNT
+    from activity.devtools.fake_rokt.calendar_book import ANY_ACCOUNT
 
     fake, url, http, token = rokt
     fake.calendars.add(ANY_ACCOUNT, "demo-calendar", "demo")

@@ -5,135 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import aiohttp
-import pytest
-from cryptography.fernet import Fernet
-
-from activity.admin.settings_service import Actor, SettingsService
-from activity.crypto import Keyring
-from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
+from activity.admin.settings_service import Actor
 from activity.devtools.jb import rokt_event
-from activity.ops.metrics import Metrics
-from activity.rokt.client import RoktClient
-from activity.rokt.delivery import DeliveryWorker, packs
 from activity.rokt.retry import MAX_ATTEMPTS
-from activity.rokt.token_cache import TokenCache
-from activity.storage.models import DEAD, QUEUED, SENDING, SENT, Answer, NewItem
-from activity.storage.sqlite import SQLiteStore
-
-MID = "500000001"
-OTHER_MID = "500000002"
-START = 1_900_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
-class Env:
-    fake: FakeRokt
-    url: str
-    store: SQLiteStore
-    service: SettingsService
-    http: aiohttp.ClientSession
-    metrics: Metrics
-    clock: Clock
-
-    def worker(self, **kw: Any) -> DeliveryWorker:
-        tokens = TokenCache(self.http, self.url, metrics=self.metrics)
-        client = RoktClient(self.http, self.url, tokens, self.metrics)
-        kw.setdefault("clock", self.clock)
-        kw.setdefault("rand", lambda: 0.0)
-        return DeliveryWorker(self.store, self.service, client, metrics=self.metrics, **kw)
-
-    async def enqueue(
-        self,
-        n: int = 1,
-        *,
-        action: str = "create",
-        payload: dict[str, Any] | None = None,
-        mid: str = MID,
-        account_code: str = "acme",
-        subs: Callable[[int], tuple[str, ...]] | None = None,
-    ) -> list[str]:
-        """Accept `n` contacts, one execute each, concurrently; returns their subscription IDs."""
-        payload = payload or rokt_event()
-        ids = [subs(i) if subs else (str(uuid.uuid4()),) for i in range(n)]
-
-        async def one(i: int) -> None:
-            item = NewItem(
-                mid=mid,
-                account_code=account_code,
-                action=action,
-                batch_key=f"{action}:{payload['eventId']}:{payload['title']}",
-                payload=payload,
-                subscription_ids=ids[i],
-                event_id=payload["eventId"],
-                journey_id="journey-1",
-                activity_id="activity-1",
-                definition_instance_id=str(uuid.uuid4()),
-                contact_key=f"contact-{i}",
-            )
-            answer = Answer(200, {"roktStatus": "queued"})
-            await self.store.accept(
-                "activity-1", item.definition_instance_id, answer, [item], self.clock()
-            )
-
-        await asyncio.gather(*(one(i) for i in range(n)))
-        return [s for group in ids for s in group]
-
-    async def states(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for row in await self.store.delivery_counts():
-            counts[row.state] = counts.get(row.state, 0) + row.count
-        return counts
-
-    def outcome(self, name: str) -> float:
-        sample = self.metrics.registry.get_sample_value(
-            "activity_deliveries_total", {"outcome": name}
-        )
-        return sample or 0.0
-
-
-@pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    fake, url, runner = await start_fake_rokt(client_id="cid", client_secret="csecret")
-    fake.add_client("other-cid", "other-secret")
-    store = SQLiteStore(tmp_path / "activity.db")
-    await store.open()
-    service = SettingsService(store, Keyring([Fernet.generate_key().decode()]))
-    await service.save(
-        mid=MID, account_code="acme", client_id="cid", client_secret="csecret", actor=Actor()
-    )
-    await service.save(
-        mid=OTHER_MID,
-        account_code="beta",
-        client_id="other-cid",
-        client_secret="other-secret",
-        actor=Actor(),
-    )
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as http:
-        yield Env(fake, url, store, service, http, Metrics(), Clock())
-    await store.close()
-    await runner.cleanup()
-
-
-async def eventually(condition: Callable[[], Any], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not await condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
+from activity.storage.models import DEAD, QUEUED, SENDING, SENT
+from tests.rokt.delivery_env import MID, OTHER_MID, Env, eventually
 
 # --- batching --------------------------------------------------------------------------------
 
@@ -181,19 +58,6 @@ async def test_groups_by_account_event_and_action(env: Env) -> None:
     assert ("acme", "b") in env.fake.cancelled
     assert env.fake.holders[("beta", "a")] == set()
     assert await env.states() == {SENT: 16}
-
-
-def test_packs_respect_the_per_call_limit() -> None:
-    from activity.storage.models import OutboxItem
-
-    def item(i: int, n: int) -> OutboxItem:
-        subs = tuple(f"{i}-{k}" for k in range(n))
-        return OutboxItem(
-            i, MID, "acme", "create", "k", {}, subs, "e", "", "", "", "", SENDING, 1, 0.0, 0.0
-        )
-
-    assert [len(p) for p in packs([item(i, 1) for i in range(7)], limit=3)] == [3, 3, 1]
-    assert [len(p) for p in packs([item(0, 5), item(1, 1), item(2, 2)], limit=3)] == [1, 2]
 
 
 async def test_under_load_rokt_sees_a_handful_of_large_calls(env: Env) -> None:
@@ -301,43 +165,6 @@ async def test_slow_answers_past_the_timeout_are_retried(env: Env) -> None:
     assert len(env.fake.calls("subscription")) == 5 and env.fake.duplicates() == 0
 
 
-async def test_a_400_inside_a_batch_isolates_the_bad_items(env: Env) -> None:
-    subs = await env.enqueue(16)
-    bad = {subs[3], subs[11]}
-    env.fake.reject_subscriptions(*bad, reason="subscription is deactivated")
-    await env.worker().run_once()
-    assert await env.states() == {SENT: 14, DEAD: 2}
-    good = sorted(set(subs) - bad)
-    assert sorted(env.fake.subscription_ids_sent()) == good  # each exactly once
-    dead = await env.store.recent_dead()
-    assert {d.contact_key for d in dead} == {"contact-3", "contact-11"}
-    for d in dead:
-        assert d.reason.startswith("rejected: Rokt answered HTTP 400")
-        assert "subscription is deactivated" in d.reason
-    assert env.outcome("dead") == 2
-
-
-async def test_a_rejection_of_the_whole_call_is_not_split(env: Env) -> None:
-    await env.enqueue(8)
-    env.fake.script("create", [403], body={"message": "account acme is suspended"})
-    await env.worker().run_once()
-    assert await env.states() == {DEAD: 8}
-    assert len(env.fake.calls("create")) == 1
-    dead = await env.store.recent_dead()
-    assert {d.reason for d in dead} == {
-        "rejected: Rokt answered HTTP 403: account acme is suspended"
-    }
-
-
-async def test_a_rejected_remove_kills_only_its_item(env: Env) -> None:
-    subs = await env.enqueue(4, action="remove")
-    env.fake.holders[("acme", "summer-sale")] = set(subs)
-    env.fake.reject_subscriptions(subs[0])
-    await env.worker().run_once()
-    assert await env.states() == {SENT: 3, DEAD: 1}
-    assert len(env.fake.calls("remove")) == 4
-
-
 async def test_after_max_attempts_an_item_is_dead_with_the_last_error(env: Env) -> None:
     await env.enqueue(2)
     env.fake.script("create", [503] * MAX_ATTEMPTS)
@@ -392,15 +219,6 @@ async def test_a_401_mid_delivery_refreshes_the_token_once(env: Env) -> None:
     assert env.fake.token_grants == 2
     assert [c.status for c in env.fake.calls("create")] == [202, 401, 202]
     assert await env.states() == {SENT: 2}
-
-
-async def test_calls_to_rokt_are_bounded(env: Env) -> None:
-    for i in range(12):
-        await env.enqueue(2, payload=rokt_event(f"event-{i}"))
-    env.fake.delay = 0.05
-    await env.worker(concurrency=3).run_once()
-    assert env.fake.max_in_flight <= 3
-    assert await env.states() == {SENT: 24}
 
 
 async def test_rounds_that_ran_out_of_lease_before_sending_are_not_attempts(env: Env) -> None:

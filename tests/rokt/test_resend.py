@@ -22,14 +22,13 @@ from activity.crypto import Keyring
 from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
 from activity.devtools.jb import rokt_event
 from activity.rokt.client import RoktClient
-from activity.rokt.delivery import GONE_NOTE, DeliveryWorker
+from activity.rokt.delivery import DeliveryWorker
+from activity.rokt.delivery_sending import GONE_NOTE
 from activity.rokt.resend import FOUND_NOTE, lists_event
 from activity.rokt.token_cache import TokenCache
 from activity.storage.base import Store
 from activity.storage.models import DEAD, QUEUED, SENT, Answer, NewItem
-from activity.storage.postgres import PostgresStore
-from activity.storage.sqlite import SQLiteStore
-from tests import pg
+from tests.backends import BACKENDS, open_store
 
 MID = "500000001"
 TIMEOUT = 0.3  # the worker's Rokt timeout in these tests; the fake answers slower
@@ -82,17 +81,9 @@ class Env:
         return counts
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Env]:
-    store: Store
-    if request.param == "sqlite":
-        store = SQLiteStore(tmp_path / "activity.db")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        store = PostgresStore(url)
-    await store.open()
-    if request.param == "postgres":
-        await pg.empty_tables(url)
+    store = await open_store(request.param, request, tmp_path)
     fake, rokt_url, runner = await start_fake_rokt(client_id="cid", client_secret="csecret")
     service = SettingsService(store, Keyring([Fernet.generate_key().decode()]))
     await service.save(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -37,8 +38,25 @@ def keyring() -> Keyring:
     return Keyring([Fernet.generate_key().decode()])
 
 
-def sso_settings(tmp_path: Path, url: str) -> Settings:
-    return test_settings(tmp_path, sfmc_client_id=CID, sfmc_client_secret=SECRET, sfmc_auth_url=url)
+@dataclass
+class Rig:
+    """A connection service over a fresh store, signing in at the fake Marketing Cloud."""
+
+    fake: FakeSfmc
+    url: str
+    store: SQLiteStore
+    keyring: Keyring
+    settings: Settings
+    service: ConnectionService
+
+
+@pytest.fixture
+def rig(sfmc: tuple[FakeSfmc, str], store: SQLiteStore, keyring: Keyring, tmp_path: Path) -> Rig:
+    fake, url = sfmc
+    settings = test_settings(
+        tmp_path, sfmc_client_id=CID, sfmc_client_secret=SECRET, sfmc_auth_url=url
+    )
+    return Rig(fake, url, store, keyring, settings, ConnectionService(store, keyring, settings))
 
 
 async def signed_in(
@@ -54,14 +72,9 @@ async def signed_in(
 
 
 async def test_sign_in_stores_the_refresh_token_encrypted(
-    http: aiohttp.ClientSession,
-    sfmc: tuple[FakeSfmc, str],
-    store: SQLiteStore,
-    keyring: Keyring,
-    tmp_path: Path,
+    http: aiohttp.ClientSession, rig: Rig, tmp_path: Path
 ) -> None:
-    _, url = sfmc
-    service = ConnectionService(store, keyring, sso_settings(tmp_path, url))
+    url, store, keyring, service = rig.url, rig.store, rig.keyring, rig.service
     tokens = await signed_in(http, url, service)
     stored = await store.get_sfmc_connection("100000001")
     assert stored is not None
@@ -78,15 +91,8 @@ async def test_sign_in_stores_the_refresh_token_encrypted(
     assert files and all(tokens.refresh_token.encode() not in data for data in files)
 
 
-async def test_refresh_rotates_the_stored_token(
-    http: aiohttp.ClientSession,
-    sfmc: tuple[FakeSfmc, str],
-    store: SQLiteStore,
-    keyring: Keyring,
-    tmp_path: Path,
-) -> None:
-    fake, url = sfmc
-    service = ConnectionService(store, keyring, sso_settings(tmp_path, url))
+async def test_refresh_rotates_the_stored_token(http: aiohttp.ClientSession, rig: Rig) -> None:
+    fake, url, store, keyring, service = rig.fake, rig.url, rig.store, rig.keyring, rig.service
     first = await signed_in(http, url, service)
     tokens = await service.access_token(http, "100000001")
     stored = await store.get_sfmc_connection("100000001")
@@ -97,15 +103,8 @@ async def test_refresh_rotates_the_stored_token(
     assert len(fake.calls("token", 400)) == 0
 
 
-async def test_invalid_grant_marks_the_connection(
-    http: aiohttp.ClientSession,
-    sfmc: tuple[FakeSfmc, str],
-    store: SQLiteStore,
-    keyring: Keyring,
-    tmp_path: Path,
-) -> None:
-    fake, url = sfmc
-    service = ConnectionService(store, keyring, sso_settings(tmp_path, url))
+async def test_invalid_grant_marks_the_connection(http: aiohttp.ClientSession, rig: Rig) -> None:
+    fake, url, store, service = rig.fake, rig.url, rig.store, rig.service
     await signed_in(http, url, service)
     fake.revoke_refresh_tokens()
     with pytest.raises(SfmcGrantRefused):
@@ -121,15 +120,10 @@ async def test_invalid_grant_marks_the_connection(
 
 
 async def test_another_instance_rotating_first_is_not_a_lost_sign_in(
-    http: aiohttp.ClientSession,
-    sfmc: tuple[FakeSfmc, str],
-    store: SQLiteStore,
-    keyring: Keyring,
-    tmp_path: Path,
+    http: aiohttp.ClientSession, rig: Rig
 ) -> None:
-    _, url = sfmc
-    settings = sso_settings(tmp_path, url)
-    one, two = (ConnectionService(store, keyring, settings) for _ in range(2))
+    url, store = rig.url, rig.store
+    one, two = (ConnectionService(store, rig.keyring, rig.settings) for _ in range(2))
     await signed_in(http, url, one)
     got = await asyncio.gather(
         one.access_token(http, "100000001"), two.access_token(http, "100000001")
@@ -140,14 +134,9 @@ async def test_another_instance_rotating_first_is_not_a_lost_sign_in(
 
 
 async def test_client_credentials_connections_and_no_connection(
-    http: aiohttp.ClientSession,
-    sfmc: tuple[FakeSfmc, str],
-    store: SQLiteStore,
-    keyring: Keyring,
-    tmp_path: Path,
+    http: aiohttp.ClientSession, rig: Rig
 ) -> None:
-    _, url = sfmc
-    service = ConnectionService(store, keyring, sso_settings(tmp_path, url))
+    url, store, keyring, service = rig.url, rig.store, rig.keyring, rig.service
     with pytest.raises(SfmcError) as caught:
         await service.access_token(http, "100000002")
     assert caught.value.reason == "not_connected"

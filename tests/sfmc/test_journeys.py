@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -13,13 +14,12 @@ from activity.crypto import Keyring
 from activity.devtools.fake_sfmc import FakeSfmc
 from activity.devtools.jb import test_settings
 from activity.errors import SfmcError
-from activity.sfmc import client_credentials
 from activity.sfmc.connections import ConnectionService
 from activity.sfmc.journeys import MAX_LOOKUPS, RETRY_AFTER_SECONDS, JourneyNamer
 from activity.sfmc.tokens import SfmcTokens
 from activity.storage.delivery_views import FROM_MARKETING_CLOUD, JourneyName
 from activity.storage.sqlite import SQLiteStore
-from tests.sfmc_support import MID
+from tests.sfmc_support import MID, connect
 
 OTHER_MID = "100000002"
 
@@ -36,30 +36,37 @@ async def add_journey(http: aiohttp.ClientSession, url: str, **journey: object) 
         assert resp.status == 200
 
 
+@dataclass
+class Rig:
+    """A journey namer for MID, connected to the fake Marketing Cloud, on a fresh store."""
+
+    names: JourneyNamer
+    store: SQLiteStore
+    clock: Clock
+    fake: FakeSfmc
+    url: str
+    http: aiohttp.ClientSession
+
+
 @pytest.fixture
-async def namer(
+async def rig(
     tmp_path: Path, http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
-) -> AsyncIterator[tuple[JourneyNamer, SQLiteStore, Clock]]:
+) -> AsyncIterator[Rig]:
+    fake, url = sfmc
     store = SQLiteStore(tmp_path / "a.db")
     await store.open()
     keyring = Keyring([Fernet.generate_key().decode()])
-    await client_credentials.connect(
-        store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
-        auth_url=sfmc[1],
-    )  # fmt: skip
+    await connect(store, keyring, http, url)
     connections = ConnectionService(store, keyring, test_settings(tmp_path))
     clock = Clock()
-    yield JourneyNamer(connections, SfmcTokens(connections, http), clock=clock), store, clock
+    names = JourneyNamer(connections, SfmcTokens(connections, http), clock=clock)
+    yield Rig(names, store, clock, fake, url, http)
     await store.close()
 
 
-async def test_names_come_from_the_business_units_own_journeys(
-    namer: tuple[JourneyNamer, SQLiteStore, Clock],
-    http: aiohttp.ClientSession,
-    sfmc: tuple[FakeSfmc, str],
-) -> None:
-    names, store, clock = namer
-    fake, url = sfmc
+async def test_names_come_from_the_business_units_own_journeys(rig: Rig) -> None:
+    names, store, clock = rig.names, rig.store, rig.clock
+    fake, url, http = rig.fake, rig.url, rig.http
     await add_journey(http, url, mid=MID, id="j-1", name="Welcome\x00 series ", key="welcome")
     await add_journey(http, url, mid=OTHER_MID, id="j-2", name="Someone else's")
     found = await names.name(http, store, MID, ["j-1", "j-2", "j-unknown", ""])
@@ -76,13 +83,9 @@ async def test_names_come_from_the_business_units_own_journeys(
     assert statuses == [200, 404, 404]
 
 
-async def test_a_journey_without_a_name_is_not_asked_about_again_for_a_while(
-    namer: tuple[JourneyNamer, SQLiteStore, Clock],
-    http: aiohttp.ClientSession,
-    sfmc: tuple[FakeSfmc, str],
-) -> None:
-    names, store, clock = namer
-    fake, url = sfmc
+async def test_a_journey_without_a_name_is_not_asked_about_again_for_a_while(rig: Rig) -> None:
+    names, store, clock = rig.names, rig.store, rig.clock
+    fake, url, http = rig.fake, rig.url, rig.http
     assert await names.name(http, store, MID, ["j-later"]) == {}
     await add_journey(http, url, mid=MID, id="j-later", name="Named later")
     assert await names.name(http, store, MID, ["j-later"]) == {}
@@ -92,12 +95,10 @@ async def test_a_journey_without_a_name_is_not_asked_about_again_for_a_while(
 
 
 async def test_without_a_connection_or_when_marketing_cloud_fails_the_page_gets_no_names(
-    namer: tuple[JourneyNamer, SQLiteStore, Clock],
-    http: aiohttp.ClientSession,
-    sfmc: tuple[FakeSfmc, str],
+    rig: Rig,
 ) -> None:
-    names, store, clock = namer
-    fake, url = sfmc
+    names, store, clock = rig.names, rig.store, rig.clock
+    fake, url, http = rig.fake, rig.url, rig.http
     await add_journey(http, url, mid=OTHER_MID, id="j-2", name="Other")
     assert await names.name(http, store, OTHER_MID, ["j-2"]) == {}  # not connected
     assert fake.calls("journey") == []
@@ -111,13 +112,9 @@ async def test_without_a_connection_or_when_marketing_cloud_fails_the_page_gets_
     assert (await names.name(http, store, MID, ["j-3"]))["j-3"].name == "Three"
 
 
-async def test_a_page_view_asks_about_a_few_journeys_at_most(
-    namer: tuple[JourneyNamer, SQLiteStore, Clock],
-    http: aiohttp.ClientSession,
-    sfmc: tuple[FakeSfmc, str],
-) -> None:
-    names, store, _ = namer
-    fake, _ = sfmc
+async def test_a_page_view_asks_about_a_few_journeys_at_most(rig: Rig) -> None:
+    names, store = rig.names, rig.store
+    fake, http = rig.fake, rig.http
     await names.name(http, store, MID, [f"j-{n}" for n in range(20)])
     assert len(fake.calls("journey")) == MAX_LOOKUPS
 
@@ -133,18 +130,15 @@ async def test_the_fake_wants_a_token(
 
 
 async def test_a_token_without_journeys_read_is_refused_and_the_namer_says_why(
-    namer: tuple[JourneyNamer, SQLiteStore, Clock],
-    http: aiohttp.ClientSession,
-    sfmc: tuple[FakeSfmc, str],
-    caplog: pytest.LogCaptureFixture,
+    rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A sign-in asks for SFMC_SCOPES (by default offline data_extensions_read
     # data_extensions_write): Marketing Cloud refuses that token the journey API, and the
     # fake must too, or names appear in tests and never in production.
     from activity.sfmc import journeys, oauth
 
-    names, store, _clock = namer
-    fake, url = sfmc
+    names, store = rig.names, rig.store
+    fake, url, http = rig.fake, rig.url, rig.http
     await add_journey(http, url, mid=MID, id="j-9", name="Nine")
     tokens = await oauth.client_credentials(
         http, url, client_id="sfmc-cid", client_secret="sfmc-csecret", account_id=MID,

@@ -19,14 +19,19 @@ async def _code(http: aiohttp.ClientSession, url: str, mid: str = "100000001") -
     return (await authorize(http, url, mid=mid))["code"]
 
 
+async def _signed_in(http: aiohttp.ClientSession, url: str) -> oauth.TokenSet:
+    """Tokens for a fresh code from the fake's sign-in page."""
+    code = await _code(http, url)
+    return await oauth.exchange_code(
+        http, url, client_id=CID, client_secret=SECRET, code=code, redirect_uri=REDIRECT
+    )
+
+
 async def test_code_exchange_and_userinfo(
     http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
 ) -> None:
     _, url = sfmc
-    tokens = await oauth.exchange_code(
-        http, url, client_id=CID, client_secret=SECRET, code=await _code(http, url),
-        redirect_uri=REDIRECT,
-    )  # fmt: skip
+    tokens = await _signed_in(http, url)
     assert tokens.refresh_token and tokens.expires_in == 1079
     assert tokens.rest_instance_url == f"{url}/"
     assert tokens.access_token not in repr(tokens) and tokens.refresh_token not in repr(tokens)
@@ -42,10 +47,7 @@ async def test_refresh_rotates_and_a_reused_token_is_an_invalid_grant(
     http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
 ) -> None:
     _, url = sfmc
-    first = await oauth.exchange_code(
-        http, url, client_id=CID, client_secret=SECRET, code=await _code(http, url),
-        redirect_uri=REDIRECT,
-    )  # fmt: skip
+    first = await _signed_in(http, url)
     second = await oauth.refresh(
         http, url, client_id=CID, client_secret=SECRET, refresh_token=first.refresh_token
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,15 +17,17 @@ from activity.crypto import Keyring
 from activity.devtools.fake_sfmc import Failure, FakeSfmc
 from activity.devtools.jb import test_settings
 from activity.devtools.subscription_story import read_rows
-from activity.sfmc import client_credentials, soap
+from activity.sfmc import soap
 from activity.sfmc.connections import ConnectionService
 from activity.sfmc.data_extension import CUSTOMER_KEY, FIELDS, NAME, Field
 from activity.sfmc.sync import SyncWorker
 from activity.sfmc.tokens import SfmcTokens
 from activity.storage.inbox import HELD, NewWebhook
 from activity.storage.models import DEAD, QUEUED, SENT
+from activity.storage.postgres import PostgresStore
 from activity.storage.sqlite import SQLiteStore
-from tests.sfmc_support import MID, access_for
+from tests import pg
+from tests.sfmc_support import MID, access_for, connect
 
 
 @dataclass
@@ -47,10 +50,7 @@ async def env(
     store = SQLiteStore(tmp_path / "a.db")
     await store.open()
     keyring = Keyring([Fernet.generate_key().decode()])
-    await client_credentials.connect(
-        store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
-        auth_url=url,
-    )  # fmt: skip
+    await connect(store, keyring, http, url)
     connections = ConnectionService(store, keyring, test_settings(tmp_path))
     tokens = SfmcTokens(connections, http)
     worker = SyncWorker(store, connections, tokens, http, status_delays=(0.0, 0.05))
@@ -62,6 +62,25 @@ async def install(env: Env, fields: list[Field]) -> None:
     access = await access_for(env.http, env.url)
     body = soap.create_data_extension(CUSTOMER_KEY, NAME, fields)
     assert (await soap.call(env.http, access, "Create", body, "CreateResponse")).results
+
+
+@asynccontextmanager
+async def installed_on_postgresql(
+    http: aiohttp.ClientSession, url: str, postgres_url: str
+) -> AsyncIterator[tuple[PostgresStore, Keyring]]:
+    """An empty PostgreSQL store connected to the fake, whose data extension is installed."""
+    await pg.empty_tables(postgres_url)
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        keyring = Keyring([Fernet.generate_key().decode()])
+        await connect(store, keyring, http, url)
+        access = await access_for(http, url)
+        body = soap.create_data_extension(CUSTOMER_KEY, NAME, list(FIELDS))
+        await soap.call(http, access, "Create", body, "CreateResponse")
+        yield store, keyring
+    finally:
+        await store.close()
 
 
 async def accept(env: Env, sub: str, at: float, **values: object) -> None:
@@ -117,10 +136,7 @@ async def test_no_connection_holds_and_a_connection_releases(env: Env) -> None:
     (held,) = await env.store.inbox.recent_dead(MID) or [None]
     assert held is None  # held is not dead
     assert await env.worker.run_once() == 0  # held work is not retried
-    await client_credentials.connect(
-        env.store, env.keyring, env.http, mid=MID, client_id="sfmc-cid",
-        client_secret="sfmc-csecret", auth_url=env.url,
-    )  # fmt: skip
+    await connect(env.store, env.keyring, env.http, env.url)
     env.worker.unhold_soon()
     assert await env.worker.run_once() == 1
     assert await env.store.inbox.counts(MID) == {SENT: 1}
@@ -149,22 +165,9 @@ async def test_two_instances_on_postgresql_end_in_the_newest_state(
     """Webhooks arrive while two workers sync from one inbox: each row ends newest, once."""
     from activity.devtools.subscription_story import check_rows, story
     from activity.rokt.webhook_payloads import parse_webhook
-    from activity.storage.postgres import PostgresStore
-    from tests import pg
 
     _, url = sfmc
-    await pg.empty_tables(postgres_url)
-    store = PostgresStore(postgres_url)
-    await store.open()
-    try:
-        keyring = Keyring([Fernet.generate_key().decode()])
-        await client_credentials.connect(
-            store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
-            auth_url=url,
-        )  # fmt: skip
-        access = await access_for(http, url)
-        body = soap.create_data_extension(CUSTOMER_KEY, NAME, list(FIELDS))
-        await soap.call(http, access, "Create", body, "CreateResponse")
+    async with installed_on_postgresql(http, url, postgres_url) as (store, keyring):
         workers = []
         for owner in ("a", "b"):
             connections = ConnectionService(store, keyring, test_settings(tmp_path))
@@ -202,8 +205,6 @@ async def test_two_instances_on_postgresql_end_in_the_newest_state(
         await asyncio.gather(feeding, *(sync(w) for w in workers))
         assert check_rows(traffic.expected, await read_rows(http, url, MID)) == []
         assert set(await store.inbox.counts(MID)) == {SENT}
-    finally:
-        await store.close()
 
 
 @pytest.mark.parametrize(
@@ -243,22 +244,8 @@ async def test_marketing_cloud_text_with_a_nul_or_lone_surrogate_still_ends_the_
     # Marketing Cloud's reason becomes the dead letter's last_error. PostgreSQL text holds no
     # NUL: stored as sent, the row could never be marked and would be claimed and refused
     # again forever, with a traceback each round.
-    from activity.storage.postgres import PostgresStore
-    from tests import pg
-
     fake, url = sfmc
-    await pg.empty_tables(postgres_url)
-    store = PostgresStore(postgres_url)
-    await store.open()
-    try:
-        keyring = Keyring([Fernet.generate_key().decode()])
-        await client_credentials.connect(
-            store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
-            auth_url=url,
-        )  # fmt: skip
-        access = await access_for(http, url)
-        body = soap.create_data_extension(CUSTOMER_KEY, NAME, list(FIELDS))
-        await soap.call(http, access, "Create", body, "CreateResponse")
+    async with installed_on_postgresql(http, url, postgres_url) as (store, keyring):
         connections = ConnectionService(store, keyring, test_settings(tmp_path))
         worker = SyncWorker(
             store, connections, SfmcTokens(connections, http), http, status_delays=(0.0,)
@@ -273,8 +260,6 @@ async def test_marketing_cloud_text_with_a_nul_or_lone_surrogate_still_ends_the_
         (dead,) = await store.inbox.recent_dead(MID)
         assert "Invalid" in dead.last_error and "\x00" not in dead.last_error
         dead.last_error.encode("utf-8")  # no lone surrogate either
-    finally:
-        await store.close()
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,22 @@ from pathlib import Path
 
 import pytest
 
+from activity.storage.base import Store
 from activity.storage.sqlite import SQLiteStore
+from tests.backends import BACKENDS, open_store
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
     backend = SQLiteStore(tmp_path / "activity.db")
     await backend.open()
+    yield backend
+    await backend.close()
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """An open, empty store of each backend: the contract tests run once per backend."""
+    backend = await open_store(request.param, request, tmp_path)
     yield backend
     await backend.close()

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from activity.errors import StorageUnavailable
 from activity.storage.base import Store
@@ -20,24 +17,6 @@ from activity.storage.inbox import (
     lww_merge,
 )
 from activity.storage.models import DEAD, QUEUED, SENDING, SENT
-from activity.storage.postgres import PostgresStore
-from activity.storage.sqlite import SQLiteStore
-from tests import pg
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    backend: Store
-    if request.param == "sqlite":
-        backend = SQLiteStore(tmp_path / "activity.db")
-        await backend.open()
-    else:
-        url = request.getfixturevalue("postgres_url")
-        backend = PostgresStore(url)
-        await backend.open()
-        await pg.empty_tables(url)
-    yield backend
-    await backend.close()
 
 
 def hook(n: int, sub: str = "", mid: str = "100", **changes: tuple[object, float]) -> NewWebhook:

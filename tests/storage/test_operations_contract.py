@@ -3,11 +3,7 @@ outcomes over time and journey names read the same on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from activity.storage.base import Store
 from activity.storage.delivery_views import (
@@ -18,28 +14,10 @@ from activity.storage.delivery_views import (
     OutcomeBucket,
 )
 from activity.storage.models import Answer, NewItem
-from activity.storage.postgres import PostgresStore
-from activity.storage.sqlite import SQLiteStore
-from tests import pg
 
 ANSWER = Answer(200, {"roktStatus": "queued"})
 T0 = 1_800_000_000.0  # a multiple of 300 and of 3600
 OWNER = "worker-a"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    backend: Store
-    if request.param == "sqlite":
-        backend = SQLiteStore(tmp_path / "activity.db")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        backend = PostgresStore(url)
-    await backend.open()
-    if isinstance(backend, PostgresStore):
-        await pg.empty_tables(request.getfixturevalue("postgres_url"))
-    yield backend
-    await backend.close()
 
 
 def item(n: int, **overrides: Any) -> NewItem:

@@ -20,11 +20,11 @@ def count(path: Path, table: str) -> int:
 
 
 async def test_a_batch_larger_than_one_statement_is_accepted_whole(
-    store: SQLiteStore, tmp_path: Path
+    sqlite_store: SQLiteStore, tmp_path: Path
 ) -> None:
     n = sqlite_accept.ROWS_PER_STATEMENT * 2 + 7
     results = await asyncio.gather(
-        *(store.accept("a", f"i-{k}", QUEUED, [item(k)], 1.0) for k in range(n))
+        *(sqlite_store.accept("a", f"i-{k}", QUEUED, [item(k)], 1.0) for k in range(n))
     )
     assert results == [(QUEUED, True)] * n
     assert count(tmp_path / "activity.db", "outbox") == n
@@ -32,14 +32,14 @@ async def test_a_batch_larger_than_one_statement_is_accepted_whole(
 
 
 async def test_repeats_in_one_batch_and_earlier_answers_are_not_inserted_again(
-    store: SQLiteStore, tmp_path: Path
+    sqlite_store: SQLiteStore, tmp_path: Path
 ) -> None:
-    assert await store.accept("a", "i-0", QUEUED, [item(0)], 1.0) == (QUEUED, True)
+    assert await sqlite_store.accept("a", "i-0", QUEUED, [item(0)], 1.0) == (QUEUED, True)
     results = await asyncio.gather(  # submitted together: one group commit
-        store.accept("a", "i-0", OTHER, [], 2.0),  # answered before
-        store.accept("a", "i-1", QUEUED, [item(1)], 2.0),
-        store.accept("a", "i-1", OTHER, [], 2.0),  # repeat within the batch: the first wins
-        store.accept("a", "i-2", OTHER, [], 2.0),
+        sqlite_store.accept("a", "i-0", OTHER, [], 2.0),  # answered before
+        sqlite_store.accept("a", "i-1", QUEUED, [item(1)], 2.0),
+        sqlite_store.accept("a", "i-1", OTHER, [], 2.0),  # repeat within the batch: the first wins
+        sqlite_store.accept("a", "i-2", OTHER, [], 2.0),
     )
     assert results == [(QUEUED, False), (QUEUED, True), (QUEUED, False), (OTHER, True)]
     assert count(tmp_path / "activity.db", "outbox") == 2

@@ -14,10 +14,10 @@ def test_claim_searches_the_due_index_instead_of_sorting() -> None:
     assert not any("TEMP B-TREE" in step for step in claim), claim
 
 
-async def test_claim_takes_items_in_the_order_they_fell_due(store: SQLiteStore) -> None:
+async def test_claim_takes_items_in_the_order_they_fell_due(sqlite_store: SQLiteStore) -> None:
     for k, due in enumerate([5.0, 1.0, 3.0]):
-        await store.accept("a", f"i-{k}", QUEUED, [item(k)], due)
-    first = await store.claim("me", now=10.0, lease_seconds=30.0, limit=2)
+        await sqlite_store.accept("a", f"i-{k}", QUEUED, [item(k)], due)
+    first = await sqlite_store.claim("me", now=10.0, lease_seconds=30.0, limit=2)
     assert [i.contact_key for i in first] == ["c-1", "c-2"]  # due at 1 and 3, not 5
     assert all(i.state == "sending" and i.attempts == 1 for i in first)
-    assert [i.contact_key for i in await store.claim("me", 10.0, 30.0, 5)] == ["c-0"]
+    assert [i.contact_key for i in await sqlite_store.claim("me", 10.0, 30.0, 5)] == ["c-0"]

@@ -4,9 +4,7 @@ and Marketing Cloud connections behave the same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,24 +19,6 @@ from activity.storage.models import (
     SfmcConnection,
     SsoState,
 )
-from activity.storage.postgres import PostgresStore
-from activity.storage.sqlite import SQLiteStore
-from tests import pg
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    backend: Store
-    if request.param == "sqlite":
-        backend = SQLiteStore(tmp_path / "activity.db")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        backend = PostgresStore(url)
-    await backend.open()
-    if isinstance(backend, PostgresStore):
-        await pg.empty_tables(request.getfixturevalue("postgres_url"))
-    yield backend
-    await backend.close()
 
 
 def session(id_hash: str = "h1", mid: str = "100", **overrides: Any) -> SessionRecord:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,26 +22,8 @@ from activity.storage.models import (
     OutboxDepth,
     StoredSettings,
 )
-from activity.storage.postgres import PostgresStore
-from activity.storage.sqlite import SQLiteStore
-from tests import pg
 
 QUEUED_ANSWER = Answer(200, {"roktStatus": "queued", "roktEventId": "e1", "roktError": ""})
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    backend: Store
-    if request.param == "sqlite":
-        backend = SQLiteStore(tmp_path / "activity.db")
-        await backend.open()
-    else:
-        url = request.getfixturevalue("postgres_url")
-        backend = PostgresStore(url)
-        await backend.open()
-        await pg.empty_tables(url)
-    yield backend
-    await backend.close()
 
 
 def unit(mid: str = "100", **overrides: Any) -> StoredSettings:

@@ -3,35 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from activity.storage.base import Store
 from activity.storage.models import ActivityStats, Answer, AuditEntry, NewItem
-from activity.storage.postgres import PostgresStore
-from activity.storage.sqlite import SQLiteStore
-from tests import pg
 
 MID, OTHER_MID = "100", "200"
 ACTIVITY, OTHER_ACTIVITY = "activity-1", "activity-2"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    backend: Store
-    if request.param == "sqlite":
-        backend = SQLiteStore(tmp_path / "activity.db")
-        await backend.open()
-    else:
-        url = request.getfixturevalue("postgres_url")
-        backend = PostgresStore(url)
-        await backend.open()
-        await pg.empty_tables(url)
-    yield backend
-    await backend.close()
 
 
 def item(n: int, mid: str = MID, activity: str = ACTIVITY) -> NewItem:

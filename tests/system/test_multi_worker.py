@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from activity.devtools.bench.procs import children
 from activity.devtools.fake_rokt.server import start_fake_rokt
 from activity.devtools.fake_rokt.state import FakeRokt
+from tests.backends import BACKENDS
 from tests.pg import fresh_database
 from tests.service_process import Service, payloads, send_all, wait_until
 
@@ -108,9 +109,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_a_killed_worker_is_replaced_and_every_contact_is_delivered_once(
     backend: str, tmp_path: Path
 ) -> None:

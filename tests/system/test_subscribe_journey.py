@@ -15,7 +15,7 @@ from aiohttp import web
 from cryptography.fernet import Fernet
 
 from activity import create_app
-from activity.appkeys import HTTP, KEYRING, SFMC_TOKENS, STORE, WEBHOOK_URLS
+from activity.appkeys import HTTP, SFMC_TOKENS, STORE
 from activity.devtools.fake_rokt import webhooks as rokt_hooks
 from activity.devtools.fake_rokt.server import start_fake_rokt
 from activity.devtools.fake_sfmc import FakeSfmc
@@ -27,10 +27,11 @@ from activity.devtools.jb import (
     test_settings,
 )
 from activity.devtools.subscription_story import read_rows
-from activity.sfmc import client_credentials, installer
+from activity.sfmc import installer
 from activity.storage.inbox import HELD
 from activity.storage.models import QUEUED, SENDING
 from tests import pg
+from tests.sfmc_support import syncing_app
 
 ServerFactory = Any
 MID = "100000001"  # a business unit of the fake Marketing Cloud
@@ -44,28 +45,12 @@ async def test_a_journey_subscriber_arrives_in_the_data_extension(
     sender = rokt_hooks.WebhookSender(schedule=(0.05,))
     fake, rokt_url, runner = await start_fake_rokt(webhooks=sender)
     try:
-        settings = test_settings(
-            tmp_path,
-            rokt_api_url=rokt_url,
-            sfmc_client_id="sfmc-cid",
-            sfmc_client_secret="sfmc-csecret",
-            sfmc_auth_url=sfmc_url,
-            sync_round_interval_seconds=0.2,
-            sync_poll_seconds=0.05,
-            sync_status_delays=(0.0, 0.05, 0.1, 0.2),
-        )
-        app = create_app(settings)
-        server = await aiohttp_server(app)
-        await store_demo_settings(app, mid=MID)  # Rokt account code "acme"
-        await client_credentials.connect(
-            app[STORE], app[KEYRING], app[HTTP], mid=MID, client_id="sfmc-cid",
-            client_secret="sfmc-csecret", auth_url=sfmc_url,
-        )  # fmt: skip
+        syncing = await syncing_app(aiohttp_server, tmp_path, sfmc_url, rokt_api_url=rokt_url)
+        app, server = syncing.app, syncing.server
         await installer.install_and_record(
             app[HTTP], app[SFMC_TOKENS], app[STORE], MID, user_id="test"
         )
-        hook = (await app[WEBHOOK_URLS].url_for(MID)).removeprefix(settings.public_base)
-        sender.register(str(server.make_url(hook)))
+        sender.register(syncing.webhook_url)
         arguments = {
             "mid": MID,
             "action": "subscribe",

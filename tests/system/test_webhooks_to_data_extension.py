@@ -15,27 +15,24 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from activity import create_app
 from activity.appkeys import (
     CONNECTIONS,
     HTTP,
-    KEYRING,
     SFMC_TOKENS,
     STORE,
     SYNC_WORKER,
-    WEBHOOK_URLS,
 )
 from activity.devtools.fake_rokt import webhooks as rokt
 from activity.devtools.fake_rokt.server import start_fake_rokt
 from activity.devtools.fake_sfmc import Failure, FakeSfmc
-from activity.devtools.jb import store_demo_settings, test_settings
 from activity.devtools.subscription_story import check_rows, read_rows, story
-from activity.sfmc import client_credentials, installer, oauth
+from activity.sfmc import installer, oauth
 from activity.storage.inbox import HELD
 from activity.storage.models import DEAD, QUEUED, SENDING
 from tests import pg
 from tests.admin_support import ClientFactory, admin_client, signed_in
 from tests.devtools.test_fake_sfmc import REDIRECT, authorize
+from tests.sfmc_support import syncing_app
 
 MID = "100000001"  # a business unit of the fake Marketing Cloud
 ServerFactory = Callable[..., Any]
@@ -78,27 +75,10 @@ async def running_flow(
     tmp_path: Path, sfmc: tuple[FakeSfmc, str], aiohttp_server: ServerFactory, database_url: str
 ) -> AsyncIterator[Flow]:
     fake, sfmc_url = sfmc
-    settings = test_settings(
-        tmp_path,
-        database_url=database_url,
-        sfmc_client_id="sfmc-cid",
-        sfmc_client_secret="sfmc-csecret",
-        sfmc_auth_url=sfmc_url,
-        sync_round_interval_seconds=0.2,
-        sync_poll_seconds=0.05,
-        sync_status_delays=(0.0, 0.05, 0.1, 0.2),
-    )
-    app = create_app(settings)
-    server = await aiohttp_server(app)
-    await store_demo_settings(app, mid=MID)  # Rokt account code "acme"
-    await client_credentials.connect(
-        app[STORE], app[KEYRING], app[HTTP], mid=MID, client_id="sfmc-cid",
-        client_secret="sfmc-csecret", auth_url=sfmc_url,
-    )  # fmt: skip
-    url = await app[WEBHOOK_URLS].url_for(MID)
-    local = str(server.make_url(url.removeprefix(settings.public_base)))
+    syncing = await syncing_app(aiohttp_server, tmp_path, sfmc_url, database_url=database_url)
+    app, server = syncing.app, syncing.server
     sender = rokt.WebhookSender(schedule=(0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0))
-    sender.register(local)
+    sender.register(syncing.webhook_url)
     _, rokt_url, runner = await start_fake_rokt(webhooks=sender)
     async with aiohttp.ClientSession() as http:
         yield Flow(app, server, fake, sfmc_url, sender, rokt_url, http)

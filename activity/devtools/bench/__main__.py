@@ -1,3 +1,3 @@
-from activity.devtools.bench.run import main
+from activity.devtools.bench.command import main
 
 raise SystemExit(main())

@@ -19,7 +19,7 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from activity.devtools.demo import ACTIVITY_ID, JOURNEY_ID, Contact, contact_arguments
+from activity.devtools.demo_contacts import ACTIVITY_ID, JOURNEY_ID, Contact, contact_arguments
 from activity.devtools.jb import execute_payload
 
 SMALL, LARGE = "1 KB", "3 KB"

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from activity.devtools.bench.load import process_cpu_seconds
-from activity.devtools.demo import free_socket
+from activity.devtools.demo_service import free_socket
 
 READY_SECONDS = 30.0
 POLL_SECONDS = 0.25

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from activity.devtools.bench.load import LoadResult
-from activity.devtools.demo import ACTIVITY_ID, EID, JOURNEY_ID, MID, Contact
+from activity.devtools.demo_contacts import ACTIVITY_ID, EID, JOURNEY_ID, MID, Contact
 from activity.devtools.jb import execute_payload, sign
 
 DEFAULT_CONTACTS = 2000

@@ -21,23 +21,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfoNotFoundError
 
 from aiohttp import web
 
+from activity.devtools.fake_rokt.answers import Answer, error_body
+from activity.devtools.fake_rokt.calendar_book import Deactivation
 from activity.events import timezones
 
 if TYPE_CHECKING:
-    from activity.devtools.fake_rokt.state import Answer, FakeRokt
+    from activity.devtools.fake_rokt.state import FakeRokt
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 DEFAULT_PAGE_SIZE = 50
-ANY_ACCOUNT = "*"
-DEMO_CALENDAR_ID = "demo-calendar"
-DEMO_CALENDAR_CODE = "demo"
 UNSUBSCRIBE_FIELDS = (
     "userName",
     "id",
@@ -48,38 +46,7 @@ UNSUBSCRIBE_FIELDS = (
 _TEXT_FIELDS = ("userName", "id", "unsubscribeReasonText", "actionType")
 
 
-@dataclass(frozen=True)
-class Deactivation:
-    account: str
-    calendar_code: str
-    subscription_id: str
-    user_name: str
-    reason_text: str
-
-
-@dataclass
-class FakeCalendars:
-    """Calendars by (account code, calendar ID) -> calendar code, and what was deactivated."""
-
-    codes: dict[tuple[str, str], str] = field(default_factory=dict)
-    deactivations: list[Deactivation] = field(default_factory=list)
-
-    def add(self, account: str, calendar_id: str, code: str) -> None:
-        self.codes[(account, calendar_id)] = code
-
-    def code_of(self, account: str, calendar_id: str) -> str | None:
-        return self.codes.get((account, calendar_id), self.codes.get((ANY_ACCOUNT, calendar_id)))
-
-    def has_code(self, account: str, code: str) -> bool:
-        return any(c == code and a in (account, ANY_ACCOUNT) for (a, _), c in self.codes.items())
-
-    def deactivated(self, subscription_id: str) -> bool:
-        return any(d.subscription_id == subscription_id for d in self.deactivations)
-
-
 def _error(status: int, code: str, reason: str) -> Answer:
-    from activity.devtools.fake_rokt.state import error_body
-
     return status, error_body(status, [(code, reason)])
 
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from activity.devtools.fake_rokt.state import FakeRokt, recorded_json
+from activity.devtools.fake_rokt.record import recorded_json
+from activity.devtools.fake_rokt.state import FakeRokt
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -16,17 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
-from activity.devtools.fake_rokt import calendars, rules, subscribe
+from activity.devtools import serving
+from activity.devtools.fake_rokt import calendar_book, calendars, rules, subscribe_routes
+from activity.devtools.fake_rokt.answers import Answer, error_body
 from activity.devtools.fake_rokt.inspect import add_inspection_routes
-from activity.devtools.fake_rokt.state import (
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
-    Answer,
-    FakeRokt,
-    RecordedRequest,
-    Step,
-    error_body,
-)
+from activity.devtools.fake_rokt.record import RecordedRequest
+from activity.devtools.fake_rokt.state import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, FakeRokt
+from activity.devtools.fake_rokt.steering import Step
 from activity.devtools.fake_rokt.webhooks import SENDER, WebhookSender, add_webhook_routes
 
 FAKE = web.AppKey("fake_rokt", FakeRokt)
@@ -208,49 +204,11 @@ def _subscription(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
     return fake.subscription(request.match_info["subscription_id"], client)
 
 
-def _subscribe(request: web.Request, fake: FakeRokt, body: Any) -> Answer:
-    info = request.match_info
-    base = f"{request.scheme}://{request.host}"
-    account, calendar = info["account"], info["calendar"]
-
-    def inactive(made: subscribe.FakeSubscription) -> bool:
-        return any(
-            d.account == account
-            and d.calendar_code == calendar
-            and (d.subscription_id == made.subscription_id or d.user_name == made.subscriber_id)
-            for d in fake.calendars.deactivations
-        )
-
-    known = [code for (acct, _), code in fake.calendars.codes.items() if acct == account]
-    return fake.subscribe.subscribe(
-        account, calendar, body, base, known_calendars=known, inactive=inactive
-    )
-
-
-async def ical(request: web.Request) -> web.StreamResponse:
-    """The feed behind a subscription's webcal:// link (see subscribe.calendar_text)."""
-    fake = request.app[FAKE]
-    made = fake.subscribe.subscriptions.get(request.match_info["subscription_id"])
-    if made is None:
-        return web.json_response({"error": "no such subscription"}, status=404)
-    events = [fake.events[key] for key in fake.events_of(made.subscription_id)]
-    text = subscribe.calendar_text(made, events)
-    return web.Response(text=text, content_type="text/calendar", charset="utf-8")
-
-
-async def consent(request: web.Request) -> web.StreamResponse:
-    """The fake Google/Microsoft consent form, already agreed to (see subscribe.py)."""
-    target = request.app[FAKE].subscribe.consent(request.match_info["token"])
-    if target is None:
-        return web.json_response({"error": "unknown or used consent link"}, status=404)
-    raise web.HTTPFound(target)
-
-
 def create_fake_rokt_app(fake: FakeRokt, webhooks: WebhookSender | None = None) -> web.Application:
     app = web.Application()
     app[FAKE] = fake
     add_webhook_routes(app, webhooks)
-    fake.subscribe.listeners.append(subscribe.webhook_listener(app[SENDER]))
+    fake.subscribe.listeners.append(subscribe_routes.webhook_listener(app[SENDER]))
     app.router.add_post("/oauth2/token", token)
     app.router.add_post("/v1/subscriptionevent/{account}/update", api("update", _update))
     app.router.add_post("/v1/subscriptionevent/{account}", api("create", _create))
@@ -261,9 +219,7 @@ def create_fake_rokt_app(fake: FakeRokt, webhooks: WebhookSender | None = None) 
     )
     app.router.add_get("/v1/subscription/{subscription_id}", api("subscription", _subscription))
     calendars.add_routes(app, api)
-    app.router.add_post("/v2/subscribe/{account}/{calendar}", api(subscribe.ENDPOINT, _subscribe))
-    app.router.add_get("/fake/consent/{token}", consent)
-    app.router.add_get("/ical/{subscription_id}.ics", ical)
+    subscribe_routes.add_routes(app, api, lambda request: request.app[FAKE])
     add_inspection_routes(app, lambda request: request.app[FAKE])
     return app
 
@@ -277,12 +233,8 @@ async def start_fake_rokt(
     retry schedule; by default one with Rokt's."""
     webhooks = kw.pop("webhooks", None)
     fake = FakeRokt(**kw)
-    runner = web.AppRunner(create_fake_rokt_app(fake, webhooks), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound_host, bound_port = runner.addresses[0][:2]
-    return fake, f"http://{bound_host}:{bound_port}", runner
+    url, runner = await serving.start(create_fake_rokt_app(fake, webhooks), host, port)
+    return fake, url, runner
 
 
 @asynccontextmanager
@@ -304,7 +256,7 @@ def run_fake_rokt(
 ) -> None:
     fake = FakeRokt(client_id, client_secret, token_ttl)
     fake.calendars.add(
-        calendars.ANY_ACCOUNT, calendars.DEMO_CALENDAR_ID, calendars.DEMO_CALENDAR_CODE
+        calendar_book.ANY_ACCOUNT, calendar_book.DEMO_CALENDAR_ID, calendar_book.DEMO_CALENDAR_CODE
     )
     if setup is not None:
         setup(fake)

@@ -1,96 +1,33 @@
-"""The fake Rokt's state: clients, tokens, events, the request record and scripted failures.
+"""The fake Rokt's state: clients, tokens and events, the API's rules applied to them. Steering
+(scripted failures, clients, accounts) is in steering.py, the request record in record.py.
 
 Pure bookkeeping; `server.py` turns HTTP requests into calls on a `FakeRokt`.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 import uuid
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from activity.devtools.fake_rokt import rules
-from activity.devtools.fake_rokt.calendars import FakeCalendars
+from activity.devtools.fake_rokt.answers import ACCEPTED, Answer, EventKey, error_body
+from activity.devtools.fake_rokt.calendar_book import FakeCalendars
+from activity.devtools.fake_rokt.record import Record, RecordedRequest
+from activity.devtools.fake_rokt.steering import Script, Steering
 from activity.devtools.fake_rokt.subscribe import SubscriptionBook
 
 GUID = rules.GUID
-ENDPOINTS = (
-    "token",
-    "create",
-    "update",
-    "cancel",
-    "remove",
-    "subscription",
-    "calendar_events",
-    "subscribe",
-    "unsubscribe",
-)
-API = "api"  # script target matching every endpoint except the token endpoint
 REQUIRED_EVENT_FIELDS = rules.REQUIRED_EVENT_FIELDS
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret"  # a development fake's well-known credentials
 
-Answer = tuple[int, dict[str, Any]]
-EventKey = tuple[str, str]  # (account code, event ID)
 
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    endpoint: str
-    method: str
-    path: str
-    json: Any
-    at: float
-    status: int
-    query: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # how long the answer was held back
-
-
-@dataclass(frozen=True)
-class Step:
-    """One scripted answer. `status` None answers normally (after `delay`); 0 drops the
-    connection without answering."""
-
-    status: int | None
-    retry_after: str | None = None
-    delay: float = 0.0
-    body: dict[str, Any] | None = None
-
-
-@dataclass
-class _Script:
-    target: str
-    steps: deque[Step]
-
-    def matches(self, endpoint: str, path: str) -> bool:
-        if self.target == "*":
-            return True
-        if self.target == API:
-            return endpoint != "token"
-        if self.target.startswith("/"):
-            return path.startswith(self.target)
-        return self.target == endpoint
-
-
-def error_body(status: int, errors: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    return {
-        "success": False,
-        "statusCode": status,
-        "message": "; ".join(reason for _, reason in errors),
-        "errors": [{"code": code, "reason": reason} for code, reason in errors],
-    }
-
-
-ACCEPTED: Answer = (202, {"success": True, "statusCode": 202, "message": "Accepted"})
-
-
-class FakeRokt:
+class FakeRokt(Steering, Record):
     """A Rokt Calendar account (or several) in memory, recording every request.
 
     Tests read `requests`, `token_grants`, `events` and `holders`; they steer failures with
@@ -120,7 +57,7 @@ class FakeRokt:
         self.token_endpoint_down = False
         self.in_flight = 0
         self.max_in_flight = 0
-        self._scripts: list[_Script] = []
+        self._scripts: list[Script] = []
         self.subscribe = SubscriptionBook(clock)  # Create New Subscription (subscribe.py)
         self._init_fidelity()
 
@@ -144,71 +81,6 @@ class FakeRokt:
         self.record_path: Path | None = None  # every request appended here as JSON lines
         # Extra seconds per answer (replay.lognormal_latency gives a realistic tail).
         self.latency: Callable[[], float] = lambda: 0.0
-
-    # --- steering -------------------------------------------------------------------------
-
-    def script(
-        self,
-        target: str,
-        statuses: Iterable[int | None],
-        *,
-        retry_after: float | str | None = None,
-        delay: float = 0.0,
-        body: dict[str, Any] | None = None,
-    ) -> None:
-        """Answer the next matching requests with `statuses`, in order, then normally again.
-
-        `target` is an endpoint name (see ENDPOINTS), "api" (every endpoint but the token
-        endpoint), "*" or a path prefix starting with "/".
-        """
-        if not target.startswith("/") and target not in (*ENDPOINTS, API, "*"):
-            raise ValueError(f"unknown script target {target!r}")
-        after = None if retry_after is None else str(retry_after)
-        steps = deque(Step(s, after, delay, body) for s in statuses)
-        self._scripts.append(_Script(target, steps))
-
-    def next_step(self, endpoint: str, path: str) -> Step | None:
-        for script in self._scripts:
-            if script.steps and script.matches(endpoint, path):
-                return script.steps.popleft()
-        return None
-
-    def clear_scripts(self) -> None:
-        """Rokt answers normally again, whatever was scripted."""
-        self._scripts.clear()
-
-    @property
-    def scripted_left(self) -> int:
-        return sum(len(s.steps) for s in self._scripts)
-
-    def reject_subscriptions(self, *ids: str, reason: str = "subscription not found") -> None:
-        for sub in ids:
-            self.rejected_subscriptions[sub] = reason
-
-    def add_client(
-        self, client_id: str, client_secret: str, *, accounts: Iterable[str] | None = None
-    ) -> None:
-        self.clients[client_id] = client_secret
-        if accounts is not None:
-            self.own(client_id, *accounts)
-
-    def own(self, client_id: str, *account_codes: str) -> None:
-        """`client_id` owns exactly these account codes (and any added later this way)."""
-        self.strict_accounts.setdefault(client_id, set()).update(account_codes)
-        for code in account_codes:
-            self.account_owner[code] = client_id
-
-    def account_refused(self, token: str, account: str) -> bool:
-        """True when the token's client does not own `account` (the API answers 404)."""
-        client = self.token_clients.get(token, "")
-        owner = self.account_owner.get(account)
-        if owner is None and client not in self.strict_accounts:
-            self.account_owner[account] = client
-            return False
-        return owner != client
-
-    def expire_tokens(self) -> None:
-        self.tokens.clear()
 
     # --- auth -----------------------------------------------------------------------------
 
@@ -328,37 +200,6 @@ class FakeRokt:
         """Rokt's own id for an event (the GUID beside our eventId, the "externalId")."""
         return self.event_guids.setdefault(key, str(uuid.uuid4()))
 
-    # --- what tests ask -------------------------------------------------------------------
-
-    def record(self, request: RecordedRequest) -> None:
-        self.requests.append(request)
-        if self.record_path is not None:
-            with self.record_path.open("a", encoding="utf-8") as out:
-                out.write(json.dumps(recorded_json(len(self.requests) - 1, request)) + "\n")
-
-    def duplicates(self) -> int:
-        """Events attached again to a subscription that already held them."""
-        return sum(self.duplicate_attachments.values())
-
-    def calls(
-        self, endpoint: str | None = None, status: int | None = None
-    ) -> list[RecordedRequest]:
-        return [
-            r
-            for r in self.requests
-            if (endpoint is None or r.endpoint == endpoint)
-            and (status is None or r.status == status)
-        ]
-
-    def subscription_ids_sent(self, account: str | None = None) -> list[str]:
-        """Every subscription ID in accepted create calls, in order, repeats included."""
-        return [
-            sub
-            for r in self.calls("create", 202)
-            if account is None or r.path.rstrip("/").rsplit("/", 1)[-1] == account
-            for sub in r.json["subscriptionIds"]
-        ]
-
     def events_of(self, subscription_id: str) -> list[EventKey]:
         return sorted(k for k, subs in self.holders.items() if subscription_id in subs)
 
@@ -378,19 +219,4 @@ def _visible(key: EventKey, event: dict[str, Any]) -> dict[str, Any]:
         "reminderMinutes": event.get("notifyBefore"),
         "accountId": key[0],
         "isSubscriptionEvent": True,
-    }
-
-
-def recorded_json(index: int, request: RecordedRequest) -> dict[str, Any]:
-    """One recorded request as the fake shows it over HTTP and writes it to its record file."""
-    return {
-        "index": index,
-        "endpoint": request.endpoint,
-        "method": request.method,
-        "path": request.path,
-        "query": request.query,
-        "json": request.json,
-        "at": request.at,
-        "status": request.status,
-        "delay": request.delay,
     }

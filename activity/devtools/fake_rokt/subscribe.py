@@ -30,44 +30,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from activity.devtools.fake_rokt import webhooks
+from activity.devtools.fake_rokt.subscribe_rules import (
+    NEEDS_CONSENT,
+    WEBCAL,
+    body_errors,
+    method_of,
+)
 
 ENDPOINT = "subscribe"
-WEBCAL = "WebCal"
-GOOGLE = "Google"
-MICROSOFT = "Microsoft"
-METHODS = (WEBCAL, GOOGLE, MICROSOFT)  # seed 003 line 81: "can only be WebCal, Google or Microsoft"
-NEEDS_CONSENT = (GOOGLE, MICROSOFT)
 
-# Seed 003 lines 7-85: every documented body field and its JSON type.
-_STRING_FIELDS = (
-    "subscriberId",  # lines 8-11
-    "emailAddress",  # lines 12-15
-    "redirectTo",  # lines 20-23
-    "timeZoneId",  # lines 32-37
-    "utmSource",  # lines 48-51
-    "utmMedium",  # lines 52-55
-    "utmContent",  # lines 56-59
-    "utmCampaign",  # lines 60-63
-    "userAgent",  # lines 64-69
-    "urlReferrer",  # lines 70-73
-    "ipAddress",  # lines 74-77
-    "subscriptionMethod",  # lines 78-81
-)
-_LIST_FIELDS = (
-    "calendarTags",  # lines 24-31
-    "requestEventIds",  # lines 38-43, GUIDs
-    "externalEventIds",  # lines 44-47, strings
-    "Events",  # lines 82-85
-)
-_BOOL_FIELDS = ("additionalOptIn",)  # lines 16-19
-KNOWN_FIELDS = frozenset(_STRING_FIELDS + _LIST_FIELDS + _BOOL_FIELDS)
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 
 Answer = tuple[int, dict[str, Any]]
-Errors = list[tuple[str, str]]
 
 
 def failure(status: int, errors: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -131,13 +105,13 @@ class SubscriptionBook:
     ) -> Answer:
         """`known_calendars`: the account's calendars the rest of the fake knows (calendars.py);
         `inactive`: whether a subscription was deactivated since (Deactivate Subscriptions)."""
-        errors = _body_errors(body)
+        errors = body_errors(body)
         if errors:
             return 400, failure(400, errors)
         declared = self.calendars.get(account, set()) | set(known_calendars)
         if not _SLUG.match(calendar) or (declared and calendar not in declared):
             return 404, failure(404, [("CalendarNotFound", f"calendar {calendar!r} not found")])
-        method = _method(body)
+        method = method_of(body)
         subscriber = str(body.get("subscriberId") or body.get("emailAddress") or "")
         email = str(body.get("emailAddress") or "")
         details = {k: v for k, v in body.items() if k not in ("subscriberId", "emailAddress")}
@@ -235,129 +209,3 @@ class SubscriptionBook:
             host = urlsplit(base_url).netloc
             body["subscriptionUrl"] = f"webcal://{host}/ical/{made.subscription_id}.ics"
         return body
-
-
-def _method(body: dict[str, Any]) -> str:
-    method = body.get("subscriptionMethod")
-    if isinstance(method, str) and method:
-        return method
-    # Line 67: without a method, the user agent decides between WebCal and Google.
-    return GOOGLE if "android" in str(body.get("userAgent", "")).lower() else WEBCAL
-
-
-def _body_errors(body: Any) -> Errors:
-    if not isinstance(body, dict):
-        return [("InvalidBody", "the body must be a JSON object")]
-    errors: Errors = [
-        ("UnknownField", f"{name} is not a Create Subscription field")
-        for name in body
-        if name not in KNOWN_FIELDS
-    ]
-    errors += _type_errors(body)
-    if errors:
-        return errors
-    method = body.get("subscriptionMethod")
-    if method in (None, "") and not body.get("userAgent"):
-        # Lines 69 and 80: the method is required unless a userAgent lets Rokt choose.
-        errors.append(("Required", "subscriptionMethod is required when userAgent is not given"))
-    elif method not in (None, "") and method not in METHODS:
-        errors.append(
-            ("InvalidSubscriptionMethod", "subscriptionMethod can only be " + ", ".join(METHODS))
-        )
-    redirect = body.get("redirectTo")
-    if _method(body) in NEEDS_CONSENT and not redirect:
-        # Lines 20-23 and 178: Rokt sends the person back to redirectTo after the consent.
-        errors.append(("Required", f"redirectTo is required for a {_method(body)} subscription"))
-    if redirect and not _absolute_url(str(redirect)):
-        errors.append(("InvalidRedirectTo", "redirectTo must be an absolute http(s) URL"))
-    email = body.get("emailAddress")
-    if email and not _EMAIL.match(str(email)):
-        errors.append(("InvalidEmailAddress", f"emailAddress {email!r} is not an email address"))
-    for event_id in body.get("requestEventIds") or []:
-        if not isinstance(event_id, str) or not _GUID.match(event_id):
-            errors.append(("InvalidRequestEventId", f"requestEventIds: {event_id!r} is not a GUID"))
-    return errors
-
-
-def _type_errors(body: dict[str, Any]) -> Errors:
-    errors: Errors = []
-    for name in _STRING_FIELDS:
-        if body.get(name) is not None and not isinstance(body[name], str):
-            errors.append(("InvalidType", f"{name} must be a string"))
-    for name in _LIST_FIELDS:
-        if body.get(name) is not None and not isinstance(body[name], list):
-            errors.append(("InvalidType", f"{name} must be an array"))
-    for name in _BOOL_FIELDS:
-        if body.get(name) is not None and not isinstance(body[name], bool):
-            errors.append(("InvalidType", f"{name} must be a boolean"))
-    return errors
-
-
-def _absolute_url(text: str) -> bool:
-    parts = urlsplit(text)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-# Seed 004 (webhook objects) spells the WebCal method "Webcal".
-_WEBHOOK_METHODS = {WEBCAL: "Webcal", GOOGLE: GOOGLE, MICROSOFT: MICROSOFT}
-_UTM = ("utmSource", "utmMedium", "utmCampaign", "utmContent")
-
-
-def webhook_listener(
-    sender: webhooks.WebhookSender,
-) -> Callable[[FakeSubscription, bool], None]:
-    """Rokt tells the account's webhook URL about each subscription the API makes
-    (`Subscribe`) or updates (`SubscriptionDetailsUpdated`), with seed 004's objects."""
-
-    def tell(made: FakeSubscription, is_new: bool) -> None:
-        build = webhooks.subscribe if is_new else webhooks.details_updated
-        payload = build(
-            made.account,
-            made.subscription_id,
-            calendar_code=made.calendar,
-            created_at=made.created_wall,
-            external_id=made.subscriber_id,
-            email=made.email,
-            method=_WEBHOOK_METHODS.get(made.method, made.method),
-            **{name: str(made.details.get(name) or "") for name in _UTM},
-        )
-        # Known to the sender, so POST /__fake/subscriptions/{id}/unsubscribe works for it too.
-        sender.subscriptions[made.subscription_id] = {
-            "accountCode": made.account,
-            **payload["eventDetails"],
-        }
-        sender.send(payload)
-
-    return tell
-
-
-def calendar_text(made: FakeSubscription, events: Sequence[dict[str, Any]]) -> str:
-    """What the subscription's webcal:// link serves (over http:// from the fake): an
-    iCalendar feed of the events the subscription holds, times as the API received them."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//activity//fake Rokt Calendar//EN",
-        f"X-WR-CALNAME:{_ics_text(made.calendar)}",
-    ]
-    for event in events:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{_ics_text(str(event.get('eventId', '')))}@{_ics_text(made.account)}",
-            f"SUMMARY:{_ics_text(str(event.get('title', '')))}",
-            f"DTSTART;TZID={event.get('timezoneIanaId', 'UTC')}:{_ics_time(event.get('start'))}",
-            f"DTEND;TZID={event.get('timezoneIanaId', 'UTC')}:{_ics_time(event.get('end'))}",
-            f"LOCATION:{_ics_text(str(event.get('location', '')))}",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(lines) + "\r\n"
-
-
-def _ics_text(text: str) -> str:
-    # RFC 5545 3.3.11: backslash, semicolon, comma and newlines are escaped in TEXT.
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _ics_time(value: Any) -> str:
-    return str(value or "").replace("-", "").replace(":", "")

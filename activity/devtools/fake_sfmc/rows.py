@@ -103,24 +103,27 @@ async def upsert(request: web.Request) -> web.StreamResponse:
 
 
 def _own_request(
-    request: web.Request, grant: Grant, request_id: str
-) -> tuple[str, list[dict[str, Any]]] | None:
+    request: web.Request, request_id: str
+) -> tuple[str, list[dict[str, Any]]] | web.StreamResponse:
+    """The caller's finished upsert request, or the answer when there is none it may read:
+    401 without a valid token, 404 for an unknown request or another business unit's."""
+    grant = _grant(request)
+    if grant is None:
+        return _unauthorized()
     requests = data_extensions_of(request.app).requests
-    if requests.owner.get(request_id) != grant.unit.mid:
-        return None
-    return requests.done.get(request_id)
+    found = requests.done.get(request_id)
+    if requests.owner.get(request_id) != grant.unit.mid or found is None:
+        return _error(404, f"Request {request_id} was not found.", 10001)
+    return found
 
 
 async def status(request: web.Request) -> web.StreamResponse:
     request_id = request.match_info["request_id"]
 
     async def answer() -> web.StreamResponse:
-        grant = _grant(request)
-        if grant is None:
-            return _unauthorized()
-        found = _own_request(request, grant, request_id)
-        if found is None:
-            return _error(404, f"Request {request_id} was not found.", 10001)
+        found = _own_request(request, request_id)
+        if isinstance(found, web.StreamResponse):
+            return found
         now = datetime.now(UTC).isoformat()
         return web.json_response(
             {
@@ -144,12 +147,9 @@ async def results(request: web.Request) -> web.StreamResponse:
     request_id = request.match_info["request_id"]
 
     async def answer() -> web.StreamResponse:
-        grant = _grant(request)
-        if grant is None:
-            return _unauthorized()
-        found = _own_request(request, grant, request_id)
-        if found is None:
-            return _error(404, f"Request {request_id} was not found.", 10001)
+        found = _own_request(request, request_id)
+        if isinstance(found, web.StreamResponse):
+            return found
         items = found[1]
         return web.json_response(
             {"page": 1, "pageSize": len(items), "count": len(items), "items": items}

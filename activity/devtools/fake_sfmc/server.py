@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from activity.devtools import serving
 from activity.devtools.fake_sfmc import auth
 from activity.devtools.fake_sfmc.http import FAKE, fake_of, read_json
 from activity.devtools.fake_sfmc.state import (
@@ -117,12 +118,7 @@ async def start_fake_sfmc(
 ) -> tuple[FakeSfmc, str, web.AppRunner]:
     """Serve a new FakeSfmc(**kw) on a free port; stop it with `await runner.cleanup()`."""
     fake = FakeSfmc(**kw)
-    runner = web.AppRunner(create_fake_sfmc_app(fake), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound_host, bound_port = runner.addresses[0][:2]
-    fake.base_url = f"http://{bound_host}:{bound_port}"
+    fake.base_url, runner = await serving.start(create_fake_sfmc_app(fake), host, port)
     return fake, fake.base_url, runner
 
 
