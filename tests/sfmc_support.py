@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from cryptography.fernet import Fernet
 
 from activity import create_app
 from activity.appkeys import HTTP, KEYRING, STORE, WEBHOOK_URLS
@@ -18,8 +19,10 @@ from activity.config import Settings
 from activity.crypto import Keyring
 from activity.devtools.jb import store_demo_settings, test_settings
 from activity.sfmc import client_credentials, oauth
+from activity.sfmc.connections import ConnectionService
 from activity.sfmc.tokens import Access
 from activity.storage.base import Store
+from activity.storage.sqlite import SQLiteStore
 
 MID = "100000001"
 
@@ -37,6 +40,17 @@ async def connect(store: Store, keyring: Keyring, http: aiohttp.ClientSession, u
         store, keyring, http, mid=MID, client_id="sfmc-cid", client_secret="sfmc-csecret",
         auth_url=url,
     )  # fmt: skip
+
+
+async def connected_store(
+    tmp_path: Path, http: aiohttp.ClientSession, url: str
+) -> tuple[SQLiteStore, Keyring, ConnectionService]:
+    """An open SQLite store with MID connected to the fake at `url`; the caller closes it."""
+    store = SQLiteStore(tmp_path / "a.db")
+    await store.open()
+    keyring = Keyring([Fernet.generate_key().decode()])
+    await connect(store, keyring, http, url)
+    return store, keyring, ConnectionService(store, keyring, test_settings(tmp_path))
 
 
 @dataclass(frozen=True)

@@ -8,19 +8,15 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from cryptography.fernet import Fernet
 
-from activity.crypto import Keyring
 from activity.devtools.fake_sfmc import FakeSfmc
-from activity.devtools.jb import test_settings
 from activity.errors import SfmcError
-from activity.sfmc.connections import ConnectionService
 from activity.sfmc.journeys import MAX_LOOKUPS, RETRY_AFTER_SECONDS, JourneyNamer
 from activity.sfmc.tokens import SfmcTokens
 from activity.storage.delivery_views import FROM_MARKETING_CLOUD, JourneyName
 from activity.storage.sqlite import SQLiteStore
 from tests.clock import Clock
-from tests.sfmc_support import MID, connect
+from tests.sfmc_support import MID, connected_store
 
 OTHER_MID = "100000002"
 
@@ -47,11 +43,7 @@ async def rig(
     tmp_path: Path, http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
 ) -> AsyncIterator[Rig]:
     fake, url = sfmc
-    store = SQLiteStore(tmp_path / "a.db")
-    await store.open()
-    keyring = Keyring([Fernet.generate_key().decode()])
-    await connect(store, keyring, http, url)
-    connections = ConnectionService(store, keyring, test_settings(tmp_path))
+    store, _, connections = await connected_store(tmp_path, http, url)
     clock = Clock(1_000_000.0)
     names = JourneyNamer(connections, SfmcTokens(connections, http), clock=clock)
     yield Rig(names, store, clock, fake, url, http)

@@ -27,7 +27,7 @@ from activity.storage.models import DEAD, QUEUED, SENT
 from activity.storage.postgres import PostgresStore
 from activity.storage.sqlite import SQLiteStore
 from tests import pg
-from tests.sfmc_support import MID, access_for, connect
+from tests.sfmc_support import MID, access_for, connect, connected_store
 
 
 @dataclass
@@ -47,11 +47,7 @@ async def env(
     tmp_path: Path, http: aiohttp.ClientSession, sfmc: tuple[FakeSfmc, str]
 ) -> AsyncIterator[Env]:
     fake, url = sfmc
-    store = SQLiteStore(tmp_path / "a.db")
-    await store.open()
-    keyring = Keyring([Fernet.generate_key().decode()])
-    await connect(store, keyring, http, url)
-    connections = ConnectionService(store, keyring, test_settings(tmp_path))
+    store, keyring, connections = await connected_store(tmp_path, http, url)
     tokens = SfmcTokens(connections, http)
     worker = SyncWorker(store, connections, tokens, http, status_delays=(0.0, 0.05))
     yield Env(store, worker, fake, url, http, keyring, connections, tokens)
