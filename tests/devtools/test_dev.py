@@ -106,7 +106,8 @@ async def test_make_dev_takes_a_newcomer_to_settings_and_a_delivered_event(
             assert re.search(r'data-state="sent">1<', deliveries)
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        # make dev gives each of its three children up to 10 s to stop before killing it.
+        _, err = await asyncio.wait_for(proc.communicate(), 45)
     assert proc.returncode == 0
     for line in err.decode().splitlines():  # the children's logs: JSON lines
         if line.strip():
