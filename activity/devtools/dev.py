@@ -129,7 +129,7 @@ def _running(procs: list[subprocess.Popen[bytes]]) -> Iterator[None]:
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.terminate()  # SIGTERM: children may have inherited SIGINT as ignored
         for proc in reversed(procs):
             try:
                 proc.wait(timeout=10)
@@ -180,6 +180,9 @@ def run(ports: dict[str, int], folder: Path) -> int:
         print(f"dev: {exc}", file=sys.stderr)
         return 2
     folder.mkdir(parents=True, exist_ok=True)
+    # A shell that starts a job in the background hands it SIGINT ignored, and children inherit
+    # that: Ctrl-C (and the SIGINT passed on to the children) must stop everything regardless.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     procs: list[subprocess.Popen[bytes]] = []
     with _running(procs):

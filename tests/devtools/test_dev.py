@@ -23,6 +23,12 @@ from activity.devtools.dev import DEV_MID, DEV_SECRET, login_claims, service_env
 pytestmark = pytest.mark.slow
 
 
+def _as_from_a_terminal() -> None:
+    # A newcomer's shell starts make dev with SIGINT at its default; the test runner's process
+    # may have it ignored (an ignored signal is inherited), which would leave Ctrl-C unheard.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def read_banner(proc: asyncio.subprocess.Process) -> str:
     assert proc.stdout is not None
     lines: list[str] = []
@@ -62,7 +68,7 @@ async def test_make_dev_takes_a_newcomer_to_settings_and_a_delivered_event(
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "activity.devtools.dev", *args,
         cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, preexec_fn=_as_from_a_terminal,
     )  # fmt: skip
     try:
         banner = await read_banner(proc)
