@@ -10,17 +10,20 @@ from aiohttp import web
 from activity.appkeys import EXECUTOR, METRICS, READINESS, WORKER
 from activity.errors import AuthError, StorageUnavailable
 from activity.journey.execution import QUEUED, log_ids
-from activity.journey.jb_auth import unauthorized, verified_payload
+from activity.journey.jb_auth import unauthorized, verified_json
 from activity.journey.subscribing import RoktUnavailable
+from activity.journey.text_checks import plain_json
 from activity.ops.logs import log_context
+from activity.storage.rows import dump_body
 
 log = logging.getLogger("activity.execute")
+JSON_TYPE = "application/json"
 
 
 async def execute(request: web.Request) -> web.Response:
     with request.app[EXECUTOR].admitted() as admitted:
         if not admitted:
-            request.app[METRICS].executes.labels("overloaded").inc()
+            request.app[METRICS].count_execute("overloaded")
             return web.json_response(
                 {"error": "too many contacts in flight; retry", "reason": "overloaded"},
                 status=503,
@@ -32,17 +35,17 @@ async def _execute(request: web.Request) -> web.Response:
     started = time.perf_counter()
     metrics = request.app[METRICS]
     try:
-        payload = await verified_payload(request)
+        payload, text = await verified_json(request)
     except AuthError as err:
-        metrics.executes.labels("unauthorized").inc()
+        metrics.count_execute("unauthorized")
         log.warning("execute rejected", extra={"reason": err.reason})
         return unauthorized(err)
     with log_context(**log_ids(payload)):
         try:
-            result = await request.app[EXECUTOR].run(payload)
+            result = await request.app[EXECUTOR].run(payload, plain=plain_json(text))
         except StorageUnavailable as err:
             request.app[READINESS].write_failed()
-            metrics.executes.labels("unavailable").inc()
+            metrics.count_execute("unavailable")
             log.error("execute not durable", extra={"reason": err.reason})
             # 503 makes JB retry; nothing was promised.
             return web.json_response(
@@ -50,13 +53,16 @@ async def _execute(request: web.Request) -> web.Response:
                 status=503,
             )
         except RoktUnavailable as err:
-            metrics.executes.labels("rokt_unavailable").inc()
+            metrics.count_execute("rokt_unavailable")
             log.warning("subscribe not answered by Rokt", extra={"reason": err.reason})
             return web.json_response({"error": err.message, "reason": err.reason}, status=503)
     status = str(result.body.get("roktStatus", ""))
-    metrics.executes.labels(status).inc()
+    metrics.count_execute(status)
     metrics.execute_seconds.observe(time.perf_counter() - started)
     if status == QUEUED:
         request.app[WORKER].wake()
         request.app[READINESS].write_succeeded()
-    return web.json_response(result.body, status=result.status)
+    # The stored answer's own text (encoded once per distinct answer), not a second encoding.
+    return web.Response(
+        body=dump_body(result.body).encode(), status=result.status, content_type=JSON_TYPE
+    )

@@ -145,13 +145,13 @@ class Executor:
         rather than let memory and latency grow without bound."""
         return _Admission(self)
 
-    async def run(self, payload: Mapping[str, Any]) -> Answer:
+    async def run(self, payload: Mapping[str, Any], *, plain: bool = False) -> Answer:
         """Decide, then durably record, the answer for one contact. Raises StorageUnavailable
-        (and RoktUnavailable for `subscribe`)."""
+        (and RoktUnavailable for `subscribe`). `plain`: see `text_checks.plain_json`."""
         body = body_of(payload)
         try:
             ids = call_ids(body)
-            merged = inarguments.merge(body.get("inArguments"))
+            merged = inarguments.merge(body.get("inArguments"), plain=plain)
         except InvalidInput as err:
             # Without ids there is nothing to deduplicate on, so nothing is stored. onError
             # comes from the raw inArguments: the ids, or another field, may be what is wrong.

@@ -122,8 +122,9 @@ _DIGITS = re.compile(r"\s*\d{1,9}\s*")
 _MAX_REPORTED = 3
 
 
-def merge(in_arguments: Any) -> dict[str, Any]:
-    """JB's `[{"k": v}, ...]` (or one object) -> one mapping; later keys win."""
+def merge(in_arguments: Any, *, plain: bool = False) -> dict[str, Any]:
+    """JB's `[{"k": v}, ...]` (or one object) -> one mapping; later keys win. `plain`: the
+    JSON it was read from passed `text_checks.plain_json`, so no text needs checking."""
     if isinstance(in_arguments, Mapping):
         single = {str(k): v for k, v in in_arguments.items()}
         reject_unstorable(single)
@@ -141,6 +142,8 @@ def merge(in_arguments: Any) -> dict[str, Any]:
         merged.update(item)
     if not all(type(k) is str for k in merged):  # JSON keys always are; other callers' may not
         merged = {str(k): v for k, v in merged.items()}
+    elif plain:
+        return merged
     reject_unstorable(merged)
     return merged
 

@@ -18,5 +18,10 @@ def unauthorized(err: AuthError) -> web.Response:
 
 async def verified_payload(request: web.Request) -> dict[str, Any]:
     """The JWT payload of a JB call; raises AuthError. Reads the raw body, whatever the type."""
+    return (await verified_json(request))[0]
+
+
+async def verified_json(request: web.Request) -> tuple[dict[str, Any], bytes]:
+    """`verified_payload`, with the payload's JSON text as it was signed."""
     body = await request.read()
-    return jwt_auth.verify(body, request.app[SETTINGS].jwt_secret, clock=time.time)
+    return jwt_auth.verify_json(body, request.app[SETTINGS].jwt_secret, clock=time.time)

@@ -110,6 +110,17 @@ def verify(
     clock: Clock = time.time,
 ) -> dict[str, Any]:
     """Return the verified payload of a compact HS256 JWT, or raise `AuthError`."""
+    return verify_json(body, secret, require_exp=require_exp, clock=clock)[0]
+
+
+def verify_json(
+    body: bytes,
+    secret: str,
+    *,
+    require_exp: bool = False,
+    clock: Clock = time.time,
+) -> tuple[dict[str, Any], bytes]:
+    """`verify`, with the payload's JSON text as it was signed."""
     if not secret:
         raise AuthError("no signing secret configured", reason="no_secret")
     token = _token_text(body)
@@ -134,7 +145,7 @@ def verify(
     now = clock()
     _check_exp(payload, require_exp=require_exp, now=now)
     _check_nbf(payload, now=now)
-    return payload
+    return payload, decoded["payload"]
 
 
 def _numeric_date(payload: dict[str, Any], claim: str) -> float | None:

@@ -32,6 +32,15 @@ def reject_unstorable(merged: Mapping[str, Any]) -> None:
                 )
 
 
+def plain_json(raw: bytes) -> bool:
+    """True when no string read from the JSON text `raw` can hold a NUL or a lone surrogate,
+    so `reject_unstorable` has nothing to find: ASCII JSON in one byte per character spells
+    either only as a \\u escape. Anything else (UTF-8, where Python's reader lets encoded
+    surrogates through, or UTF-16 and UTF-32, whose NUL bytes hide an escape) is not plain
+    and gets the full check."""
+    return raw.isascii() and b"\x00" not in raw and b"\\u" not in raw
+
+
 def lone_surrogate(text: str) -> str:
     """The first lone surrogate in `text` as "U+D800" (JSON lets "\\ud800" in), or "" if none."""
     if text.isascii():

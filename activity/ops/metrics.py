@@ -30,6 +30,7 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self._executes_by_status: dict[str, Counter] = {}
         self.execute_seconds = Histogram(
             "activity_execute_seconds",
             "Execute latency",
@@ -120,3 +121,11 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="mostrecent",
         )
+
+    def count_execute(self, status: str) -> None:
+        """executes{status} += 1; each status's child is looked up once (`labels` locks and
+        validates on every call, and execute counts on every call)."""
+        child = self._executes_by_status.get(status)
+        if child is None:
+            child = self._executes_by_status[status] = self.executes.labels(status)
+        child.inc()

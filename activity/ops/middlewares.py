@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import secrets
@@ -54,10 +55,20 @@ def _decorate(response: web.StreamResponse) -> None:
     response.headers.setdefault("Referrer-Policy", "no-referrer")
 
 
+# Our own ids: a random prefix per process and a counter, unique without a system call per
+# request (secrets.token_hex reads the kernel's random source each time).
+_ID_PREFIX = secrets.token_hex(8)
+_ID_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
 @web.middleware
 async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get("X-Request-Id", "")
-    rid = incoming if _INCOMING_ID.fullmatch(incoming) else secrets.token_hex(16)
+    rid = incoming if incoming and _INCOMING_ID.fullmatch(incoming) else new_request_id()
     request[REQUEST_ID] = rid
     with log_context(request_id=rid):
         response = await handler(request)

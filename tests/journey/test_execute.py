@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import logging
 import uuid
 from collections import Counter
@@ -14,6 +18,7 @@ from aiohttp.test_utils import TestClient
 from activity import create_app
 from activity.appkeys import METRICS, STORE
 from activity.devtools.jb import (
+    TEST_SECRET,
     event_arguments,
     execute_payload,
     sign,
@@ -233,6 +238,47 @@ async def test_nul_in_contact_data_is_invalid_not_a_storage_error(client: TestCl
     status, body = await post(client, execute_payload(event_arguments(title="Sale\x00now")))
     assert (status, body["roktStatus"]) == (200, "invalid")
     assert "NUL" in body["roktError"]
+
+
+def sign_json(text: bytes) -> bytes:
+    """A JB-style HS256 token over exactly these payload bytes (jwt.encode would re-encode)."""
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
+    signing_input = header + b"." + base64.urlsafe_b64encode(text).rstrip(b"=")
+    mac = hmac.new(TEST_SECRET.encode(), signing_input, hashlib.sha256).digest()
+    return signing_input + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")
+
+
+@pytest.mark.parametrize(
+    ("title", "encoding", "problem"),
+    [
+        # Raw UTF-8 bytes of a surrogate, which Python's JSON reader lets through.
+        ("Sale \ud800", "utf-8", "lone surrogate (U+D800)"),
+        # UTF-16: every character has a NUL byte beside it, so the escape is not "\\u".
+        ("Sale \x00 now", "utf-16-le", "NUL"),
+        ("Sale \udfff", "utf-16-be", "lone surrogate (U+DFFF)"),
+        ("Sale \x00 now", "utf-32-le", "NUL"),
+    ],
+)
+async def test_nul_and_surrogates_are_found_in_any_encoding_jb_could_send(
+    client: TestClient, title: str, encoding: str, problem: str
+) -> None:
+    await configure(client)
+    payload = execute_payload(event_arguments(title=title))
+    text = json.dumps(payload, ensure_ascii=False).encode(encoding, "surrogatepass")
+    resp = await client.post("/execute", data=sign_json(text))
+    body = await resp.json()
+    assert (resp.status, body["roktStatus"]) == (200, "invalid")
+    assert problem in body["roktError"]
+    assert await queued_items(client) == []
+
+
+async def test_a_plain_ascii_payload_is_queued_without_the_text_scan(client: TestClient) -> None:
+    await configure(client)
+    text = json.dumps(execute_payload(event_arguments(title="Plain sale"))).encode()
+    resp = await client.post("/execute", data=sign_json(text))
+    assert (resp.status, (await resp.json())["roktStatus"]) == (200, "queued")
+    [item] = await queued_items(client)
+    assert item.payload["title"] == "Plain sale"
 
 
 async def test_beyond_the_in_flight_limit_executes_are_shed_with_503(

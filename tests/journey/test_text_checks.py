@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from activity.errors import InvalidInput
-from activity.journey.text_checks import lone_surrogate, reject_unstorable
+from activity.journey.text_checks import lone_surrogate, plain_json, reject_unstorable
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,28 @@ def test_what_passes_can_be_encoded_and_what_is_refused_could_not(
         return
     text.encode("utf-8")
     assert "\x00" not in text
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        (b'{"title": "Summer sale", "n": 3}', True),
+        (b'{"title": "Sale \\u0000"}', False),  # an escaped NUL
+        (b'{"title": "\\ud800"}', False),  # an escaped lone surrogate
+        (b'{"title": "\\u00e9"}', False),  # any escape: not worth telling apart
+        ('{"title": "Crème"}'.encode(), False),  # UTF-8 may carry encoded surrogates
+        (b'{"title": "\xed\xa0\x80"}', False),
+        ('{"t": "\\u0000"}'.encode("utf-16-le"), False),  # ASCII bytes, but NULs between
+        ('{"t": "x"}'.encode("utf-32-be"), False),
+    ],
+)
+def test_plain_json_is_ascii_without_escapes(raw: bytes, plain: bool) -> None:
+    assert plain_json(raw) is plain
+
+
+@given(st.dictionaries(st.text(), st.text() | st.lists(st.text(), max_size=3), max_size=4))
+def test_whatever_plain_json_lets_by_has_nothing_to_refuse(values: dict[str, object]) -> None:
+    for text in (json.dumps(values), json.dumps(values, ensure_ascii=False)):
+        raw = text.encode("utf-8", "surrogatepass")
+        if plain_json(raw):
+            reject_unstorable(json.loads(raw))  # raises if plain_json let something by
