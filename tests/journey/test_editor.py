@@ -37,6 +37,11 @@ async def test_page_links_every_asset_with_the_app_version(client: TestClient) -
         SLDS_CSS.lstrip("/"),
         "static/css/editor.css",
         "static/vendor/postmonger/postmonger.js",
+        "static/js/editor-args.js",
+        "static/js/editor-checks.js",
+        "static/js/editor-refresh.js",
+        "static/js/editor-zones.js",
+        "static/js/editor-inputs.js",
         "static/js/editor.js",
     }
     assert all(a.endswith(f"?v={version}") for a in assets)
