@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 from activity.storage import sqlite_accept
+from activity.storage.group_commit import AcceptJob
 from activity.storage.models import Answer
 from activity.storage.sqlite import SQLiteStore
 from tests.storage.sqlite_helpers import QUEUED, item, migrated_memory_database
@@ -52,3 +54,26 @@ def test_lookups_search_indexes_instead_of_scanning() -> None:
         r[3] for r in db.execute(f"EXPLAIN QUERY PLAN {sqlite_accept.EARLIER_ANSWERS}", ("[]",))
     ]
     assert any("USING PRIMARY KEY" in step for step in answers), answers
+
+
+def test_new_contacts_skip_the_lookup_and_a_retried_one_takes_it() -> None:
+    db = migrated_memory_database()
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+
+    def accept(*keys: str) -> list[tuple[Answer, bool]]:
+        statements.clear()
+        jobs = [
+            AcceptJob("a", key, QUEUED, (replace(item(n), definition_instance_id=key),), 1.0)
+            for n, key in enumerate(keys)
+        ]
+        return sqlite_accept.run(db, sqlite_accept.prepare(jobs))
+
+    assert accept("i-0", "i-1") == [(QUEUED, True), (QUEUED, True)]
+    assert not any("json_group_array" in s for s in statements)  # no lookup
+    assert accept("i-2", "i-0") == [(QUEUED, True), (QUEUED, False)]
+    assert any("json_group_array" in s for s in statements)  # i-0 refused the fast insert
+    rows = db.execute("SELECT definition_instance_id FROM outbox ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == ["i-0", "i-1", "i-2"]  # i-0 is not queued twice
+    (answers,) = db.execute("SELECT COUNT(*) FROM executions").fetchone()
+    assert answers == 3

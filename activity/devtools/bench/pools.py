@@ -18,8 +18,8 @@ from activity.devtools.demo_contacts import Contact, make_contacts
 
 @dataclass(frozen=True)
 class BenchConfig:
-    rounds: int = 3  # alternating service/floor rounds with ~1 KB bodies
-    large_rounds: int = 2  # the same with ~3 KB bodies (0: none)
+    rounds: int = 5  # alternating service/floor rounds with ~1 KB bodies
+    large_rounds: int = 3  # the same with ~3 KB bodies (0: none)
     round_seconds: float = 4.0
     # Distinct bodies per floor round (half that per service round, which is slower); a
     # round that would need more fails rather than repeat one.
