@@ -98,9 +98,11 @@ def base_key(merged: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """Every inArgument but the subscription IDs and `<<X>>` values, hashable and exact (True,
     1 and 1.0 differ), or None when a value is not hashable."""
     base = tuple(
-        (name, type(value), value)
-        for name, value in merged.items()
-        if name != subscriptions.FIELD and not (name[:2] == "<<" and _is_value(name))
+        [
+            (name, type(value), value)
+            for name, value in merged.items()
+            if name != subscriptions.FIELD and not (name[:2] == "<<" and _is_value(name))
+        ]
     )
     try:
         hash(base)
@@ -124,9 +126,11 @@ def template_key(merged: Mapping[str, Any], base: tuple[Any, ...] | None) -> tup
         ):
             return None
     extra = tuple(
-        (name, type(value), value)
-        for name in sorted(used)
-        for value in (merged.get(name, _ABSENT),)
+        [
+            (name, type(value), value)
+            for name in sorted(used)
+            for value in (merged.get(name, _ABSENT),)
+        ]
     )
     key = base + extra
     try:

@@ -56,7 +56,7 @@ def text_id(body: Mapping[str, Any], *keys: str) -> str:
     """The first of `keys` holding a non-blank string or integer, stripped and whole."""
     for key in keys:
         value = body.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool):
+        if type(value) is str or (isinstance(value, str | int) and not isinstance(value, bool)):
             text = str(value).strip()
             if text:
                 return text

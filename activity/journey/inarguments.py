@@ -125,7 +125,8 @@ _MAX_REPORTED = 3
 def merge(in_arguments: Any, *, plain: bool = False) -> dict[str, Any]:
     """JB's `[{"k": v}, ...]` (or one object) -> one mapping; later keys win. `plain`: the
     JSON it was read from passed `text_checks.plain_json`, so no text needs checking."""
-    if isinstance(in_arguments, Mapping):
+    # `type(x) is dict` first: JSON gives dicts, and an ABC's isinstance costs ten times more.
+    if type(in_arguments) is not list and isinstance(in_arguments, Mapping):
         single = {str(k): v for k, v in in_arguments.items()}
         reject_unstorable(single)
         return single
@@ -134,7 +135,7 @@ def merge(in_arguments: Any, *, plain: bool = False) -> dict[str, Any]:
         raise InvalidInput(f"inArguments is {kind}; expected an array of objects")
     merged: dict[Any, Any] = {}
     for index, item in enumerate(in_arguments):
-        if not isinstance(item, Mapping):
+        if type(item) is not dict and not isinstance(item, Mapping):
             raise InvalidInput(
                 f"inArguments[{index}] is {kind_of(item)}; expected an object such as "
                 '{"eventId": "summer-sale"}'
