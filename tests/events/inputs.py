@@ -1,16 +1,33 @@
-"""Inputs shared by the events tests: a configuration as the config UI saves it, and
-hypothesis strategies for inArguments of every shape."""
+"""Inputs shared by the events tests: a contact's event and what `plan` refuses, a
+configuration as the config UI saves it, and hypothesis strategies for inArguments of every
+shape."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import strategies as st
 
 from activity.devtools.jb import DEFAULT_SUBSCRIPTION_BINDING, ENTRY_KEY, event_arguments
+from activity.errors import InvalidInput
+from activity.events.plan import plan
 
 SUB = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+SUB2 = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 FIRST_NAME = f'{{{{Event.{ENTRY_KEY}."First Name"}}}}'
+
+
+def args(**overrides: Any) -> dict[str, Any]:
+    """A complete event for one contact holding SUB, with `overrides`."""
+    return event_arguments(**{"calendarSubscriptionId": SUB, **overrides})
+
+
+def error(merged: dict[str, Any], contact_key: str = "C-1") -> InvalidInput:
+    """What `plan` refuses `merged` with (it must refuse it)."""
+    with pytest.raises(InvalidInput) as caught:
+        plan(merged, contact_key)
+    return caught.value
 
 
 def configured(**overrides: Any) -> dict[str, Any]:

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import pytest
 
-from activity.devtools.jb import event_arguments
 from activity.errors import InvalidInput
 from activity.events import config
 from activity.events.plan import plan
-
-SUB = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
-SUB2 = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
-
-
-def args(**overrides: Any) -> dict[str, Any]:
-    return event_arguments(**{"calendarSubscriptionId": SUB, **overrides})
-
-
-def error(merged: dict[str, Any], contact_key: str = "C-1") -> InvalidInput:
-    with pytest.raises(InvalidInput) as caught:
-        plan(merged, contact_key)
-    return caught.value
+from tests.events.inputs import SUB, SUB2, args, error
 
 
 @pytest.mark.parametrize("key", ["", "has space", "a/b", "a\\b", "tab\there"])

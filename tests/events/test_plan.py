@@ -8,7 +8,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activity.devtools.jb import ENTRY_KEY, event_arguments
 from activity.errors import InvalidInput
 from activity.events.plan import (
     SAMPLE_SUBSCRIPTION_ID,
@@ -17,21 +16,7 @@ from activity.events.plan import (
     preview,
 )
 from activity.rokt.api_requests import RoktRequest
-from tests.events.inputs import ARGUMENTS, configured
-
-SUB = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
-SUB2 = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
-FIRST_NAME = f'{{{{Event.{ENTRY_KEY}."First Name"}}}}'
-
-
-def args(**overrides: Any) -> dict[str, Any]:
-    return event_arguments(**{"calendarSubscriptionId": SUB, **overrides})
-
-
-def error(merged: dict[str, Any], contact_key: str = "C-1") -> InvalidInput:
-    with pytest.raises(InvalidInput) as caught:
-        plan(merged, contact_key)
-    return caught.value
+from tests.events.inputs import ARGUMENTS, SUB, SUB2, args, configured, error
 
 
 def test_create_plan_is_exactly_what_rokt_gets() -> None:

@@ -6,12 +6,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 
-from activity.devtools.jb import ENTRY_KEY
 from activity.events.preflight import Problem, problems
-from tests.events.inputs import ARGUMENTS, JSON, configured
-
-SUB = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
-FIRST_NAME = f'{{{{Event.{ENTRY_KEY}."First Name"}}}}'
+from tests.events.inputs import ARGUMENTS, FIRST_NAME, JSON, SUB, configured
 
 
 def fields(found: list[Problem]) -> list[str]:

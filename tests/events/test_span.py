@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from activity.devtools.jb import event_arguments
-from activity.errors import InvalidInput
 from activity.events.plan import plan
-
-SUB = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
-
-
-def args(**overrides: Any) -> dict[str, Any]:
-    return event_arguments(**{"calendarSubscriptionId": SUB, **overrides})
-
-
-def error(merged: dict[str, Any], contact_key: str = "C-1") -> InvalidInput:
-    with pytest.raises(InvalidInput) as caught:
-        plan(merged, contact_key)
-    return caught.value
+from tests.events.inputs import args, error
 
 
 def test_iana_zone_gets_windows_name_and_utc_follows_dst() -> None:
