@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from activity.devtools.recorded import matching
+
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -58,12 +60,7 @@ class Record:
     def calls(
         self, endpoint: str | None = None, status: int | None = None
     ) -> list[RecordedRequest]:
-        return [
-            r
-            for r in self.requests
-            if (endpoint is None or r.endpoint == endpoint)
-            and (status is None or r.status == status)
-        ]
+        return matching(self.requests, endpoint, status)
 
     def subscription_ids_sent(self, account: str | None = None) -> list[str]:
         """Every subscription ID in accepted create calls, in order, repeats included."""

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from activity.devtools.recorded import matching
+
 DEMO_CLIENT_ID = "demo-sfmc-client"
 DEMO_CLIENT_SECRET = "demo-sfmc-secret"  # noqa: S105 - a development fake's well-known secret
 DEFAULT_TSSD = "fake-tenant"
@@ -264,9 +266,4 @@ class FakeSfmc:
     def calls(
         self, endpoint: str | None = None, status: int | None = None
     ) -> list[RecordedRequest]:
-        return [
-            r
-            for r in self.requests
-            if (endpoint is None or r.endpoint == endpoint)
-            and (status is None or r.status == status)
-        ]
+        return matching(self.requests, endpoint, status)
