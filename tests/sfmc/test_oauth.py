@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from activity.devtools.fake_sfmc import Failure, FakeSfmc
 from activity.errors import SfmcError, SfmcGrantRefused, SfmcUnavailable
@@ -13,6 +17,18 @@ from activity.sfmc import oauth
 from tests.devtools.test_fake_sfmc import REDIRECT, authorize
 
 CID, SECRET = "sfmc-cid", "sfmc-csecret"
+
+
+async def _client_credentials_from(aiohttp_server: Any, token: Handler) -> oauth.TokenSet:
+    """A client-credentials grant against a token endpoint answering with `token`."""
+    remote = web.Application()
+    remote.router.add_post("/v2/token", token)
+    server = await aiohttp_server(remote)
+    async with aiohttp.ClientSession() as http:
+        return await oauth.client_credentials(
+            http, str(server.make_url("")).rstrip("/"), client_id="c", client_secret="s",
+            account_id="1",
+        )  # fmt: skip
 
 
 async def _code(http: aiohttp.ClientSession, url: str, mid: str = "100000001") -> str:
@@ -127,8 +143,6 @@ def test_auth_base_accepts_only_a_dns_label_as_tssd() -> None:
 async def test_a_token_answer_with_unstorable_urls_or_scope_is_cleaned(aiohttp_server: Any) -> None:
     # Stored with the connection (PostgreSQL text holds no NUL) and called later: an
     # instance URL that is not a plain URL is dropped, the scope kept as plain text.
-    from aiohttp import web
-
     async def token(_request: web.Request) -> web.Response:
         return web.json_response({
             "access_token": "t", "expires_in": 1200, "scope": "offline\x00 data_extensions_read",
@@ -136,24 +150,12 @@ async def test_a_token_answer_with_unstorable_urls_or_scope_is_cleaned(aiohttp_s
             "soap_instance_url": "https://soap.example.com/" + "s" * 5000,
         })  # fmt: skip
 
-    remote = web.Application()
-    remote.router.add_post("/v2/token", token)
-    server = await aiohttp_server(remote)
-    async with aiohttp.ClientSession() as http:
-        tokens = await oauth.client_credentials(
-            http, str(server.make_url("")).rstrip("/"), client_id="c", client_secret="s",
-            account_id="1",
-        )  # fmt: skip
+    tokens = await _client_credentials_from(aiohttp_server, token)
     assert tokens.rest_instance_url == "" and tokens.soap_instance_url == ""
     assert tokens.scope == "offline data_extensions_read"
 
 
 async def test_a_token_answer_that_arrives_in_pieces_is_read_whole(aiohttp_server: Any) -> None:
-    import asyncio
-    import json
-
-    from aiohttp import web
-
     answer = json.dumps({"access_token": "a" * 4000, "expires_in": 1200,
                          "rest_instance_url": "https://rest.example.com/"}).encode()  # fmt: skip
 
@@ -166,12 +168,5 @@ async def test_a_token_answer_that_arrives_in_pieces_is_read_whole(aiohttp_serve
         await resp.write_eof()
         return resp
 
-    remote = web.Application()
-    remote.router.add_post("/v2/token", token)
-    server = await aiohttp_server(remote)
-    async with aiohttp.ClientSession() as http:
-        tokens = await oauth.client_credentials(
-            http, str(server.make_url("")).rstrip("/"), client_id="c", client_secret="s",
-            account_id="1",
-        )  # fmt: skip
+    tokens = await _client_credentials_from(aiohttp_server, token)
     assert tokens.access_token == "a" * 4000
