@@ -31,6 +31,7 @@ from activity.config import ConfigError, Settings, log_level_from_env, settings_
 
 def _serve(args: argparse.Namespace) -> int:
     from activity.app import create_app
+    from activity.ops import heap
     from activity.ops.bodies import SERVER_OPTIONS
     from activity.ops.eventloop import new_event_loop
     from activity.ops.logs import configure_logging
@@ -52,9 +53,15 @@ def _serve(args: argparse.Namespace) -> int:
     def announce(_: str) -> None:
         logging.getLogger("activity.cli").info("serving on %s", url, extra={"url": url})
 
+    app = create_app(settings)
+
+    async def settle_heap(_: web.Application) -> None:
+        heap.settle()  # last of the startup hooks: what they built is frozen too
+
+    app.on_startup.append(settle_heap)
     # Our own JSON log lines cover requests; aiohttp's access log would cost per request.
     web.run_app(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         print=announce if not worker else None,  # once, not once per worker

@@ -176,7 +176,17 @@ class SQLiteStore(
 
     async def _accept_batch(self, jobs: Sequence[AcceptJob]) -> list[Result]:
         batch = sqlite_accept.prepare(jobs)
-        return await self._tx(lambda db: sqlite_accept.run(db, batch))
+
+        def run() -> list[Result]:
+            done = sqlite_accept.accept_new(self._db, batch)
+            if done is None:  # JB retried a contact: look up earlier answers first
+                done = self._transaction(lambda db: sqlite_accept.run(db, batch))
+            return done
+
+        try:
+            return await self._run(run)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"database error: {exc}") from exc
 
 
 __all__ = ["SENT", "SQLiteStore"]

@@ -1,11 +1,13 @@
-"""Idempotent accept for SQLite: many execute calls, one transaction, two statements (three
+"""Idempotent accept for SQLite: many execute calls, one statement (a transaction of three
 when JB retried a contact).
 
 The database thread competes with the event loop for the GIL, and under load every time it
 retakes the GIL (after each statement) it waits for the loop. So `prepare` builds the SQL
-and its parameters on the loop, and `run`, in the database thread, executes a handful of
-multi-row statements and little else. The caller holds the write lock (BEGIN IMMEDIATE), so
-what the lookup finds cannot change before the inserts.
+and its parameters on the loop, and the database thread runs one multi-row INSERT into the
+`accepts` view (schema 0012): its trigger writes each answer and its outbox item, and the
+statement is its own transaction. Only when JB retried a contact (the answers' primary key
+refuses that statement, which then changed nothing) does the batch take a transaction that
+looks up the earlier answers first.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ FROM json_each(?) AS k
 JOIN executions e ON e.activity_id = json_extract(k.value, '$[0]')
                  AND e.definition_instance_id = json_extract(k.value, '$[1]')
 """
+ACCEPTS_INSERT = (
+    "INSERT INTO accepts (activity_id, definition_instance_id, status, body, created_at, mid, "
+    "item_mid, account_code, action, batch_key, payload, subscription_ids, event_id, "
+    "journey_id, item_activity_id, item_definition_instance_id, contact_key) VALUES "
+)
+_ACCEPTS_ROW = f"({', '.join('?' * 17)})"
 _EXECUTION_ROW = "(?, ?, ?, ?, ?, ?)"
 _EXECUTION_INSERT = (
     "INSERT INTO executions (activity_id, definition_instance_id, status, body, created_at, mid) "
@@ -47,45 +55,43 @@ Statement = tuple[str, list[Any]]
 class Prepared:
     jobs: Sequence[AcceptJob]
     leaders: dict[Key, AcceptJob]  # the first job of each key: a repeat in the batch is a repeat
-    inserts: list[Statement]  # correct when no key has an earlier answer; answers first
+    # The whole batch as one statement, correct when no key has an earlier answer (None when
+    # it does not fit one statement, or a contact has more than one item).
+    accepts: Statement | None
 
 
 def prepare(jobs: Sequence[AcceptJob]) -> Prepared:
     leaders: dict[Key, AcceptJob] = {}
     for job in jobs:
         leaders.setdefault(job.key, job)
-    return Prepared(jobs, leaders, _inserts(list(leaders.values())))
+    fresh = list(leaders.values())
+    one = len(fresh) <= ROWS_PER_STATEMENT and all(len(j.items) <= 1 for j in fresh)
+    return Prepared(jobs, leaders, _accepts(fresh) if one else None)
+
+
+def accept_new(db: sqlite3.Connection, batch: Prepared) -> list[Result] | None:
+    """Accept a batch of new contacts in one statement, outside any transaction; one result
+    per job, in order. None, with nothing written, when the batch must take `run`: a contact
+    was answered before (its primary key refused the statement), or it needs several."""
+    if batch.accepts is None:
+        return None
+    try:
+        db.execute(*batch.accepts)
+    except sqlite3.IntegrityError:
+        return None
+    return [(batch.leaders[j.key].answer, batch.leaders[j.key] is j) for j in batch.jobs]
 
 
 def run(db: sqlite3.Connection, batch: Prepared) -> list[Result]:
-    """Accept the batch inside the caller's write transaction; one result per job, in order.
-
-    Almost every batch holds only new contacts, so the answers are inserted without looking
-    for earlier ones first: if one of them was answered before, its primary key refuses the
-    whole statement, SQLite undoes that statement alone, and the batch takes the slow path."""
-    if len(batch.leaders) <= ROWS_PER_STATEMENT:  # the answers are one statement
-        try:
-            db.execute(*batch.inserts[0])
-        except sqlite3.IntegrityError:
-            pass
-        else:
-            for sql, params in batch.inserts[1:]:
-                db.execute(sql, params)
-            return [(batch.leaders[j.key].answer, batch.leaders[j.key] is j) for j in batch.jobs]
-    return _run_with_earlier_answers(db, batch)
-
-
-def _run_with_earlier_answers(db: sqlite3.Connection, batch: Prepared) -> list[Result]:
+    """Accept the batch inside the caller's write transaction (BEGIN IMMEDIATE, so what the
+    lookup finds cannot change before the inserts); one result per job, in order."""
     keys_json = json.dumps(list(batch.leaders))
     (found,) = db.execute(EARLIER_ANSWERS, (keys_json,)).fetchone()
     answers: dict[Key, Answer] = {
         (activity_id, instance_id): Answer(int(status), json.loads(body))
         for activity_id, instance_id, status, body in json.loads(found)
     }
-    inserts = batch.inserts
-    if answers:  # JB retried some contacts: insert only the others (rare, so built here)
-        inserts = _inserts([j for key, j in batch.leaders.items() if key not in answers])
-    for sql, params in inserts:
+    for sql, params in _inserts([j for key, j in batch.leaders.items() if key not in answers]):
         db.execute(sql, params)
     return [
         (answers[j.key], False)
@@ -93,6 +99,24 @@ def _run_with_earlier_answers(db: sqlite3.Connection, batch: Prepared) -> list[R
         else (batch.leaders[j.key].answer, batch.leaders[j.key] is j)
         for j in batch.jobs
     ]
+
+
+def _accepts(fresh: list[AcceptJob]) -> Statement:
+    values: list[Any] = []
+    for j in fresh:
+        values += (
+            j.activity_id,
+            j.definition_instance_id,
+            j.answer.status,
+            rows.dump_body(j.answer.body),
+            j.now,
+            j.mid,
+        )
+        values += rows.item_values(j.items[0]) if j.items else _NO_ITEM
+    return ACCEPTS_INSERT + ", ".join([_ACCEPTS_ROW] * len(fresh)), values
+
+
+_NO_ITEM = (None,) * len(rows.OUTBOX_INSERT_FIELDS)
 
 
 def _inserts(fresh: list[AcceptJob]) -> list[Statement]:
