@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+import functools
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from activity.errors import StorageUnavailable
@@ -32,6 +34,10 @@ class AcceptJob:
 
 
 CommitBatch = Callable[[Sequence[AcceptJob]], Awaitable[list[Result]]]
+# The outcome of one transaction: a result per job, or why it failed.
+Outcome = list[Result] | BaseException
+# Starts one transaction and returns at once; `done(outcome)` is then called on the loop.
+StartBatch = Callable[[Sequence[AcceptJob], Callable[[Outcome], None]], None]
 Waiter = tuple[AcceptJob, "asyncio.Future[Result]"]
 
 
@@ -40,7 +46,13 @@ def _never(_: BaseException) -> bool:
 
 
 class GroupCommit:
-    """Runs `commit(jobs)` (one transaction, one result per job) for whatever is waiting.
+    """Runs one transaction (one result per job) at a time for whatever is waiting.
+
+    The backend either awaits its transaction (`commit`, PostgreSQL) or starts it in its own
+    thread and reports back (`start`, SQLite). With `start`, the thread's report answers each
+    waiting contact and starts the next transaction in the same step of the loop: no task
+    stands between a commit and its contacts, and under load the next transaction begins
+    while the loop answers the previous one's.
 
     When a transaction of several jobs fails, each job is retried alone, so one contact whose
     data the database refuses (a string it cannot encode, a value out of range, any error
@@ -51,69 +63,124 @@ class GroupCommit:
 
     def __init__(
         self,
-        commit: CommitBatch,
+        commit: CommitBatch | None = None,
         *,
+        start: StartBatch | None = None,
         systemic: Callable[[BaseException], bool] = _never,
         name: str = "group-commit",
     ) -> None:
+        if (commit is None) == (start is None):
+            raise TypeError("GroupCommit needs exactly one of commit and start")
         self._commit_batch = commit
+        self._start = start or self._start_task
         self._systemic = systemic
+        self._name = name
+        self._loop = asyncio.get_running_loop()
         self._pending: list[Waiter] = []
-        self._wakeup = asyncio.Event()
+        self._alone: deque[Waiter] = deque()  # a failed batch's jobs, each retried alone
+        self._in_flight: list[Waiter] | None = None
+        self._tasks: set[asyncio.Task[list[Result]]] = set()
+        self._kick_scheduled = False
         self._closing = False
-        self._task = asyncio.create_task(self._loop(), name=name)
+        self._stopped = False
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def submit(self, job: AcceptJob) -> Result:
         if self._closing:
             raise StorageUnavailable("database is closing")
-        fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Result] = self._loop.create_future()
         self._pending.append((job, fut))
-        self._wakeup.set()
+        if self._in_flight is None and not self._kick_scheduled:
+            # At the end of this step of the loop, so contacts arriving together share it.
+            self._kick_scheduled = True
+            self._loop.call_soon(self._kick)
         return await fut
 
     async def stop(self, grace: float) -> None:
         """Commit what is already waiting (for up to `grace` seconds), refuse the rest."""
         self._closing = True
-        self._wakeup.set()
-        done, _ = await asyncio.wait({self._task}, timeout=grace)
-        if not done:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        _fail(self._pending, StorageUnavailable("database is closing"))
-        self._pending = []
+        if self._in_flight is not None or self._pending or self._alone:
+            self._idle.clear()
+            if self._in_flight is None and not self._kick_scheduled:
+                self._kick_scheduled = True
+                self._loop.call_soon(self._kick)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), grace)
+        self._stopped = True
+        for task in list(self._tasks):
+            task.cancel()
+        error = StorageUnavailable("database is closing")
+        _fail(self._in_flight or [], error)
+        _fail(self._pending, error)
+        _fail(self._alone, error)
+        self._in_flight, self._pending = None, []
+        self._alone.clear()
+        self._idle.set()
 
-    async def _loop(self) -> None:
-        while not (self._closing and not self._pending):
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                await self._commit(batch)
-
-    async def _commit(self, batch: list[Waiter]) -> None:
-        try:
-            results = await self._commit_batch([job for job, _ in batch])
-        except asyncio.CancelledError:
-            _fail(batch, StorageUnavailable("database is closing"))
-            raise
-        except Exception as exc:  # every waiter must hear about it
-            # A StorageUnavailable without a cause is the store refusing (closed, closing).
-            cause = exc.__cause__ if isinstance(exc, StorageUnavailable) else exc
-            if len(batch) > 1 and cause is not None and not self._systemic(cause):
-                for waiter in batch:
-                    await self._commit([waiter])
-            else:
-                error = (
-                    exc
-                    if isinstance(exc, StorageUnavailable)
-                    else StorageUnavailable(f"could not commit: {exc}")
-                )
-                _fail(batch, error)
+    def _kick(self) -> None:
+        self._kick_scheduled = False
+        if self._in_flight is not None or self._stopped:
             return
-        for (_, fut), result in zip(batch, results, strict=True):
-            if not fut.done():
-                fut.set_result(result)
+        if self._alone:
+            batch = [self._alone.popleft()]
+        elif self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        else:
+            self._idle.set()
+            return
+        self._in_flight = batch
+        try:
+            self._start([job for job, _ in batch], functools.partial(self._done, batch))
+        except Exception as exc:  # e.g. the store closed under it: answered next step
+            self._loop.call_soon(self._done, batch, exc)
+
+    def _done(self, batch: list[Waiter], outcome: Outcome) -> None:
+        if self._in_flight is not batch:  # stop() already answered these
+            return
+        self._in_flight = None
+        if isinstance(outcome, BaseException):
+            self._failed(batch, outcome)
+        elif len(outcome) != len(batch):
+            _fail(batch, StorageUnavailable(f"{len(outcome)} results for {len(batch)} jobs"))
+        else:
+            for (_, fut), result in zip(batch, outcome, strict=True):
+                if not fut.done():
+                    fut.set_result(result)
+        self._kick()
+
+    def _failed(self, batch: list[Waiter], exc: BaseException) -> None:
+        # A StorageUnavailable without a cause is the store refusing (closed, closing).
+        cause = exc.__cause__ if isinstance(exc, StorageUnavailable) else exc
+        if (
+            len(batch) > 1
+            and cause is not None
+            and not isinstance(cause, asyncio.CancelledError)
+            and not self._systemic(cause)
+        ):
+            self._alone.extend(batch)
+            return
+        error = (
+            exc
+            if isinstance(exc, StorageUnavailable)
+            else StorageUnavailable(f"could not commit: {exc}")
+        )
+        _fail(batch, error)
+
+    def _start_task(self, jobs: Sequence[AcceptJob], done: Callable[[Outcome], None]) -> None:
+        assert self._commit_batch is not None
+        task = asyncio.ensure_future(self._commit_batch(jobs))
+        task.set_name(self._name)
+        self._tasks.add(task)
+
+        def finished(task: asyncio.Task[list[Result]]) -> None:
+            self._tasks.discard(task)
+            if task.cancelled():
+                done(StorageUnavailable("database is closing"))
+            else:
+                done(task.exception() or task.result())
+
+        task.add_done_callback(finished)
 
 
 class GroupCommitAccept:
@@ -138,7 +205,7 @@ class GroupCommitAccept:
         return await self._commits.submit(job)
 
 
-def _fail(waiters: Sequence[Waiter], error: BaseException) -> None:
+def _fail(waiters: Iterable[Waiter], error: BaseException) -> None:
     for _, fut in waiters:
         if not fut.done():
             fut.set_exception(error)

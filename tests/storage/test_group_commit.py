@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from activity.errors import StorageUnavailable
-from activity.storage.group_commit import AcceptJob, GroupCommit, Result
+from activity.storage.group_commit import AcceptJob, GroupCommit, Outcome, Result
 from activity.storage.models import Answer
 
 
@@ -72,3 +74,80 @@ async def test_stop_commits_what_waits_and_refuses_new_work() -> None:
     assert [t.result()[1] for t in waiting] == [True] * 5
     with pytest.raises(StorageUnavailable, match="closing"):
         await commits.submit(job(9))
+
+
+class ThreadedRecorder:
+    """A `start` backend like SQLite's: the transaction runs in a thread of its own, which
+    reports back with call_soon_threadsafe."""
+
+    def __init__(self, bad: set[str] | None = None, seconds: float = 0.01) -> None:
+        self.batches: list[list[str]] = []
+        self.bad = bad or set()
+        self.seconds = seconds
+        self.pool = ThreadPoolExecutor(max_workers=1)
+
+    def start(self, jobs: Sequence[AcceptJob], done: Callable[[Outcome], None]) -> None:
+        loop = asyncio.get_running_loop()
+        self.batches.append([j.activity_id for j in jobs])
+
+        def run() -> None:
+            time.sleep(self.seconds)
+            outcome: Outcome
+            if self.bad & {j.activity_id for j in jobs}:
+                outcome = StorageUnavailable("database error: bad job data")
+                outcome.__cause__ = ValueError("bad job data")
+            else:
+                outcome = [(j.answer, True) for j in jobs]
+            loop.call_soon_threadsafe(done, outcome)
+
+        self.pool.submit(run)
+
+
+async def test_a_threaded_backend_shares_transactions_and_isolates_a_bad_job() -> None:
+    rec = ThreadedRecorder(bad={"a7"})
+    commits = GroupCommit(start=rec.start)
+    results = await asyncio.gather(
+        *(commits.submit(job(n)) for n in range(40)), return_exceptions=True
+    )
+    assert [n for n, r in enumerate(results) if isinstance(r, BaseException)] == [7]
+    assert all(r[0].body["n"] == n for n, r in enumerate(results) if n != 7)  # type: ignore[index]
+    everyone = [f"a{n}" for n in range(40)]
+    # All in one transaction; it failed, so each was tried alone, in order, and only a7 failed.
+    assert rec.batches == [everyone, *([a] for a in everyone)]
+    await commits.stop(1.0)
+    rec.pool.shutdown()
+
+
+async def test_a_backend_that_cannot_start_fails_its_contacts_with_a_reason() -> None:
+    def start(jobs: Sequence[AcceptJob], done: Callable[[Outcome], None]) -> None:
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    commits = GroupCommit(start=start)
+    with pytest.raises(StorageUnavailable, match="could not commit: cannot schedule"):
+        await commits.submit(job(1))
+    await commits.stop(1.0)
+
+
+async def test_stop_answers_a_transaction_still_running_after_the_grace_and_ignores_it_later() -> (
+    None
+):
+    rec = ThreadedRecorder(seconds=0.5)
+    commits = GroupCommit(start=rec.start)
+    waiting = asyncio.create_task(commits.submit(job(1)))
+    await asyncio.sleep(0.05)  # in the thread now
+    await commits.stop(0.1)
+    with pytest.raises(StorageUnavailable, match="closing"):
+        await waiting
+    await asyncio.sleep(0.6)  # the thread reports after all: nothing breaks, nothing starts
+    assert rec.batches == [["a1"]]
+    rec.pool.shutdown()
+
+
+def test_a_group_commit_takes_exactly_one_kind_of_backend() -> None:
+    async def both() -> None:
+        with pytest.raises(TypeError):
+            GroupCommit()
+        with pytest.raises(TypeError):
+            GroupCommit(Recorder().commit, start=ThreadedRecorder().start)
+
+    asyncio.run(both())
