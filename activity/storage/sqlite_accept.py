@@ -104,14 +104,7 @@ def run(db: sqlite3.Connection, batch: Prepared) -> list[Result]:
 def _accepts(fresh: list[AcceptJob]) -> Statement:
     values: list[Any] = []
     for j in fresh:
-        values += (
-            j.activity_id,
-            j.definition_instance_id,
-            j.answer.status,
-            rows.dump_body(j.answer.body),
-            j.now,
-            j.mid,
-        )
+        values += _execution_values(j)
         values += rows.item_values(j.items[0]) if j.items else _NO_ITEM
     return ACCEPTS_INSERT + ", ".join([_ACCEPTS_ROW] * len(fresh)), values
 
@@ -119,18 +112,20 @@ def _accepts(fresh: list[AcceptJob]) -> Statement:
 _NO_ITEM = (None,) * len(rows.OUTBOX_INSERT_FIELDS)
 
 
+def _execution_values(j: AcceptJob) -> tuple[Any, ...]:
+    """The answer's columns, in _EXECUTION_INSERT's order (also the accepts view's first six)."""
+    return (
+        j.activity_id,
+        j.definition_instance_id,
+        j.answer.status,
+        rows.dump_body(j.answer.body),
+        j.now,
+        j.mid,
+    )
+
+
 def _inserts(fresh: list[AcceptJob]) -> list[Statement]:
-    executions = [
-        (
-            j.activity_id,
-            j.definition_instance_id,
-            j.answer.status,
-            rows.dump_body(j.answer.body),
-            j.now,
-            j.mid,
-        )
-        for j in fresh
-    ]
+    executions = [_execution_values(j) for j in fresh]
     items = [(*rows.item_values(item), j.now, j.now, j.now) for j in fresh for item in j.items]
     return [
         *_multi_row(_EXECUTION_INSERT, _EXECUTION_ROW, executions),
