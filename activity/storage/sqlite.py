@@ -86,7 +86,7 @@ class SQLiteStore(
         try:
             return await self._run(self._transaction, fn)
         except sqlite3.Error as exc:
-            raise StorageUnavailable(f"database error: {exc}") from exc
+            raise _unavailable(exc) from exc
 
     async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         def run() -> list[sqlite3.Row]:
@@ -95,7 +95,7 @@ class SQLiteStore(
         try:
             return await self._run(run)
         except sqlite3.Error as exc:
-            raise StorageUnavailable(f"database error: {exc}") from exc
+            raise _unavailable(exc) from exc
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -195,14 +195,18 @@ class SQLiteStore(
                     found = self._transaction(lambda db: sqlite_accept.run(db, batch))
                 outcome = found
             except sqlite3.Error as exc:
-                outcome = StorageUnavailable(f"database error: {exc}")
-                outcome.__cause__ = exc
+                outcome = _unavailable(exc)
+                outcome.__cause__ = exc  # what GroupCommit judges: one contact's, or systemic
             except Exception as exc:  # the waiting contacts must hear about anything
                 outcome = exc
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
                 loop.call_soon_threadsafe(done, outcome)
 
         executor.submit(run)
+
+
+def _unavailable(exc: sqlite3.Error) -> StorageUnavailable:
+    return StorageUnavailable(f"database error: {exc}")
 
 
 __all__ = ["SENT", "SQLiteStore"]
