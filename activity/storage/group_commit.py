@@ -91,10 +91,7 @@ class GroupCommit:
             raise StorageUnavailable("database is closing")
         fut: asyncio.Future[Result] = self._loop.create_future()
         self._pending.append((job, fut))
-        if self._in_flight is None and not self._kick_scheduled:
-            # At the end of this step of the loop, so contacts arriving together share it.
-            self._kick_scheduled = True
-            self._loop.call_soon(self._kick)
+        self._schedule_kick()
         return await fut
 
     async def stop(self, grace: float) -> None:
@@ -102,9 +99,7 @@ class GroupCommit:
         self._closing = True
         if self._in_flight is not None or self._pending or self._alone:
             self._idle.clear()
-            if self._in_flight is None and not self._kick_scheduled:
-                self._kick_scheduled = True
-                self._loop.call_soon(self._kick)
+            self._schedule_kick()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), grace)
         self._stopped = True
@@ -117,6 +112,13 @@ class GroupCommit:
         self._in_flight, self._pending = None, []
         self._alone.clear()
         self._idle.set()
+
+    def _schedule_kick(self) -> None:
+        """Start a transaction at the end of this step of the loop (so contacts arriving
+        together share it), unless one is running: its end starts the next."""
+        if self._in_flight is None and not self._kick_scheduled:
+            self._kick_scheduled = True
+            self._loop.call_soon(self._kick)
 
     def _kick(self) -> None:
         self._kick_scheduled = False
