@@ -11,6 +11,7 @@ from typing import Any
 from activity.admin.settings_service import Actor, SettingsService
 from activity.config import Settings
 from activity.crypto import keyring_for
+from activity.rokt.webhook_urls import WebhookUrls
 from activity.sfmc.connections import ConnectionService
 from activity.storage.factory import store_for
 
@@ -60,17 +61,12 @@ async def run(
                 print(f"no settings for MID {args.mid}", file=sys.stderr)
                 return 1
         elif action == "webhook-url":
-            from activity.rokt.webhook_urls import WebhookUrls
-
-            urls = WebhookUrls(
-                store,
-                keyring_for(settings.database_url, settings.encryption_keys),
-                settings.public_base,
-            )
+            urls = WebhookUrls(store, keyring, settings.public_base)
             print(await urls.url_for(args.mid, rotate=bool(args.rotate)))
         elif action == "rotate-key":
             changed = await service.rotate_keys()
             changed += await ConnectionService(store, keyring, settings).rotate_keys()
+            changed += await WebhookUrls(store, keyring, settings.public_base).rotate_keys()
             print(f"re-encrypted {changed} stored secret(s) under the first key")
         return 0
     finally:

@@ -59,6 +59,16 @@ class WebhookUrls:
         self._known.clear()  # the old token: unknown from now on
         return self.url_of(token)
 
+    async def rotate_keys(self) -> int:
+        """Re-encrypt every stored token under the keyring's first key, so the settings page
+        can still show the URL once the old key is dropped; the URLs themselves stay."""
+        changed = 0
+        for endpoint in await self._store.inbox.list_endpoints():
+            new = self._keyring.rotate(endpoint.token_enc)
+            if await self._store.inbox.reencrypt_endpoint(endpoint.mid, endpoint.token_enc, new):
+                changed += 1
+        return changed
+
     async def mid_for(self, token: str) -> str | None:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             return None

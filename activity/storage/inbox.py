@@ -93,6 +93,12 @@ class Inbox(Protocol):
 
     async def mid_for_token(self, token_hash: str) -> str | None: ...
 
+    async def list_endpoints(self) -> list[WebhookEndpoint]: ...
+
+    async def reencrypt_endpoint(self, mid: str, old: bytes, new: bytes) -> bool:
+        """Replace the token's ciphertext if it is still `old` (a URL rotated meanwhile keeps
+        its new token); True when changed."""
+
     # Intake.
     async def accept(self, webhook: NewWebhook, now: float) -> bool:
         """Store durably unless (mid, webhook_id) was seen; True when new."""

@@ -100,6 +100,18 @@ class PostgresInbox:
         )
         return str(found[0]["mid"]) if found else None
 
+    async def list_endpoints(self) -> list[WebhookEndpoint]:
+        found = await self._fetch("SELECT * FROM webhook_endpoints ORDER BY mid")
+        return [endpoint_from_row(r) for r in found]
+
+    async def reencrypt_endpoint(self, mid: str, old: bytes, new: bytes) -> bool:
+        found = await self._fetch(
+            "UPDATE webhook_endpoints SET token_enc = $1 WHERE mid = $2 AND token_enc = $3 "
+            "RETURNING 1",
+            new, mid, old,
+        )  # fmt: skip
+        return bool(found)
+
     # --- intake ----------------------------------------------------------------------------
 
     async def accept(self, webhook: NewWebhook, now: float) -> bool:

@@ -73,6 +73,20 @@ class SQLiteInbox:
         )
         return str(found[0]["mid"]) if found else None
 
+    async def list_endpoints(self) -> list[WebhookEndpoint]:
+        found = await self._query("SELECT * FROM webhook_endpoints ORDER BY mid")
+        return [endpoint_from_row(r) for r in found]
+
+    async def reencrypt_endpoint(self, mid: str, old: bytes, new: bytes) -> bool:
+        def run(db: sqlite3.Connection) -> bool:
+            changed = db.execute(
+                "UPDATE webhook_endpoints SET token_enc = ? WHERE mid = ? AND token_enc = ?",
+                (new, mid, old),
+            )
+            return changed.rowcount > 0
+
+        return await self._tx(run)
+
     # --- intake ----------------------------------------------------------------------------
 
     async def accept(self, webhook: NewWebhook, now: float) -> bool:

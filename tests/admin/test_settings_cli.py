@@ -180,6 +180,19 @@ def test_webhook_url_is_made_once_and_rotated(db: Path) -> None:
     assert rotated.stdout.strip() not in ("", url)
 
 
+def test_rotate_key_re_encrypts_webhook_urls_so_the_old_key_can_go(db: Path) -> None:
+    env = {"ACTIVITY_PUBLIC_URL": "https://activity.example.com"}
+    made = run(db, K1, "webhook-url", "--mid", "100", **env)
+    assert made.returncode == 0, made.stderr
+    rotated = run(db, f"{K2},{K1}", "rotate-key")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "re-encrypted 3 stored secret(s)" in rotated.stdout  # two client secrets, one URL
+    assert made.stdout.strip().rsplit("/", 1)[1] not in rotated.stdout + rotated.stderr
+    shown = run(db, K2, "webhook-url", "--mid", "100", **env)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == made.stdout  # the same URL, shown under the new key alone
+
+
 def test_rotate_key_re_encrypts_marketing_cloud_connections_too(db: Path) -> None:
     refresh = "cli-refresh-token-7b21e0"
     with sqlite3.connect(db) as conn:
