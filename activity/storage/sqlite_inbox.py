@@ -74,7 +74,7 @@ class SQLiteInbox:
         return str(found[0]["mid"]) if found else None
 
     async def list_endpoints(self) -> list[WebhookEndpoint]:
-        found = await self._query("SELECT * FROM webhook_endpoints ORDER BY mid")
+        found = await self._query("SELECT * FROM webhook_endpoints ORDER BY mid", ())
         return [endpoint_from_row(r) for r in found]
 
     async def reencrypt_endpoint(self, mid: str, old: bytes, new: bytes) -> bool:
@@ -85,7 +85,7 @@ class SQLiteInbox:
             )
             return changed.rowcount > 0
 
-        return await self._tx(run)
+        return bool(await self._tx(run))
 
     # --- intake ----------------------------------------------------------------------------
 
