@@ -32,7 +32,11 @@ class SQLiteOutboxMixin(SQLiteAccess):
             return str(found)
 
         found = json.loads(await self._tx(run))
-        return rows.items_from_rows(dict(zip(CLAIMED_COLUMNS, r, strict=True)) for r in found)
+        if not found:
+            return []
+        *first, claimed = found
+        shared = dict(zip(SHARED_COLUMNS, first, strict=True))
+        return rows.items_from_rows(_claimed_row(r, shared) for r in claimed)
 
     async def _update(
         self,
@@ -160,10 +164,24 @@ CLAIMED_COLUMNS = (
     "id", *rows.OUTBOX_INSERT_FIELDS,
     "state", "attempts", "created_at", "next_attempt_at", "last_error", "maybe_sent_at",
 )  # fmt: skip
+# Columns the items of one batch mostly share (one event, one journey): each row carries them
+# only where they differ from the batch's first item, whose values come once. Building and
+# parsing the same 300-character payload 500 times cost as much as the claim's UPDATE.
+SHARED_COLUMNS = (
+    "mid", "account_code", "action", "batch_key", "payload", "event_id", "journey_id",
+    "activity_id",
+)  # fmt: skip
+_CLAIMED_VALUES = ", ".join(
+    f"NULLIF(o.{c}, f.{c})" if c in SHARED_COLUMNS else f"o.{c}" for c in CLAIMED_COLUMNS
+)
 
+# One JSON array: the first item's shared columns, then every claimed row.
 CLAIMED = f"""
-SELECT json_group_array(json_array({", ".join(CLAIMED_COLUMNS)}))
-FROM outbox WHERE id IN (SELECT value FROM json_each(?))
+SELECT json_array({", ".join(f"f.{c}" for c in SHARED_COLUMNS)},
+                  json_group_array(json_array({_CLAIMED_VALUES})))
+FROM (SELECT * FROM outbox WHERE id = (SELECT MIN(value) FROM json_each(?1))) AS f,
+     outbox AS o
+WHERE o.id IN (SELECT value FROM json_each(?1))
 """
 
 PRUNE_EXECUTIONS = (
@@ -175,6 +193,14 @@ PRUNE_OUTBOX = (
     "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
     "WHERE state IN ('sent', 'dead') AND updated_at < ? LIMIT ?)"
 )
+
+
+def _claimed_row(values: list[Any], shared: dict[str, Any]) -> dict[str, Any]:
+    row = dict(zip(CLAIMED_COLUMNS, values, strict=True))
+    for name, value in shared.items():
+        if row[name] is None:  # the shared columns are NOT NULL: None means "as the first"
+            row[name] = value
+    return row
 
 
 def _marks(values: Sequence[Any]) -> str:
