@@ -144,7 +144,7 @@ def banner(env: dict[str, str], folder: Path, fake_rokt: bool) -> str:
         "",
         "Development service is up (Ctrl-C stops everything):",
         f"  service            {url}   (config.json: {url}/config.json)",
-        f"  fake Rokt          {rokt}   (what it received: {rokt}/_fake/requests)"
+        f"  fake Rokt          {rokt}   (what it received: {rokt}/__fake/requests)"
         if fake_rokt
         else f"  Rokt               {rokt}   (ROKT_API_URL from your environment)",
         f"  fake Marketing Cloud {env['SFMC_AUTH_URL']}",
@@ -158,7 +158,7 @@ def banner(env: dict[str, str], folder: Path, fake_rokt: bool) -> str:
         f"Send one contact through execute (business unit {DEV_MID}):",
         f"  curl -s -X POST --data-binary @{folder / 'execute.jwt'} {url}/execute",
         f"  then {url}/settings/deliveries shows it sent"
-        + (f", and {rokt}/_fake/requests shows the call" if fake_rokt else ""),
+        + (f", and {rokt}/__fake/requests shows the call" if fake_rokt else ""),
         f"Metrics: curl -H 'Authorization: Bearer {env['ACTIVITY_METRICS_TOKEN']}' {url}/metrics",
         "",
     ]
@@ -188,7 +188,7 @@ def run(ports: dict[str, int], folder: Path) -> int:
     with _running(procs):
         if fake_rokt:
             procs.append(_child(["fake-rokt", "--port", str(ports["rokt"])], env))
-            _wait_http(f"{env['ROKT_API_URL']}/_fake/requests", procs[-1])
+            _wait_http(f"{env['ROKT_API_URL']}/__fake/requests", procs[-1])
         procs.append(_child(["fake-sfmc", "--port", str(ports["sfmc"])], env))
         _wait_http(f"{env['SFMC_AUTH_URL']}/__fake/requests", procs[-1])
         if fake_rokt:

@@ -75,7 +75,7 @@ async def test_make_dev_takes_a_newcomer_to_settings_and_a_delivered_event(
         service = f"http://localhost:{ports[0]}"
         rokt = f"http://127.0.0.1:{ports[1]}"
         assert f"{service}/sso/login" in banner and DEV_SECRET in banner
-        assert f"{rokt}/_fake/requests" in banner
+        assert f"{rokt}/__fake/requests" in banner
         assert (tmp_path / "dev" / "activity.db").exists()
         assert not (tmp_path / "activity.db").exists()
 
@@ -102,7 +102,7 @@ async def test_make_dev_takes_a_newcomer_to_settings_and_a_delivered_event(
                 assert (await resp.json())["roktStatus"] == "queued"
             deadline = time.monotonic() + 30
             while True:
-                async with http.get(f"{rokt}/_fake/requests") as resp:
+                async with http.get(f"{rokt}/__fake/requests") as resp:
                     seen = (await resp.json())["requests"]
                 if any(r["endpoint"] == "create" and r["status"] == 202 for r in seen):
                     break

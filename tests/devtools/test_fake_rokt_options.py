@@ -48,9 +48,9 @@ async def test_standalone_fake_records_to_a_file_and_over_http_and_counts_duplic
                 async with http.post(path, json=body, headers=auth) as resp:
                     statuses.append(resp.status)
             assert statuses == [202, 202, 404]  # "other" is not the client's account
-            async with http.get(f"{url}/_fake/duplicates") as resp:
+            async with http.get(f"{url}/__fake/duplicates") as resp:
                 assert (await resp.json())["duplicates"] == 1
-            async with http.get(f"{url}/_fake/requests") as resp:
+            async with http.get(f"{url}/__fake/requests") as resp:
                 over_http = (await resp.json())["requests"]
     finally:
         proc.terminate()

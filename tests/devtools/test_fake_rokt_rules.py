@@ -185,16 +185,19 @@ async def test_duplicates_are_counted_and_readable_over_http(
     subs = [str(uuid.uuid4()) for _ in range(3)]
     assert (await create(http, url, token, rokt_event(), *subs))[0] == 202
     assert (await create(http, url, token, rokt_event(), subs[0], subs[2]))[0] == 202
-    async with http.get(f"{url}/_fake/duplicates") as resp:
+    async with http.get(f"{url}/__fake/duplicates") as resp:
         body = await resp.json()
     assert body["duplicates"] == 2 == fake.duplicates()
     assert {a["subscriptionId"] for a in body["attachments"]} == {subs[0], subs[2]}
-    async with http.get(f"{url}/_fake/requests?since=1") as resp:
+    async with http.get(f"{url}/__fake/requests?since=1") as resp:
         listed = await resp.json()
     assert listed["total"] == 3
     assert [r["endpoint"] for r in listed["requests"]] == ["create", "create"]
     assert listed["requests"][0]["index"] == 1
     assert "csecret" not in str(listed)
+    for path in ("duplicates", "requests?since=1"):  # the earlier spelling answers the same
+        async with http.get(f"{url}/__fake/{path}") as new, http.get(f"{url}/_fake/{path}") as old:
+            assert old.status == 200 and await old.json() == await new.json()
 
 
 async def test_subscription_lists_events_only_after_rokts_processing(

@@ -1,10 +1,11 @@
 """What the fake Rokt received, readable over HTTP (not part of Rokt's API).
 
-`GET /_fake/requests?since=N` lists recorded requests from index N on (secrets never appear:
-the token endpoint records the grant type and client ID only). `GET /_fake/duplicates` counts
+`GET /__fake/requests?since=N` lists recorded requests from index N on (secrets never appear:
+the token endpoint records the grant type and client ID only). `GET /__fake/duplicates` counts
 events attached twice to one subscription, so an exactly-once check against the standalone
-`rokt-activity fake-rokt` can fail. With `--record FILE` the same records are appended to a
-JSON-lines file as they arrive, so they outlive the process.
+`rokt-activity fake-rokt` can fail. Both also answer under `/_fake/`, their earlier spelling.
+With `--record FILE` the same records are appended to a JSON-lines file as they arrive, so
+they outlive the process.
 """
 
 from __future__ import annotations
@@ -49,5 +50,8 @@ def add_inspection_routes(app: web.Application, fake_of: Callable[[web.Request],
             }
         )
 
-    app.router.add_get("/_fake/requests", requests)
-    app.router.add_get("/_fake/duplicates", duplicates)
+    # Under the prefix of the fake's other control routes (and the fake Marketing Cloud's);
+    # the single-underscore spelling of earlier versions still answers, for existing scripts.
+    for prefix in ("/__fake", "/_fake"):
+        app.router.add_get(f"{prefix}/requests", requests)
+        app.router.add_get(f"{prefix}/duplicates", duplicates)

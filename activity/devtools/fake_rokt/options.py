@@ -26,7 +26,7 @@ def add_fidelity_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="append every request received to FILE as JSON lines (also readable over HTTP "
-        "at /_fake/requests)",
+        "at /__fake/requests)",
     )
     parser.add_argument(
         "--replay",
