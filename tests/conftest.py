@@ -12,6 +12,7 @@ from activity.config import Settings
 from activity.devtools.fake_rokt import FakeRokt, start_fake_rokt
 from activity.devtools.fake_sfmc import FakeSfmc, start_fake_sfmc
 from activity.devtools.jb import test_settings
+from activity.storage.sqlite import SQLiteStore
 
 ClientFactory = Callable[..., Awaitable[TestClient]]
 
@@ -37,6 +38,22 @@ async def sfmc() -> AsyncIterator[tuple[FakeSfmc, str]]:
     fake, url, runner = await start_fake_sfmc(client_id="sfmc-cid", client_secret="sfmc-csecret")
     yield fake, url
     await runner.cleanup()
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    """An open, empty SQLite store in the test's own directory."""
+    backend = SQLiteStore(tmp_path / "activity.db")
+    await backend.open()
+    yield backend
+    await backend.close()
+
+
+@pytest.fixture
+def store(sqlite_store: SQLiteStore) -> SQLiteStore:
+    """The store of tests that need one, SQLite; tests/storage runs its contract tests on every
+    backend with its own `store`."""
+    return sqlite_store
 
 
 @pytest.fixture

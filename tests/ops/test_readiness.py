@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from activity.ops.readiness import FAILED_WRITE_MEMORY_SECONDS, Readiness
 from activity.storage.sqlite import SQLiteStore
 from tests.clock import Clock
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    backend = SQLiteStore(tmp_path / "activity.db")
-    await backend.open()
-    yield backend
-    await backend.close()
 
 
 async def test_a_failed_write_is_remembered_until_a_write_succeeds_or_time_passes(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -16,14 +14,6 @@ from activity.storage.models import DEAD, QUEUED, SENT, Answer, NewItem, OutboxI
 from activity.storage.sqlite import SQLiteStore
 
 NOW = 1_900_000_000.0
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    backend = SQLiteStore(tmp_path / "activity.db")
-    await backend.open()
-    yield backend
-    await backend.close()
 
 
 async def claimed(store: SQLiteStore, n: int) -> list[OutboxItem]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from cryptography.fernet import Fernet
 
@@ -15,14 +12,6 @@ from activity.storage.sqlite import SQLiteStore
 
 BASE = "https://activity.example.com"
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    backend = SQLiteStore(tmp_path / "activity.db")
-    await backend.open()
-    yield backend
-    await backend.close()
 
 
 def token_of(url: str) -> str:

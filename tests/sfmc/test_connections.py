@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +22,6 @@ from activity.storage.sqlite import SQLiteStore
 from tests.devtools.test_fake_sfmc import REDIRECT, authorize
 
 CID, SECRET = "sfmc-cid", "sfmc-csecret"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    store = SQLiteStore(tmp_path / "a.db")
-    await store.open()
-    yield store
-    await store.close()
 
 
 @pytest.fixture
@@ -87,7 +78,7 @@ async def test_sign_in_stores_the_refresh_token_encrypted(
     )
     # Nowhere in the database file in plain text either.
     await store.close()
-    files = await asyncio.to_thread(lambda: [p.read_bytes() for p in tmp_path.glob("a.db*")])
+    files = await asyncio.to_thread(lambda: [p.read_bytes() for p in tmp_path.glob("activity.db*")])
     assert files and all(tokens.refresh_token.encode() not in data for data in files)
 
 

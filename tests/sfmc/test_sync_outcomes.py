@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
-
-import pytest
 
 from activity.rokt.retry import MAX_ATTEMPTS
 from activity.sfmc.sync_outcomes import GAVE_UP, SyncOutcomes
@@ -27,14 +23,6 @@ class Settler(SyncOutcomes):
         self._metrics = None
         self._log = logging.getLogger(__name__)
         self.rows_synced = 0
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    backend = SQLiteStore(tmp_path / "a.db")
-    await backend.open()
-    yield backend
-    await backend.close()
 
 
 async def claimed(store: SQLiteStore, n: int) -> list[InboxItem]:

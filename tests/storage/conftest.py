@@ -8,16 +8,7 @@ from pathlib import Path
 import pytest
 
 from activity.storage.base import Store
-from activity.storage.sqlite import SQLiteStore
 from tests.backends import BACKENDS, open_store
-
-
-@pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    backend = SQLiteStore(tmp_path / "activity.db")
-    await backend.open()
-    yield backend
-    await backend.close()
 
 
 @pytest.fixture(params=BACKENDS)
