@@ -13,6 +13,7 @@ from aiohttp import web
 
 from activity.admin.sessions import setup_sessions
 from activity.admin.settings_service import SettingsService
+from activity.admin.sso_oauth import SIGN_IN_BURST, SIGN_INS_PER_SECOND
 from activity.appkeys import (
     ASSET_VERSION,
     CALENDAR_EVENTS,
@@ -26,6 +27,7 @@ from activity.appkeys import (
     SETTINGS,
     SETTINGS_SERVICE,
     SFMC_TOKENS,
+    SIGN_INS,
     STORE,
     SYNC_WORKER,
     TOKENS,
@@ -40,6 +42,7 @@ from activity.journey.execution import Executor
 from activity.ops.bodies import BODY_READS, WEBHOOK_MAX_BODY_BYTES, SlowReads
 from activity.ops.metrics import Metrics
 from activity.ops.middlewares import all_middlewares
+from activity.ops.rate import TokenBucket
 from activity.ops.readiness import Readiness
 from activity.rokt.webhook_intake import WebhookIntake
 from activity.rokt.webhook_urls import WebhookUrls
@@ -176,6 +179,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[BODY_READS] = SlowReads()
     app[READINESS] = Readiness(settings.readiness_probe_seconds)
+    app[SIGN_INS] = TokenBucket(SIGN_INS_PER_SECOND, SIGN_IN_BURST)
     app[ASSET_VERSION] = asset_version()
     app.cleanup_ctx.extend([_database, _http_client, _delivery, _subscriptions, _sync, _retention])
     setup_sessions(app, settings)

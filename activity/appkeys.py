@@ -8,6 +8,7 @@ from aiohttp import ClientSession, web
 
 from activity.config import Settings
 from activity.crypto import Keyring
+from activity.ops.rate import TokenBucket
 from activity.storage.base import Store
 
 if TYPE_CHECKING:
@@ -43,3 +44,5 @@ SFMC_TOKENS: web.AppKey[SfmcTokens] = web.AppKey("sfmc_tokens")
 SYNC_WORKER: web.AppKey[SyncWorker] = web.AppKey("sync_worker")
 JOURNEY_NAMER: web.AppKey[JourneyNamer] = web.AppKey("journey_namer")
 ASSET_VERSION = web.AppKey("asset_version", str)
+# Sign-ins started or finished per process: each writes to the database (sso_oauth.py).
+SIGN_INS = web.AppKey("sign_ins", TokenBucket)

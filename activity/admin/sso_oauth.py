@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import secrets
 import time
 from urllib.parse import urlencode
@@ -19,7 +20,7 @@ from aiohttp import web
 
 from activity.admin import sessions, sso_handoff
 from activity.admin.sso import render_page, safe_next, session_lifetime
-from activity.appkeys import CONNECTIONS, HTTP, SETTINGS, STORE, SYNC_WORKER
+from activity.appkeys import CONNECTIONS, HTTP, SETTINGS, SIGN_INS, STORE, SYNC_WORKER
 from activity.errors import SfmcError, SfmcGrantRefused, SfmcUnavailable
 from activity.sfmc import oauth
 from activity.storage.models import SSO_SOURCE, SsoState
@@ -30,6 +31,10 @@ STATE_COOKIE = "rokt_activity_sso"
 STATE_COOKIE_PATH = "/sso/"
 STATE_TTL_SECONDS = 600
 MAX_PARAM = 2048
+# Sign-in steps (login and callback) per second and process, and the burst above it: far more
+# than people signing in, far less than what would keep the database from executes.
+SIGN_INS_PER_SECOND = 10.0
+SIGN_IN_BURST = 50
 
 DENIED = {
     "access_denied": "You, or Marketing Cloud on your behalf, declined to let this app sign "
@@ -50,6 +55,19 @@ def _failure(
         "lifetime": session_lifetime(settings.session_max_age_seconds),
     }
     return render_page(request, "sso_failed.html", context, status=status)
+
+
+def _too_many(request: web.Request) -> web.Response | None:
+    """A page asking to wait when sign-ins come faster than anyone signs in: each one writes to
+    the database, which a flood of them would keep from Journey Builder's contacts."""
+    wait = request.app[SIGN_INS].take()
+    if not wait:
+        return None
+    log.warning("sso sign-in throttled", extra={"reason": "too_many"})
+    why = "Too many sign-ins are under way on this service right now. Try again in a moment."
+    response = _failure(request, "Please wait", why, status=429)
+    response.headers["Retry-After"] = str(math.ceil(wait))
+    return response
 
 
 def _param(request: web.Request, name: str) -> str:
@@ -76,6 +94,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     frame = request.query.get("frame", "")
     if sso_handoff.FRAME_HASH.match(frame):
         next_path = sso_handoff.handoff_path(frame, next_path)
+    if (busy := _too_many(request)) is not None:
+        return busy
     state, browser = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = time.time()
     await request.app[STORE].put_sso_state(
@@ -140,6 +160,8 @@ async def callback(request: web.Request) -> web.StreamResponse:
     sessions.set_cookie_later(
         request, sessions.cookie_header(STATE_COOKIE, "", max_age=0, path=STATE_COOKIE_PATH)
     )
+    if (busy := _too_many(request)) is not None:
+        return busy
     taken = await _take_state(request)  # first, so an error= answer uses up its state too
     error = _param(request, "error")
     if error:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -15,12 +17,20 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from activity import create_app
 from activity.admin.sessions import COOKIE_NAME
-from activity.admin.sso_oauth import STATE_COOKIE, safe_next
+from activity.admin.sso_oauth import (
+    SIGN_IN_BURST,
+    SIGN_INS_PER_SECOND,
+    STATE_COOKIE,
+    safe_next,
+)
+from activity.appkeys import SIGN_INS
 from activity.config import Settings
 from activity.crypto import Keyring
 from activity.devtools.fake_sfmc import BusinessUnit, Failure, FakeSfmc
 from activity.devtools.jb import test_settings
+from activity.ops.rate import TokenBucket
 from tests.admin_support import ClientFactory, ServerFactory, admin_client, csrf_from
+from tests.clock import Clock
 
 MID_A, MID_B = "100000001", "100000002"
 
@@ -491,3 +501,26 @@ async def test_marketing_cloud_answering_garbage_is_a_clear_page_and_no_session(
     assert "Marketing Cloud" in await resp.text()
     assert not any(c.startswith(f"{COOKIE_NAME}=") for c in resp.headers.getall("Set-Cookie"))
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+async def test_a_flood_of_sign_ins_is_slowed_before_it_reaches_the_database(
+    aiohttp_client: ClientFactory, sso_settings: Settings
+) -> None:
+    app = create_app(sso_settings)
+    clock = Clock()
+    app[SIGN_INS] = TokenBucket(SIGN_INS_PER_SECOND, SIGN_IN_BURST, clock=clock)
+    client = await aiohttp_client(app)
+    logins = [await client.get("/sso/login", allow_redirects=False) for _ in range(SIGN_IN_BURST)]
+    assert {r.status for r in logins} == {302}
+    refused = await client.get("/sso/login", allow_redirects=False)
+    assert refused.status == 429
+    assert refused.headers["Retry-After"] == "1"
+    assert "Try again in a moment" in await refused.text()
+    callback = await client.get("/sso/callback?state=s&code=c", allow_redirects=False)
+    assert callback.status == 429
+    database = sso_settings.database_url.removeprefix("sqlite:///")
+    with closing(sqlite3.connect(database)) as db:
+        (states,) = db.execute("SELECT COUNT(*) FROM sso_states").fetchone()
+    assert states == SIGN_IN_BURST  # one per sign-in let through, none for the refused
+    clock.now += 1 / SIGN_INS_PER_SECOND
+    assert (await client.get("/sso/login", allow_redirects=False)).status == 302
