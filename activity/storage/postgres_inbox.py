@@ -94,12 +94,6 @@ class PostgresInbox:
         found = await self._fetch("SELECT * FROM webhook_endpoints WHERE mid = $1", mid)
         return endpoint_from_row(found[0]) if found else None
 
-    async def mid_for_token(self, token_hash: str) -> str | None:
-        found = await self._fetch(
-            "SELECT mid FROM webhook_endpoints WHERE token_hash = $1", token_hash
-        )
-        return str(found[0]["mid"]) if found else None
-
     async def list_endpoints(self) -> list[WebhookEndpoint]:
         found = await self._fetch("SELECT * FROM webhook_endpoints ORDER BY mid")
         return [endpoint_from_row(r) for r in found]

@@ -137,8 +137,7 @@ async def test_concurrent_merges_lose_nothing(store: Store) -> None:
 async def test_endpoints_and_event_activity(store: Store) -> None:
     await store.inbox.put_endpoint(WebhookEndpoint("100", "h1", b"enc1", 1.0))
     await store.inbox.put_endpoint(WebhookEndpoint("100", "h2", b"enc2", 2.0))
-    assert await store.inbox.mid_for_token("h2") == "100"
-    assert await store.inbox.mid_for_token("h1") is None  # rotated away
+    assert [(e.token_hash, e.mid) for e in await store.inbox.list_endpoints()] == [("h2", "100")]
     assert (await store.inbox.get_endpoint("100")) == WebhookEndpoint("100", "h2", b"enc2", 2.0)
     await store.inbox.put_endpoint(WebhookEndpoint("050", "h3", b"enc3", 3.0))
     assert [e.mid for e in await store.inbox.list_endpoints()] == ["050", "100"]
@@ -146,7 +145,7 @@ async def test_endpoints_and_event_activity(store: Store) -> None:
     assert not await store.inbox.reencrypt_endpoint("100", b"enc1", b"new")
     assert await store.inbox.reencrypt_endpoint("100", b"enc2", b"new2")
     assert (await store.inbox.get_endpoint("100")) == WebhookEndpoint("100", "h2", b"new2", 2.0)
-    assert await store.inbox.mid_for_token("h2") == "100"
+    assert {e.token_hash: e.mid for e in await store.inbox.list_endpoints()}["h2"] == "100"
     assert not await store.inbox.reencrypt_endpoint("999", b"enc2", b"x")
     for n, sub in enumerate(["s1", "s2", "s2"]):
         assert await store.inbox.record_event(
