@@ -111,6 +111,8 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
         lease_seconds=settings.delivery_lease_seconds,
         poll_seconds=settings.delivery_poll_seconds,
         round_interval_seconds=settings.delivery_round_interval_seconds,
+        visibility_wait_seconds=settings.rokt_visibility_wait_seconds,
+        recheck_seconds=settings.rokt_recheck_seconds,
     )
     app[WORKER] = worker
     if app[SETTINGS].run_delivery:

@@ -281,6 +281,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, *, serving: bool = T
         metrics_token=env.get("ACTIVITY_METRICS_TOKEN", "").strip(),
         rokt_timeout_seconds=rokt_timeout,
         delivery_lease_seconds=_lease_seconds(env, rokt_timeout),
+        rokt_visibility_wait_seconds=_positive_seconds(env, "ROKT_RESEND_WAIT_SECONDS", 600.0),
+        rokt_recheck_seconds=_positive_seconds(env, "ROKT_RESEND_RECHECK_SECONDS", 120.0),
         retention_days=_positive_seconds(env, "ACTIVITY_RETENTION_DAYS", 7.0, unit="days"),
         subscribe_concurrency=subscribe_concurrency,
         subscribe_timeout_seconds=subscribe_timeout,

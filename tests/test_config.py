@@ -141,6 +141,18 @@ def test_subscribe_limits_from_env() -> None:
             settings_from_env({**BASE_ENV, name: value})
 
 
+def test_resend_timings_from_env() -> None:
+    s = settings_from_env(BASE_ENV)
+    assert (s.rokt_visibility_wait_seconds, s.rokt_recheck_seconds) == (600.0, 120.0)
+    env = {**BASE_ENV, "ROKT_RESEND_WAIT_SECONDS": "30", "ROKT_RESEND_RECHECK_SECONDS": "2.5"}
+    s = settings_from_env(env)
+    assert (s.rokt_visibility_wait_seconds, s.rokt_recheck_seconds) == (30.0, 2.5)
+    for name in ("ROKT_RESEND_WAIT_SECONDS", "ROKT_RESEND_RECHECK_SECONDS"):
+        for value in ("0", "-1", "inf", "soon"):
+            with pytest.raises(ConfigError, match=f"{name} must be a positive number"):
+                settings_from_env({**BASE_ENV, name: value})
+
+
 SFMC_ENV = {
     **BASE_ENV,
     "SFMC_CLIENT_ID": "web-app-id",
