@@ -24,6 +24,9 @@ environment (see README.md, Configuration):
   ROKT_API_URL             Rokt Calendar API base (default https://api.roktcalendar.com);
                            http://127.0.0.1:8090 for `rokt-activity fake-rokt`
   ROKT_TIMEOUT_SECONDS     seconds one Rokt call may take (default 10)
+  ROKT_RESEND_WAIT_SECONDS     a create whose try got no answer goes again once Rokt has
+                               had this long to list it (default 600)
+  ROKT_RESEND_RECHECK_SECONDS  meanwhile, how often Rokt is asked again (default 120)
   ACTIVITY_APP_KEY         the Journey Builder Activity component's Unique Key (config.json)
   ACTIVITY_METRICS_TOKEN   bearer token for GET /metrics (unset: /metrics is off)
   ACTIVITY_LOG_LEVEL       debug, info, warning or error (default info)
