@@ -34,6 +34,7 @@ pytestmark = pytest.mark.slow
 CONTACTS = 600
 QUIET = 0.15  # as in test_crash_recovery: earlier answers have reached the database
 METRICS_TOKEN = "metrics-token-for-the-multi-worker-test"
+KILL_SLACK = 5  # deliveries whose count the kill may take with it
 LEASE_SECONDS = "3"  # PostgreSQL: the killed worker's leases (host-pid owner) expire soon
 
 
@@ -178,7 +179,11 @@ async def test_a_killed_worker_is_replaced_and_every_contact_is_delivered_once(
                 scrapes = [await scrape(service.url) for _ in range(8)]
                 assert all(s == scrapes[0] for s in scrapes), scrapes
                 executes, delivered = scrapes[0]
-                assert executes >= len(queued) and delivered >= len(expected)
+                assert executes >= len(queued)
+                # The outbox and Rokt hold the truth (checked above). A counter is bumped just
+                # after its sent mark commits: a SIGKILL between the two loses those few counts,
+                # never more than the calls the victim was settling (one contact each here).
+                assert len(expected) - KILL_SLACK <= delivered
                 workers = workers_of(service)
             finally:
                 await service.stop()
