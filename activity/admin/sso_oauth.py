@@ -157,11 +157,11 @@ async def _take_state(request: web.Request) -> SsoState | web.Response:
 
 async def callback(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
+    if (busy := _too_many(request)) is not None:
+        return busy  # nothing used up: the same answer may come back once the wait is over
     sessions.set_cookie_later(
         request, sessions.cookie_header(STATE_COOKIE, "", max_age=0, path=STATE_COOKIE_PATH)
     )
-    if (busy := _too_many(request)) is not None:
-        return busy
     taken = await _take_state(request)  # first, so an error= answer uses up its state too
     error = _param(request, "error")
     if error:

@@ -518,6 +518,7 @@ async def test_a_flood_of_sign_ins_is_slowed_before_it_reaches_the_database(
     assert "Try again in a moment" in await refused.text()
     callback = await client.get("/sso/callback?state=s&code=c", allow_redirects=False)
     assert callback.status == 429
+    assert STATE_COOKIE not in callback.cookies  # the browser's state stays for the retry
     database = sso_settings.database_url.removeprefix("sqlite:///")
     with closing(sqlite3.connect(database)) as db:
         (states,) = db.execute("SELECT COUNT(*) FROM sso_states").fetchone()
