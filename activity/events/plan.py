@@ -22,6 +22,7 @@ from typing import Any
 from activity.errors import InvalidInput
 from activity.events import config, placeholders, span, subscriptions, template_cache, timezones
 from activity.events.config import EventConfig
+from activity.frozen import quick_init
 from activity.journey.inarguments import present
 from activity.rokt.api_requests import (
     CANCEL,
@@ -37,6 +38,7 @@ PLACEHOLDER_FIELDS = ("title", "description", "location", "start", "end", "timez
 SAMPLE_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 
 
+@quick_init
 @dataclass(frozen=True)
 class EventPlan:
     action: str  # create | update | remove | cancel | unsubscribe

@@ -12,6 +12,7 @@ from activity import ids as identities
 from activity.admin.settings_service import SettingsService
 from activity.errors import InvalidInput
 from activity.events import plan as events
+from activity.frozen import quick_init
 from activity.journey import inarguments
 from activity.journey.subscribing import Subscriber
 from activity.journey.text_checks import lone_surrogate
@@ -32,6 +33,7 @@ MAX_ID_LENGTH = 128
 log = logging.getLogger("activity.execute")
 
 
+@quick_init
 @dataclass(frozen=True)
 class CallIds:
     activity_id: str

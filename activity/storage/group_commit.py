@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from activity.errors import StorageUnavailable
+from activity.frozen import quick_init
 from activity.storage.models import Answer, NewItem
 
 Key = tuple[str, str]
@@ -18,6 +19,7 @@ Result = tuple[Answer, bool]
 MAX_BATCH = 256  # accepts per transaction
 
 
+@quick_init
 @dataclass(frozen=True)
 class AcceptJob:
     activity_id: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from activity.frozen import quick_init
 from activity.rokt.api_requests import canonical_json
 
 QUEUED = "queued"
@@ -64,6 +65,7 @@ class LifecycleRecord:
     calls: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class Answer:
     """What execute answered for one (activityId, definitionInstanceId)."""
@@ -72,6 +74,7 @@ class Answer:
     body: dict[str, Any]
 
 
+@quick_init
 @dataclass(frozen=True)
 class NewItem:
     """One accepted contact's delivery, as execute hands it to the outbox."""
@@ -94,6 +97,7 @@ class NewItem:
         _fill_payload_json(self)
 
 
+@quick_init
 @dataclass(frozen=True)
 class OutboxItem:
     id: int
