@@ -1,9 +1,16 @@
-"""SQLite store: WAL mode, one connection on one thread, concurrent accepts committed together."""
+"""SQLite store: WAL mode, concurrent accepts committed together on the writer's connection
+and thread; plain reads on a second, read-only connection with a thread of its own.
+
+Reads must not queue behind commits: a session cookie checked on every admin page, /readyz
+and the Deliveries page's counts are open to any caller (a cookie is checked before it is
+known to be good), and on the writer's thread a flood of them would delay execute's commits.
+WAL lets the reader see every committed write without ever blocking the writer."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -50,6 +57,8 @@ class SQLiteStore(
         self._path = path
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._reads: ThreadPoolExecutor | None = None
+        self._reader: sqlite3.Connection | None = None
         self._commits: GroupCommit | None = None
         self.inbox: Inbox = SQLiteInbox(self._tx, self._query)
 
@@ -60,6 +69,12 @@ class SQLiteStore(
             raise StorageUnavailable("database is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, fn, *args)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._reads is None or self._reader is None:
+            raise StorageUnavailable("database is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reads, fn, self._reader)
 
     def _connect(self) -> None:
         self._conn = sqlite_setup.connect(self._path)
@@ -89,11 +104,11 @@ class SQLiteStore(
             raise _unavailable(exc) from exc
 
     async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        def run() -> list[sqlite3.Row]:
-            return list(self._db.execute(sql, params))
+        def run(db: sqlite3.Connection) -> list[sqlite3.Row]:
+            return list(db.execute(sql, params))
 
         try:
-            return await self._run(run)
+            return await self._read(run)
         except sqlite3.Error as exc:
             raise _unavailable(exc) from exc
 
@@ -112,6 +127,19 @@ class SQLiteStore(
             raise StorageUnavailable(
                 f"cannot use the SQLite database {self._path}: {exc}"
             ) from None
+        # Opened once the migrations are in: the reader only ever sees the current schema.
+        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-read")
+        try:
+            self._reader = await asyncio.get_running_loop().run_in_executor(
+                self._reads, functools.partial(sqlite_setup.connect, self._path, read_only=True)
+            )
+        except (sqlite3.Error, StorageUnavailable) as exc:
+            await self.close()
+            if isinstance(exc, StorageUnavailable):
+                raise
+            raise StorageUnavailable(
+                f"cannot read the SQLite database {self._path}: {exc}"
+            ) from None
         self._commits = GroupCommit(
             start=self._start_accepts,
             systemic=sqlite_setup.systemic,
@@ -128,6 +156,12 @@ class SQLiteStore(
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        if self._reads is not None:
+            reads, self._reads = self._reads, None
+            if self._reader is not None:
+                reader, self._reader = self._reader, None
+                await asyncio.get_running_loop().run_in_executor(reads, reader.close)
+            reads.shutdown(wait=True)
 
     async def ping(self) -> None:
         await self._query("SELECT 1")

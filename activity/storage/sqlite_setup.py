@@ -27,8 +27,9 @@ class SQLiteAccess:
         async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]: ...
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """The database file, owner-only, opened in WAL mode with the pragmas the store relies on."""
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """The database file, owner-only, opened in WAL mode with the pragmas the store relies on;
+    `read_only` refuses every write on this connection (the store's reader)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         owner_only(path)
@@ -42,6 +43,8 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA foreign_keys=ON")
+    if read_only:
+        conn.execute("PRAGMA query_only=ON")
     return conn
 
 
