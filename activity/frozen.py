@@ -15,6 +15,8 @@ import dataclasses
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+# The generated __init__'s own names, unlike any field's (a field may be called `self`).
+_SELF, _VALUES = "__quick_init_self__", "__quick_init_values__"
 
 
 def quick_init(cls: type[T]) -> type[T]:
@@ -26,18 +28,23 @@ def quick_init(cls: type[T]) -> type[T]:
     signature, stores = [], []
     namespace: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if not f.init or f.kw_only or f.default_factory is not dataclasses.MISSING:
+        if (
+            not f.init
+            or f.kw_only
+            or f.default_factory is not dataclasses.MISSING
+            or f.name in (_SELF, _VALUES)
+        ):
             raise TypeError(f"{cls.__name__}.{f.name}: quick_init takes plain fields only")
         if f.default is dataclasses.MISSING:
             signature.append(f.name)
         else:
             namespace[f"_default_{f.name}"] = f.default
             signature.append(f"{f.name}=_default_{f.name}")
-        stores.append(f"    fields[{f.name!r}] = {f.name}\n")
-    post = "    self.__post_init__()\n" if hasattr(cls, "__post_init__") else ""
+        stores.append(f"    {_VALUES}[{f.name!r}] = {f.name}\n")
+    post = f"    {_SELF}.__post_init__()\n" if hasattr(cls, "__post_init__") else ""
     source = (
-        f"def __init__(self, {', '.join(signature)}):\n"
-        "    fields = self.__dict__\n"
+        f"def __init__({_SELF}, {', '.join(signature)}):\n"
+        f"    {_VALUES} = {_SELF}.__dict__\n"
         f"{''.join(stores)}{post}"
     )
     # How dataclasses builds its own __init__: the field names are the class's, never input.

@@ -33,8 +33,8 @@ class Quick:
 def test_the_signature_is_the_dataclasses_own() -> None:
     ours = inspect.signature(Quick.__init__)
     theirs = inspect.signature(Plain.__init__)
-    assert [(p.name, p.default) for p in ours.parameters.values()] == [
-        (p.name, p.default) for p in theirs.parameters.values()
+    assert [(p.name, p.default) for p in list(ours.parameters.values())[1:]] == [
+        (p.name, p.default) for p in list(theirs.parameters.values())[1:]
     ]
 
 
@@ -77,6 +77,18 @@ def test_instances_stay_frozen() -> None:
         del quick.b  # type: ignore[misc]
     assert dataclasses.replace(quick, b=5).b == 5
     assert quick.b == 1
+
+
+def test_fields_may_take_any_name() -> None:
+    @quick_init
+    @dataclass(frozen=True)
+    class Odd:
+        self: str
+        fields: str
+        values: str = "v"
+
+    odd = Odd("s", fields="f")
+    assert (odd.self, odd.fields, odd.values) == ("s", "f", "v")
 
 
 def test_post_init_still_runs() -> None:
