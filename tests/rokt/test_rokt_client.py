@@ -39,7 +39,8 @@ def metrics() -> Metrics:
 @pytest.fixture
 def client(rokt: tuple[FakeRokt, str], http: aiohttp.ClientSession, metrics: Metrics) -> RoktClient:
     _, url = rokt
-    return RoktClient(http, url, TokenCache(http, url), metrics, request_timeout=0.3)
+    # Under the fake's 1 s delays; room for a token grant on a busy CI machine.
+    return RoktClient(http, url, TokenCache(http, url), metrics, request_timeout=0.6)
 
 
 def create(*subs: str, **event: Any) -> RoktRequest:
