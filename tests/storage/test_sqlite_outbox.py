@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from dataclasses import fields, replace
 
+from activity.storage import rows
 from activity.storage.models import NewItem
 from activity.storage.sqlite import SQLiteStore
-from activity.storage.sqlite_outbox import CLAIM_IDS, CLAIMED
+from activity.storage.sqlite_outbox import CLAIM_IDS, CLAIMED, CLAIMED_COLUMNS
 from tests.storage.sqlite_helpers import QUEUED, item, migrated_memory_database
 
 NEW_ITEM_FIELDS = [f.name for f in fields(NewItem) if f.name != "payload_json"]
@@ -50,17 +51,18 @@ async def test_claimed_items_keep_their_own_values_where_a_batch_differs(
 
 def test_a_batch_sharing_one_event_reads_its_payload_once() -> None:
     db = migrated_memory_database()
-    payload = '{"eventId":"e","title":"' + "x" * 300 + '"}'
+    event = {"eventId": "e", "title": "x" * 300}
+    marks = ", ".join("?" * len(rows.OUTBOX_INSERT_FIELDS))
+    insert = (
+        f"INSERT INTO outbox ({rows.OUTBOX_INSERT_COLUMNS}, state, created_at, next_attempt_at, "
+        f"updated_at) VALUES ({marks}, 'sending', 1, 1, 1)"
+    )
     for n in range(50):
-        db.execute(
-            "INSERT INTO outbox (mid, account_code, action, batch_key, payload, subscription_ids, "
-            "event_id, journey_id, activity_id, definition_instance_id, contact_key, state, "
-            "created_at, next_attempt_at, updated_at) VALUES ('100', 'acct', 'create', 'b', ?, "
-            "?, 'e', 'j', 'a', ?, ?, 'sending', 1, 1, 1)",
-            (payload, f'["s{n}"]', f"i-{n}", f"c-{n}"),
-        )
+        new = replace(item(n), payload=event, payload_json="", journey_id="j")
+        db.execute(insert, rows.item_values(new))
     (found,) = db.execute(CLAIMED, (json.dumps(list(range(1, 51))),)).fetchone()
     assert found.count("x" * 300) == 1
-    *first, rows = json.loads(found)
-    assert first == ["100", "acct", "create", "b", payload, "e", "j", "a"]
-    assert len(rows) == 50 and {r[9] for r in rows} == {None}  # journey_id: as the first's
+    *first, claimed = json.loads(found)
+    assert first == ["100", "acct", "create", "b", new.payload_json, "e", "j", "a"]
+    journey = CLAIMED_COLUMNS.index("journey_id")
+    assert len(claimed) == 50 and {r[journey] for r in claimed} == {None}  # as the first's
