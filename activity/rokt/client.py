@@ -93,6 +93,12 @@ class RoktClient:
             aiohttp.ClientTimeout(total=request_timeout) if request_timeout is not None else None
         )
 
+    async def authorize(self, account: RoktAccount) -> None:
+        """Has a token for `account` ready (granted now unless one is cached); raises like
+        `send` when the grant fails. A grant never touches a calendar, so the worker gets one
+        before it marks items as possibly sent."""
+        await self._tokens.get(account)
+
     async def send(self, account: RoktAccount, request: RoktRequest) -> int:
         """Rokt's HTTP status once it accepted the request; raises RoktRetryable,
         RoktRejected or RoktAuthFailed otherwise."""

@@ -3,8 +3,12 @@ the whole call is not, per-subscription actions fail per subscription, calls are
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pytest
+
 from activity.devtools.jb import rokt_event
-from activity.storage.models import DEAD, SENT
+from activity.storage.models import DEAD, QUEUED, SENT
 from tests.rokt.delivery_env import Env
 
 
@@ -52,3 +56,33 @@ async def test_calls_to_rokt_are_bounded(env: Env) -> None:
     await env.worker(concurrency=3).run_once()
     assert env.fake.max_in_flight <= 3
     assert await env.states() == {SENT: 24}
+
+
+async def test_no_item_is_marked_as_possibly_sent_while_no_token_can_be_had(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A crash between a mark and its undoing would hold the items back for the whole resend
+    # wait, although a failed token grant cannot have reached a calendar.
+    marked: list[float | None] = []
+    store_mark = env.store.mark_maybe_sent
+
+    async def mark(ids: Sequence[int], at: float | None, *, owner: str | None = None) -> None:
+        marked.append(at)
+        await store_mark(ids, at, owner=owner)
+
+    monkeypatch.setattr(env.store, "mark_maybe_sent", mark)
+    await env.enqueue(3)
+    removed = await env.enqueue(2, action="remove", payload=rokt_event("winter-sale"))
+    env.fake.holders[("acme", "winter-sale")] = set(removed)
+    env.fake.token_endpoint_down = True
+    worker = env.worker()
+    await worker.run_once()
+    assert await env.states() == {QUEUED: 5}
+    assert [at for at in marked if at is not None] == []
+    assert env.fake.calls("create") == env.fake.calls("remove") == []
+    env.fake.token_endpoint_down = False
+    env.clock.now += 60
+    await worker.run_once()
+    assert await env.states() == {SENT: 5}
+    assert [at for at in marked if at is not None] != []  # marked once a token was had
+    assert env.fake.duplicates() == 0

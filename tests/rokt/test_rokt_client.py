@@ -106,6 +106,21 @@ async def test_wrong_credentials_are_auth_failed(
     assert fake.calls("create") == []
 
 
+async def test_authorize_grants_a_token_the_next_call_uses_and_calls_no_endpoint(
+    rokt: tuple[FakeRokt, str], client: RoktClient
+) -> None:
+    fake, _ = rokt
+    fake.token_endpoint_down = True
+    with pytest.raises(RoktRetryable):
+        await client.authorize(ACCOUNT)
+    fake.token_endpoint_down = False
+    await client.authorize(ACCOUNT)
+    assert fake.token_grants == 1
+    assert [(r.endpoint, r.status) for r in fake.requests] == [("token", 503), ("token", 200)]
+    await client.send(ACCOUNT, create())
+    assert fake.token_grants == 1
+
+
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 429, 408])
 async def test_server_errors_and_throttling_are_retryable(
     rokt: tuple[FakeRokt, str], client: RoktClient, metrics: Metrics, status: int
