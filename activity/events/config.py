@@ -105,7 +105,10 @@ def parse(merged: Mapping[str, Any]) -> EventConfig:
 
 def bind(config: EventConfig, contact_key: str, subscription: Any) -> ContactConfig:
     """The contact's own part: its eventId under eventScope and its subscription IDs."""
-    event_id = config.event_id and scoped_event_id(config.event_id, config.scope, contact_key)
+    if config.scope == SHARED or not config.event_id:  # both checked by `parse`: nothing to add
+        event_id = config.event_id
+    else:
+        event_id = scoped_event_id(config.event_id, config.scope, contact_key)
     return ContactConfig(config, contact_key, event_id, subscriptions.parse(subscription))
 
 

@@ -24,6 +24,8 @@ _SHOWN = 5
 
 def parse(value: Any) -> tuple[str, ...]:
     """The subscription IDs in `value`; () for none; InvalidInput naming any malformed ones."""
+    if type(value) is str and _GUID.fullmatch(value):  # one GUID, as JB resolves most contacts'
+        return (value,)
     items = _items(value)
     ids: list[str] = []
     bad: list[str] = []

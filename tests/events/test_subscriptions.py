@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from activity.errors import InvalidInput
 from activity.events.subscriptions import MAX_PER_CONTACT, parse
@@ -95,3 +100,20 @@ def test_wrong_shapes_are_rejected(value: object, fragment: str) -> None:
 
 def test_json_scalar_string_is_one_item() -> None:
     assert parse(f'["{A}"]') == (A,)
+
+
+@settings(max_examples=300)
+@given(
+    st.uuids(),
+    st.sampled_from(["{}", "{{{}}}", " {} ", "{}\n", '["{}"]']),
+    st.sampled_from([str.lower, str.upper]),
+)
+def test_one_string_reads_as_the_same_value_in_a_list(
+    guid: uuid.UUID, shape: str, case: Callable[[str], str]
+) -> None:
+    # A plain lowercase GUID takes a shortcut; every other spelling the general path.
+    value = shape.format(case(str(guid)))
+    expected = (str(guid),)
+    assert parse(value) == expected
+    if not value.startswith("["):
+        assert parse([value]) == expected
