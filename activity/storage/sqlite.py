@@ -34,6 +34,7 @@ from activity.storage.sqlite_outbox import SQLiteOutboxMixin
 from activity.storage.sqlite_outbox_views import SQLiteOutboxViewsMixin
 from activity.storage.sqlite_settings import SQLiteSettingsMixin
 from activity.storage.sqlite_sso import SQLiteSsoMixin
+from activity.storage.sqlite_writer_lock import WriterLock
 
 T = TypeVar("T")
 CLOSE_GRACE_SECONDS = 10.0  # commit accepts already waiting before the connection closes
@@ -60,6 +61,7 @@ class SQLiteStore(
         self._reads: ThreadPoolExecutor | None = None
         self._reader: sqlite3.Connection | None = None
         self._commits: GroupCommit | None = None
+        self._writer = WriterLock()
         self.inbox: Inbox = SQLiteInbox(self._tx, self._query)
 
     # --- plumbing -------------------------------------------------------------------------
@@ -79,6 +81,8 @@ class SQLiteStore(
     def _connect(self) -> None:
         self._conn = sqlite_setup.connect(self._path)
         sqlite_setup.migrate(self._conn)
+        self._writer.close()
+        self._writer = WriterLock(self._path)
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -88,14 +92,15 @@ class SQLiteStore(
 
     def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(db)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        return result
+        with self._writer:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return result
 
     async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         try:
@@ -153,6 +158,7 @@ class SQLiteStore(
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await self._run(conn.close)
+        self._writer.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -224,7 +230,8 @@ class SQLiteStore(
         def run() -> None:
             outcome: list[Result] | BaseException
             try:
-                found = sqlite_accept.accept_new(self._db, batch)
+                with self._writer:
+                    found = sqlite_accept.accept_new(self._db, batch)
                 if found is None:  # JB retried a contact: look up earlier answers first
                     found = self._transaction(lambda db: sqlite_accept.run(db, batch))
                 outcome = found

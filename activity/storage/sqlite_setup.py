@@ -100,7 +100,7 @@ def owner_only(path: Path) -> None:
     mode, so they follow; ones left by an older version are tightened here too.
     """
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    for name in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+    for name in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-writer.lock"))):
         with contextlib.suppress(FileNotFoundError):
             if name.stat().st_mode & 0o077:
                 name.chmod(0o600)
