@@ -8,7 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from activity.errors import StorageUnavailable
-from activity.storage.group_commit import AcceptJob, GroupCommit, Outcome, Result
+from activity.storage.group_commit import (
+    MAX_BATCH,
+    STEPS_BETWEEN_TRANSACTIONS,
+    AcceptJob,
+    GroupCommit,
+    Outcome,
+    Result,
+)
 from activity.storage.models import Answer
 
 
@@ -151,3 +158,53 @@ def test_a_group_commit_takes_exactly_one_kind_of_backend() -> None:
             GroupCommit(Recorder().commit, start=ThreadedRecorder().start)
 
     asyncio.run(both())
+
+
+class Held:
+    """A `start` backend whose transactions end when the test says."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.ends: list[Callable[[], None]] = []
+
+    def start(self, jobs: Sequence[AcceptJob], done: Callable[[Outcome], None]) -> None:
+        self.batches.append([j.activity_id for j in jobs])
+        self.ends.append(lambda: done([(j.answer, True) for j in jobs]))
+
+
+async def test_contacts_read_in_the_steps_after_a_commit_join_the_next_transaction() -> None:
+    held = Held()
+    commits = GroupCommit(start=held.start)
+    first = asyncio.ensure_future(commits.submit(job(0)))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert held.batches == [["a0"]]  # nothing was in flight: it started at once
+    waiting = [asyncio.ensure_future(commits.submit(job(1)))]
+    await asyncio.sleep(0)
+    held.ends.pop()()  # the first transaction ends
+    for n in (2, 3):  # two more contacts, each a step of the loop later
+        waiting.append(asyncio.ensure_future(commits.submit(job(n))))
+        await asyncio.sleep(0)
+    assert held.batches == [["a0"]]
+    for _ in range(STEPS_BETWEEN_TRANSACTIONS):
+        await asyncio.sleep(0)
+    assert held.batches == [["a0"], ["a1", "a2", "a3"]]
+    assert (await first)[0].body == {"n": 0}
+    held.ends.pop()()
+    assert [r[0].body["n"] for r in await asyncio.gather(*waiting)] == [1, 2, 3]
+    await commits.stop(1.0)
+
+
+async def test_a_full_batch_does_not_wait_for_the_steps() -> None:
+    held = Held()
+    commits = GroupCommit(start=held.start)
+    first = asyncio.ensure_future(commits.submit(job(0)))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    rest = [asyncio.ensure_future(commits.submit(job(n))) for n in range(1, MAX_BATCH + 1)]
+    await asyncio.sleep(0)
+    held.ends.pop()()  # MAX_BATCH contacts wait: the next transaction starts in this step
+    assert held.batches[1] == [f"a{n}" for n in range(1, MAX_BATCH + 1)]
+    held.ends.pop()()
+    await asyncio.gather(first, *rest)
+    await commits.stop(1.0)
