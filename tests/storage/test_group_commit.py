@@ -172,13 +172,19 @@ class Held:
         self.ends.append(lambda: done([(j.answer, True) for j in jobs]))
 
 
-async def test_contacts_read_in_the_steps_after_a_commit_join_the_next_transaction() -> None:
+async def one_in_flight() -> tuple[Held, GroupCommit, asyncio.Future[Result]]:
+    """A group commit whose first transaction, contact a0's alone, has started."""
     held = Held()
     commits = GroupCommit(start=held.start)
     first = asyncio.ensure_future(commits.submit(job(0)))
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert held.batches == [["a0"]]  # nothing was in flight: it started at once
+    return held, commits, first
+
+
+async def test_contacts_read_in_the_steps_after_a_commit_join_the_next_transaction() -> None:
+    held, commits, first = await one_in_flight()
     waiting = [asyncio.ensure_future(commits.submit(job(1)))]
     await asyncio.sleep(0)
     held.ends.pop()()  # the first transaction ends
@@ -196,11 +202,7 @@ async def test_contacts_read_in_the_steps_after_a_commit_join_the_next_transacti
 
 
 async def test_a_full_batch_does_not_wait_for_the_steps() -> None:
-    held = Held()
-    commits = GroupCommit(start=held.start)
-    first = asyncio.ensure_future(commits.submit(job(0)))
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
+    held, commits, first = await one_in_flight()
     rest = [asyncio.ensure_future(commits.submit(job(n))) for n in range(1, MAX_BATCH + 1)]
     await asyncio.sleep(0)
     held.ends.pop()()  # MAX_BATCH contacts wait: the next transaction starts in this step
