@@ -211,8 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=positive_int,
         default=None,
-        help="server processes sharing the port and the database (default: one per CPU on "
-        "PostgreSQL, one on SQLite, which has a single writer)",
+        help="server processes sharing the port and the database (default: one per CPU)",
     )
     serve.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)
