@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(log_level_from_env(os.environ))
     settings = settings_from_env()
     worker = args.worker_index
-    workers = args.workers if args.workers is not None else default_workers(settings)
+    workers = args.workers if args.workers is not None else default_workers()
     if worker is None:
         ensure_can_listen(args.host, args.port)
         if workers > 1:

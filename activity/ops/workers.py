@@ -36,11 +36,10 @@ POLL_SECONDS = 0.05
 _PR_SET_PDEATHSIG = 1
 
 
-def default_workers(settings: Settings) -> int:
+def default_workers() -> int:
     """One per CPU, on either backend. SQLite's workers take turns on its one writer
     (storage/sqlite_writer_lock.py); two on two cores accept about 15% more than one
     (docs/performance.md)."""
-    del settings  # the same on both backends since the writer lock
     return os.cpu_count() or 1
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from activity.errors import StorageUnavailable
 from activity.storage.migrations import migrations_for
+from activity.storage.sqlite_writer_lock import SUFFIX as WRITER_LOCK
 
 T = TypeVar("T")
 
@@ -100,7 +101,7 @@ def owner_only(path: Path) -> None:
     mode, so they follow; ones left by an older version are tightened here too.
     """
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    for name in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-writer.lock"))):
+    for name in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", WRITER_LOCK))):
         with contextlib.suppress(FileNotFoundError):
             if name.stat().st_mode & 0o077:
                 name.chmod(0o600)

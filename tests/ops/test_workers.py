@@ -29,7 +29,5 @@ def test_unnamed_postgres_workers_are_named_by_host_and_pid(tmp_path: Path) -> N
     assert worker_settings(settings, 0) == settings  # host-pid, unique per process already
 
 
-def test_one_worker_per_cpu_by_default_on_both_backends(tmp_path: Path) -> None:
-    assert default_workers(test_settings(tmp_path)) == (os.cpu_count() or 1)
-    postgres = test_settings(tmp_path, database_url="postgresql://127.0.0.1/activity")
-    assert default_workers(postgres) == (os.cpu_count() or 1)
+def test_one_worker_per_cpu_by_default_on_both_backends() -> None:
+    assert default_workers() == (os.cpu_count() or 1)

@@ -11,7 +11,7 @@ from activity.storage.models import Answer
 from activity.storage.sqlite import SQLiteStore
 from activity.storage.sqlite_writer_lock import WriterLock, lock_path
 
-QUEUED = Answer(200, {"roktStatus": "skipped_no_subscription"})
+ANSWER = Answer(200, {"roktStatus": "skipped_no_subscription"})
 
 
 async def test_every_write_waits_for_the_lock_and_goes_on_when_it_is_released(
@@ -20,13 +20,13 @@ async def test_every_write_waits_for_the_lock_and_goes_on_when_it_is_released(
     other = WriterLock(tmp_path / "activity.db")  # another worker's hold on the same file
     try:
         await asyncio.to_thread(other.__enter__)
-        accepting = asyncio.ensure_future(sqlite_store.accept("act", "dii-1", QUEUED, [], 1.0))
+        accepting = asyncio.ensure_future(sqlite_store.accept("act", "dii-1", ANSWER, [], 1.0))
         probing = asyncio.ensure_future(sqlite_store.probe_write(1.0))
         await asyncio.sleep(0.3)
         assert not accepting.done() and not probing.done()  # SQLite's own lock was free
         await sqlite_store.ping()  # reads never wait for writers
         other.__exit__()
-        assert await asyncio.wait_for(accepting, 5) == (QUEUED, True)
+        assert await asyncio.wait_for(accepting, 5) == (ANSWER, True)
         await asyncio.wait_for(probing, 5)
     finally:
         other.close()
@@ -39,7 +39,7 @@ async def test_two_stores_on_one_file_accept_all_of_each_others_contacts(tmp_pat
     try:
 
         async def accept(store: SQLiteStore, i: int) -> bool:
-            _, new = await store.accept("act", f"dii-{i}", QUEUED, [], float(i))
+            _, new = await store.accept("act", f"dii-{i}", ANSWER, [], float(i))
             return new
 
         results = await asyncio.gather(
